@@ -1,0 +1,64 @@
+# Every target installs what it needs first, so each works on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := node_modules/.bin/cdk
+
+# Node 20 is end-of-life; jsii and the CDK CLI otherwise print a banner on every run.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: dev test unit integration infra lint format demo synth deploy destroy diff clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+dev: $(VENV)/.installed node_modules/.installed
+
+test: dev
+	$(PY) -m pytest -n 2
+
+unit: dev
+	$(PY) -m pytest tests/unit
+
+integration: dev
+	$(PY) -m pytest -n 2 tests/integration
+
+infra: dev
+	$(PY) -m pytest tests/infrastructure
+
+lint: dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+format: dev
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+demo: dev
+	$(PY) scripts/demo.py
+
+synth: dev
+	$(CDK) synth --no-notices
+
+diff: dev
+	$(CDK) diff --no-notices
+
+deploy: dev
+	$(CDK) deploy --no-notices
+
+destroy: dev
+	$(CDK) destroy --no-notices
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""ecr-sweeper: delete expired untagged ECR image digests, and say why."""

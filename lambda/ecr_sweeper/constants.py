@@ -1,0 +1,32 @@
+"""Names and limits shared by the function, the stack and the tests."""
+
+from __future__ import annotations
+
+# Environment variables: the function's settings (see settings.py) and the stack that sets them.
+RETENTION_TAG_KEY_ENV = "RETENTION_TAG_KEY"
+DEFAULT_RETENTION_DAYS_ENV = "DEFAULT_RETENTION_DAYS"
+DRY_RUN_ENV = "DRY_RUN"
+SERVICE_NAME_ENV = "POWERTOOLS_SERVICE_NAME"
+METRICS_NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
+LOG_LEVEL_ENV = "POWERTOOLS_LOG_LEVEL"
+
+DEFAULT_RETENTION_TAG_KEY = "ecr-sweeper:retention-days"
+DEFAULT_RETENTION_DAYS = "7"
+DEFAULT_SERVICE_NAME = "ecr-sweeper"
+DEFAULT_METRICS_NAMESPACE = "EcrSweeper"
+DEFAULT_LOG_LEVEL = "INFO"
+
+# Ten years: a longer window is almost certainly a typo (99999) rather than a wish.
+MAX_RETENTION_DAYS = 3650
+
+# BatchDeleteImage takes 1 to 100 image ids, and botocore does not check the maximum
+# client-side, so the limit is ours to keep.
+DELETE_BATCH_SIZE = 100
+# DescribeRepositories and DescribeImages accept maxResults up to 1000 (default 100).
+PAGE_SIZE = 1000
+# ECR tag keys: 1 to 128 characters (ECR Tag data type).
+MAX_TAG_KEY_LENGTH = 128
+
+# The summary a sweep returns keeps at most this many per-repository entries, so that the
+# Lambda response stays far below its 6 MB limit even for an account with 100,000 repositories.
+MAX_SUMMARY_REPOSITORIES = 1000

@@ -1,0 +1,58 @@
+"""Lambda entry point: validate, wire, sweep. Decisions live in planner.py, AWS calls in registry.py."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+
+from ecr_sweeper.constants import (
+    DEFAULT_METRICS_NAMESPACE,
+    DEFAULT_SERVICE_NAME,
+    METRICS_NAMESPACE_ENV,
+    SERVICE_NAME_ENV,
+)
+from ecr_sweeper.outcome import SweepFailed
+from ecr_sweeper.registry import EcrRegistry, ecr_client
+from ecr_sweeper.report import Reporter, emit_metrics
+from ecr_sweeper.settings import ConfigError, RunOptions, Settings
+from ecr_sweeper.sweep import Sweep
+
+logger = Logger(service=os.environ.get(SERVICE_NAME_ENV) or DEFAULT_SERVICE_NAME)
+metrics = Metrics(
+    namespace=os.environ.get(METRICS_NAMESPACE_ENV) or DEFAULT_METRICS_NAMESPACE,
+    service=os.environ.get(SERVICE_NAME_ENV) or DEFAULT_SERVICE_NAME,
+)
+
+
+@metrics.log_metrics
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    logger.clear_state()
+    logger.append_keys(function_request_id=getattr(context, "aws_request_id", None))
+    try:
+        settings = Settings.from_env(os.environ)
+        options = RunOptions.from_event(event, settings)
+    except ConfigError as error:
+        logger.error(f"invalid configuration, nothing swept: {error}", extra={"record_type": "config_error"})
+        raise
+    # The environment of a warm container may have been updated since import.
+    logger.setLevel(settings.log_level)
+    logger.append_keys(service=settings.service_name)
+    metrics.namespace = settings.metrics_namespace
+    metrics.service = settings.service_name
+
+    now = options.as_of or datetime.now(timezone.utc)
+    sweep = Sweep(
+        registry=EcrRegistry(ecr_client()),
+        settings=settings,
+        options=options,
+        now=now,
+        reporter=Reporter(logger, dry_run=options.dry_run),
+    )
+    summary = sweep.run()
+    emit_metrics(metrics, summary)
+    if summary.failed:
+        raise SweepFailed(summary)
+    return summary.to_dict()

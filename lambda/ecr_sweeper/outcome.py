@@ -1,0 +1,102 @@
+"""What a sweep did, per repository and in total: the return value and the source of the metrics."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ecr_sweeper.constants import MAX_SUMMARY_REPOSITORIES
+
+
+class Status(enum.Enum):
+    SWEPT = "swept"
+    # The retention tag says off/never/keep, or the repository has no tag in opt-in mode.
+    SKIPPED = "skipped"
+    INVALID_TAG = "invalid_tag"
+    ERROR = "error"
+
+
+@dataclass
+class RepositoryOutcome:
+    repository: str
+    status: Status = Status.SWEPT
+    retention: str | None = None
+    images_scanned: int = 0
+    untagged_images: int = 0
+    # In a dry run: the digests that would be deleted, and their bytes.
+    images_deleted: int = 0
+    bytes_reclaimed: int = 0
+    delete_failures: int = 0
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "repository": self.repository,
+            "status": self.status.value,
+            "retention": self.retention,
+            "imagesScanned": self.images_scanned,
+            "untaggedImages": self.untagged_images,
+            "imagesDeleted": self.images_deleted,
+            "bytesReclaimed": self.bytes_reclaimed,
+            "deleteFailures": self.delete_failures,
+        }
+        if self.detail:
+            entry["detail"] = self.detail
+        return entry
+
+    @property
+    def noteworthy(self) -> bool:
+        return self.status in (Status.ERROR, Status.INVALID_TAG) or bool(self.delete_failures or self.images_deleted)
+
+
+@dataclass
+class SweepSummary:
+    dry_run: bool
+    as_of: datetime | None
+    outcomes: list[RepositoryOutcome] = field(default_factory=list)
+
+    def total(self, attribute: str) -> int:
+        return sum(getattr(outcome, attribute) for outcome in self.outcomes)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status is status)
+
+    @property
+    def failed(self) -> list[RepositoryOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.status is Status.ERROR]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable and small: counts, never every digest."""
+        # Repositories that need attention come first, so a cut never hides one of them.
+        ordered = sorted(self.outcomes, key=lambda outcome: not outcome.noteworthy)
+        listed = ordered[:MAX_SUMMARY_REPOSITORIES]
+        return {
+            "dryRun": self.dry_run,
+            "asOf": self.as_of.isoformat() if self.as_of else None,
+            "repositoriesScanned": len(self.outcomes),
+            "imagesScanned": self.total("images_scanned"),
+            "untaggedImages": self.total("untagged_images"),
+            "imagesDeleted": self.total("images_deleted"),
+            "bytesReclaimed": self.total("bytes_reclaimed"),
+            "deleteFailures": self.total("delete_failures"),
+            "repositoryErrors": self.count(Status.ERROR),
+            "invalidRetentionTags": self.count(Status.INVALID_TAG),
+            "repositories": [outcome.to_dict() for outcome in listed],
+            "repositoriesOmitted": len(self.outcomes) - len(listed),
+        }
+
+
+class SweepFailed(RuntimeError):
+    """Raised after every repository was tried, so that the Lambda Errors metric and alarm fire."""
+
+    def __init__(self, summary: SweepSummary) -> None:
+        self.summary = summary
+        failed = summary.failed
+        shown = ", ".join(f"{o.repository} ({o.detail})" for o in failed[:20])
+        more = f" and {len(failed) - 20} more" if len(failed) > 20 else ""
+        super().__init__(
+            f"{len(failed)} of {len(summary.outcomes)} repositories failed: {shown}{more}. "
+            "The other repositories were swept; see the repository_error log records."
+        )

@@ -1,0 +1,129 @@
+"""Structured log records and EMF metrics: every deletion, and every keep, can be explained later."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ecr_sweeper.model import DeleteFailure, Image, Repository
+from ecr_sweeper.outcome import RepositoryOutcome, Status, SweepSummary
+
+DELETED = "deleted"
+WOULD_DELETE = "would_delete"
+DELETE_FAILED = "delete_failed"
+KEPT = "kept"
+
+_LEVELS = {DELETED: logging.INFO, WOULD_DELETE: logging.INFO, DELETE_FAILED: logging.WARNING, KEPT: logging.DEBUG}
+
+# Metric name -> (how it is read off the summary, unit). All are emitted on every run, zeros
+# included, so that dashboards and alarms never see a gap where a run happened.
+METRICS: dict[str, tuple[Callable[[SweepSummary], int], MetricUnit]] = {
+    "RepositoriesScanned": (lambda s: len(s.outcomes), MetricUnit.Count),
+    "ImagesScanned": (lambda s: s.total("images_scanned"), MetricUnit.Count),
+    "UntaggedImages": (lambda s: s.total("untagged_images"), MetricUnit.Count),
+    "ImagesDeleted": (lambda s: s.total("images_deleted"), MetricUnit.Count),
+    "BytesReclaimed": (lambda s: s.total("bytes_reclaimed"), MetricUnit.Bytes),
+    "DeleteFailures": (lambda s: s.total("delete_failures"), MetricUnit.Count),
+    "RepositoryErrors": (lambda s: s.count(Status.ERROR), MetricUnit.Count),
+    "InvalidRetentionTags": (lambda s: s.count(Status.INVALID_TAG), MetricUnit.Count),
+}
+
+
+class Reporter:
+    """Writes one record per verdict and per repository. Holds no per-run state of its own,
+    so it is safe to share across threads."""
+
+    def __init__(self, logger: Any, *, dry_run: bool) -> None:
+        self._logger = logger
+        self._dry_run = dry_run
+
+    def verdict(self, repository: Repository, image: Image, action: str, reason: str, **extra: Any) -> None:
+        record = {
+            "record_type": "verdict",
+            "repository": repository.name,
+            "digest": image.digest,
+            "action": action,
+            "reason": reason,
+            "pushed_at": _iso(image.pushed_at),
+            "last_pulled_at": _iso(image.last_pulled_at),
+            "size_bytes": image.size_bytes,
+            "media_type": image.media_type,
+            "dry_run": self._dry_run,
+            **extra,
+        }
+        self._logger.log(_LEVELS[action], f"{action} {repository.name}@{image.digest}: {reason}", extra=record)
+
+    def invalid_tag(self, repository: Repository, key: str, value: str, why: str) -> None:
+        self._logger.warning(
+            f"skipped {repository.name}: retention tag {key}={value!r} is invalid ({why}); nothing deleted",
+            extra={
+                "record_type": "invalid_retention_tag",
+                "repository": repository.name,
+                "tag_key": key,
+                "tag_value": value,
+                "reason": why,
+            },
+        )
+
+    def unexpected_failure(self, repository: Repository, failure: DeleteFailure) -> None:
+        self._logger.warning(
+            f"{DELETE_FAILED} {repository.name}@{failure.digest}: ECR reported a failure for an id not requested",
+            extra={
+                "record_type": "verdict",
+                "repository": repository.name,
+                "digest": failure.digest,
+                "action": DELETE_FAILED,
+                "reason": "failure reported for an id that was not in the request",
+                "failure_code": failure.code,
+                "failure_reason": failure.reason,
+                "dry_run": self._dry_run,
+            },
+        )
+
+    def repository_error(self, repository: str, error: BaseException) -> None:
+        self._logger.error(
+            f"failed {repository}: {describe_error(error)}; the other repositories go on",
+            extra={"record_type": "repository_error", "repository": repository, "error": describe_error(error)},
+            exc_info=error,
+        )
+
+    def repository(self, outcome: RepositoryOutcome) -> None:
+        self._logger.info(
+            f"{outcome.status.value} {outcome.repository}",
+            extra={
+                "record_type": "repository_summary",
+                "dry_run": self._dry_run,
+                **{_snake(key): value for key, value in outcome.to_dict().items()},
+            },
+        )
+
+    def finished(self, summary: SweepSummary) -> None:
+        totals = summary.to_dict()
+        totals.pop("repositories")
+        self._logger.info(
+            "sweep finished", extra={"record_type": "sweep_summary", **{_snake(k): v for k, v in totals.items()}}
+        )
+
+
+def emit_metrics(metrics: Any, summary: SweepSummary) -> None:
+    for name, (read, unit) in METRICS.items():
+        metrics.add_metric(name=name, unit=unit, value=read(summary))
+
+
+def describe_error(error: BaseException) -> str:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        code = response["Error"].get("Code", type(error).__name__)
+        return f"{code}: {response['Error'].get('Message', '')}".rstrip(": ")
+    return f"{type(error).__name__}: {error}"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _snake(key: str) -> str:
+    return "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in key)

@@ -1,0 +1,167 @@
+"""Settings (environment) and run options (event), validated once at the edge.
+
+Both raise ConfigError before any AWS call, with a message that names the variable or key and
+the bad value, so that a typo in configuration can never turn into a deletion.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ecr_sweeper import constants as c
+from ecr_sweeper.policy import InvalidRetention, KeepForever, Retention, parse_retention
+
+LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
+
+# ECR tag keys (ECR API reference, Tag): letters, numbers, spaces and _.:/=+-@, 1 to 128 characters.
+_TAG_KEY = re.compile(r"[\w .:/=+\-@]+")
+# ECR repository names (CreateRepository, repositoryName pattern).
+_REPOSITORY_NAME = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_MAX_REPOSITORY_NAME = 256
+
+# The keys of the event that EventBridge sends for a scheduled rule (EventBridge user guide,
+# "Amazon EventBridge events"). Such an event carries no run options.
+_SCHEDULED_EVENT_KEYS = frozenset(
+    {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+)
+EVENT_KEYS = ("dryRun", "repositories", "asOf")
+
+
+class ConfigError(ValueError):
+    """Invalid settings or run options. Raised before anything is read or deleted."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    retention_tag_key: str
+    # None: repositories without the tag are not swept at all (opt-in mode).
+    default_retention: Retention | None
+    default_retention_text: str
+    dry_run: bool
+    service_name: str
+    metrics_namespace: str
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        tag_key = env.get(c.RETENTION_TAG_KEY_ENV, c.DEFAULT_RETENTION_TAG_KEY)
+        if not (0 < len(tag_key) <= c.MAX_TAG_KEY_LENGTH and _TAG_KEY.fullmatch(tag_key)):
+            raise ConfigError(
+                f"{c.RETENTION_TAG_KEY_ENV}={tag_key!r} is invalid: expected an ECR tag key of "
+                f"1 to {c.MAX_TAG_KEY_LENGTH} letters, digits, spaces or _.:/=+-@"
+            )
+
+        default_text = env.get(c.DEFAULT_RETENTION_DAYS_ENV, c.DEFAULT_RETENTION_DAYS)
+        try:
+            default = parse_retention(default_text)
+        except InvalidRetention as error:
+            raise ConfigError(
+                f"{c.DEFAULT_RETENTION_DAYS_ENV}={default_text!r} is invalid: {error.why}; "
+                f"expected a whole number of days N or Nd from 0 to {c.MAX_RETENTION_DAYS}, "
+                "or off for opt-in mode"
+            ) from None
+
+        log_level = env.get(c.LOG_LEVEL_ENV, c.DEFAULT_LOG_LEVEL).strip().upper()
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(
+                f"{c.LOG_LEVEL_ENV}={env.get(c.LOG_LEVEL_ENV)!r} is invalid: expected one of "
+                + ", ".join(sorted(LOG_LEVELS))
+            )
+
+        return cls(
+            retention_tag_key=tag_key,
+            default_retention=None if isinstance(default, KeepForever) else default,
+            default_retention_text=default_text.strip().lower(),
+            dry_run=parse_bool(c.DRY_RUN_ENV, env.get(c.DRY_RUN_ENV, "false")),
+            service_name=_non_empty(env, c.SERVICE_NAME_ENV, c.DEFAULT_SERVICE_NAME),
+            metrics_namespace=_non_empty(env, c.METRICS_NAMESPACE_ENV, c.DEFAULT_METRICS_NAMESPACE),
+            log_level=log_level,
+        )
+
+
+def parse_bool(name: str, value: str) -> bool:
+    text = value.strip().lower()
+    if text == "true":
+        return True
+    if text == "false":
+        return False
+    raise ConfigError(f"{name}={value!r} is invalid: expected true or false")
+
+
+def _non_empty(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, default)
+    if not value.strip():
+        raise ConfigError(f"{name}={value!r} is invalid: expected a non-empty name")
+    return value
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    dry_run: bool
+    # None: every repository in the account and region.
+    repositories: tuple[str, ...] | None = None
+    # Evaluate expiry as of this time instead of now (dry runs only: a forecast).
+    as_of: datetime | None = None
+
+    @classmethod
+    def from_event(cls, event: Any, settings: Settings) -> RunOptions:
+        """Accept the scheduled EventBridge event as it is, or a manual event of EVENT_KEYS."""
+        if event is None or _is_scheduled_event(event):
+            return cls(dry_run=settings.dry_run)
+        if not isinstance(event, Mapping):
+            raise ConfigError(
+                f"event {event!r} is invalid: expected a JSON object with the optional keys " + ", ".join(EVENT_KEYS)
+            )
+        unknown = sorted(set(event) - set(EVENT_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"event key(s) {', '.join(map(repr, unknown))} are not accepted: expected only {', '.join(EVENT_KEYS)}"
+            )
+
+        dry_run = settings.dry_run
+        if "dryRun" in event:
+            if not isinstance(event["dryRun"], bool):
+                raise ConfigError(f"event dryRun={event['dryRun']!r} is invalid: expected true or false")
+            dry_run = event["dryRun"]
+
+        repositories = _repositories(event["repositories"]) if "repositories" in event else None
+
+        as_of = None
+        if "asOf" in event:
+            as_of = parse_time(event["asOf"])
+            if not dry_run:
+                raise ConfigError(
+                    f"event asOf={event['asOf']!r} is only allowed in a dry run: "
+                    'add "dryRun": true to forecast what a later run would delete'
+                )
+        return cls(dry_run=dry_run, repositories=repositories, as_of=as_of)
+
+
+def _is_scheduled_event(event: Any) -> bool:
+    return isinstance(event, Mapping) and event.get("source") == "aws.events" and set(event) <= _SCHEDULED_EVENT_KEYS
+
+
+def _repositories(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"event repositories={value!r} is invalid: expected a non-empty list of repository names")
+    for name in value:
+        if not (isinstance(name, str) and len(name) <= _MAX_REPOSITORY_NAME and _REPOSITORY_NAME.fullmatch(name)):
+            raise ConfigError(f"event repositories entry {name!r} is not a valid ECR repository name")
+    return tuple(dict.fromkeys(value))
+
+
+def parse_time(value: Any) -> datetime:
+    """An ISO-8601 time; one without a zone is read as UTC."""
+    if not isinstance(value, str):
+        raise ConfigError(f"event asOf={value!r} is invalid: expected an ISO-8601 time string")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(
+            f"event asOf={value!r} is invalid: expected an ISO-8601 time such as 2026-12-04T03:00:00Z"
+        ) from None
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed

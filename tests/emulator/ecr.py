@@ -1,0 +1,392 @@
+"""moto's ECR, corrected where it differs from Amazon ECR (see shared/ECR_FACTS.md, "The local emulator").
+
+`install()` patches moto's ECR backend and response classes in this process. It serves moto
+in-process (`mock_aws`) and `ThreadedMotoServer` alike, so the tests, the demo and the
+benchmarks all run against the same corrected behaviour. Each correction names what it restores.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult
+from moto.ecr import models as ecr_models
+from moto.ecr.exceptions import ImageNotFoundException, InvalidParameterException, RepositoryNotFoundException
+from moto.ecr.models import ECRBackend, Image, Repository, ecr_backends
+from moto.ecr.responses import ECRResponse
+
+DEFAULT_ACCOUNT = "123456789012"
+
+# DescribeImages and DescribeRepositories: maxResults 1..1000, default 100 (botocore model).
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+# BatchDeleteImage: imageIds 1..100 (botocore model; 99designs/aws-ecr-gc#3).
+MAX_DELETE_IDS = 100
+
+INDEX_MEDIA_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    }
+)
+
+
+@dataclass
+class Fault:
+    """Make `operation` fail for `repository` (None: any) with `code`, `times` times (None: always)."""
+
+    operation: str
+    code: str
+    repository: str | None = None
+    message: str = "injected by the test emulator"
+    times: int | None = None
+
+
+@dataclass
+class Faults:
+    """Failures the tests inject. Reset between tests with `reset()`."""
+
+    calls: list[Fault] = field(default_factory=list)
+    # digest -> (failureCode, failureReason) returned in BatchDeleteImage failures[].
+    delete_items: dict[str, tuple[str, str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.delete_items.clear()
+
+    def check(self, operation: str, repository: str | None) -> None:
+        with self.lock:
+            for fault in self.calls:
+                if fault.operation != operation or fault.repository not in (None, repository):
+                    continue
+                if fault.times is not None:
+                    if fault.times <= 0:
+                        continue
+                    fault.times -= 1
+                # JsonRESTError, not ServiceException: moto serializes a ServiceException through
+                # the ECR model, which has no AccessDeniedException or ThrottlingException.
+                raise JsonRESTError(fault.code, fault.message)
+
+
+faults = Faults()
+
+
+def backend(region: str = "us-east-1", account: str = DEFAULT_ACCOUNT) -> ECRBackend:
+    return ecr_backends[account][region]
+
+
+def manifest_digest(manifest: str) -> str:
+    """ECR's image digest is the sha256 of the manifest bytes as pushed."""
+    return "sha256:" + hashlib.sha256(manifest.encode("utf-8")).hexdigest()
+
+
+def set_image_times(
+    repository: str,
+    digest: str,
+    *,
+    pushed_at: datetime | None = None,
+    last_pulled_at: datetime | None = None,
+    region: str = "us-east-1",
+    account: str = DEFAULT_ACCOUNT,
+) -> None:
+    """Set what only the passage of time sets in ECR: the push time and the last recorded pull."""
+    image = _find(backend(region, account)._get_repository(repository), digest)
+    if pushed_at is not None:
+        image.image_pushed_at = pushed_at.timestamp()
+    if last_pulled_at is not None:
+        image.last_recorded_pull_time = last_pulled_at.timestamp()
+
+
+def _find(repository: Repository, digest: str) -> Image:
+    for image in repository.images:
+        if image.get_image_digest() == digest:
+            return image
+    raise KeyError(f"{repository.name}@{digest}")
+
+
+def _detail(image: Image) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "registryId": image.registry_id,
+        "repositoryName": image.repository_name,
+        "imageDigest": image.get_image_digest(),
+        "imagePushedAt": datetime.fromtimestamp(image.image_pushed_at, timezone.utc),
+        "imageManifestMediaType": image.image_manifest_media_type,
+        "imageStatus": "ACTIVE",
+    }
+    if image.image_tags:
+        detail["imageTags"] = list(image.image_tags)
+    size = getattr(image, "ecr_size", None)
+    if size is not None:
+        detail["imageSizeInBytes"] = size
+    for attribute, key in (
+        ("artifact_media_type", "artifactMediaType"),
+        ("subject_manifest_digest", "subjectManifestDigest"),
+    ):
+        if getattr(image, attribute, None):
+            detail[key] = getattr(image, attribute)
+    pulled = getattr(image, "last_recorded_pull_time", None)
+    if pulled is not None:
+        detail["lastRecordedPullTime"] = datetime.fromtimestamp(pulled, timezone.utc)
+    return detail
+
+
+def _page(response: ECRResponse, items: list[Any], scope: str) -> tuple[list[Any], str | None]:
+    """ECR pages with maxResults (1..1000, default 100) and an opaque nextToken."""
+    max_results = response._get_param("maxResults")
+    token = response._get_param("nextToken")
+    size = DEFAULT_PAGE if max_results is None else int(max_results)
+    if not 1 <= size <= MAX_PAGE:
+        raise InvalidParameterException(
+            f"Invalid parameter at 'maxResults' failed to satisfy constraint: "
+            f"'Member must have value less than or equal to {MAX_PAGE}'"
+        )
+    start = 0
+    if token:
+        try:
+            decoded = json.loads(base64.b64decode(token))
+            if decoded["scope"] != scope:
+                raise ValueError(scope)
+            start = int(decoded["offset"])
+        except (ValueError, KeyError, TypeError):
+            raise InvalidParameterException("Invalid parameter at 'nextToken': invalid token") from None
+    end = start + size
+    next_token = None
+    if end < len(items):
+        next_token = base64.b64encode(json.dumps({"scope": scope, "offset": end}).encode()).decode()
+    return items[start:end], next_token
+
+
+def _faulty(operation: str, repository_of: Callable[[ECRResponse], str | None]) -> Callable[..., Any]:
+    def wrap(method: Callable[[ECRResponse], ActionResult]) -> Callable[[ECRResponse], ActionResult]:
+        def faulty(self: ECRResponse) -> ActionResult:
+            faults.check(operation, repository_of(self))
+            return method(self)
+
+        faulty.__name__ = method.__name__
+        faulty.__ecr_sweeper_corrected__ = True  # type: ignore[attr-defined]
+        return faulty
+
+    return wrap
+
+
+def _repository_param(response: ECRResponse) -> str | None:
+    return response._get_param("repositoryName")
+
+
+def _repository_of_arn(response: ECRResponse) -> str | None:
+    arn = response._get_param("resourceArn") or ""
+    return arn.split(":repository/", 1)[-1] or None
+
+
+# ---------------------------------------------------------------------------------------------
+# Corrected operations
+# ---------------------------------------------------------------------------------------------
+
+
+def describe_repositories(self: ECRResponse) -> ActionResult:
+    """Restores paging: moto returns every repository at once and ignores maxResults/nextToken."""
+    names = self._get_param("repositoryNames")
+    if names and (self._get_param("maxResults") is not None or self._get_param("nextToken")):
+        raise InvalidParameterException("maxResults and nextToken cannot be used with repositoryNames")
+    repositories = self.ecr_backend.describe_repositories(
+        repository_names=names, registry_id=self._get_param("registryId")
+    )
+    page, token = _page(self, list(repositories), "repositories")
+    result: dict[str, Any] = {"repositories": page}
+    if token:
+        result["nextToken"] = token
+    return ActionResult(result)
+
+
+def describe_images(self: ECRResponse) -> ActionResult:
+    """Restores the tagStatus filter, maxResults/nextToken paging, and the OCI 1.1 fields."""
+    name = self._get_param("repositoryName")
+    repository = self.ecr_backend._get_repository(name, self._get_param("registryId"))
+    image_ids = self._get_param("imageIds")
+    if image_ids:
+        if self._get_param("maxResults") is not None or self._get_param("nextToken"):
+            raise InvalidParameterException("maxResults and nextToken cannot be used with imageIds")
+        found = []
+        for image_id in image_ids:
+            image = next(
+                (
+                    i
+                    for i in repository.images
+                    if i.get_image_digest() == image_id.get("imageDigest") or image_id.get("imageTag") in i.image_tags
+                ),
+                None,
+            )
+            if image is None:
+                raise ImageNotFoundException(json.dumps(image_id), name, repository.registry_id)
+            found.append(_detail(image))
+        return ActionResult({"imageDetails": found})
+    tag_status = (self._get_param("filter") or {}).get("tagStatus", "ANY")
+    if tag_status not in ("TAGGED", "UNTAGGED", "ANY"):
+        raise InvalidParameterException(f"Invalid parameter at 'filter.tagStatus': {tag_status}")
+    images = [
+        image
+        for image in repository.images
+        if tag_status == "ANY" or (tag_status == "TAGGED") == bool(image.image_tags)
+    ]
+    page, token = _page(self, images, f"images:{name}:{tag_status}")
+    result: dict[str, Any] = {"imageDetails": [_detail(image) for image in page]}
+    if token:
+        result["nextToken"] = token
+    return ActionResult(result)
+
+
+def put_image(
+    self: ECRBackend,
+    repository_name: str,
+    image_manifest: str,
+    image_tag: str | None,
+    image_manifest_mediatype: str | None = None,
+    digest: str | None = None,
+) -> Image:
+    """Restores two ECR behaviours moto gets wrong.
+
+    - The digest is sha256 of the manifest; a different imageDigest is refused.
+    - A tag that moves to a new manifest leaves the old image in place, untagged
+      (containers-roadmap#2746); moto deletes the old image.
+    """
+    repository = self._get_repository(repository_name)
+    try:
+        manifest = json.loads(image_manifest)
+    except json.JSONDecodeError:
+        raise InvalidParameterException("Invalid parameter at 'imageManifest': invalid JSON") from None
+    media_type = image_manifest_mediatype or manifest.get("mediaType")
+    if not media_type:
+        raise InvalidParameterException("image manifest mediatype not provided in manifest or parameter")
+    computed = manifest_digest(image_manifest)
+    if digest and digest != computed:
+        raise JsonRESTError(
+            "ImageDigestDoesNotMatchException",
+            f"The image digest {digest} does not match the digest of the manifest, {computed}",
+        )
+
+    existing = next((i for i in repository.images if i.get_image_digest() == computed), None)
+    if image_tag and existing is not None and image_tag in existing.image_tags:
+        from moto.ecr.exceptions import ImageAlreadyExistsException
+
+        raise ImageAlreadyExistsException(
+            registry_id=repository.registry_id,
+            image_tag=image_tag,
+            digest=computed,
+            repository_name=repository_name,
+        )
+    if image_tag:
+        # Raises for immutable tags, as ECR does.
+        for holder in self._resolve_image_tag_mutability(repository, image_tag):
+            holder.remove_tag(image_tag)
+            if not holder.image_tags:
+                holder.image_tag = None
+
+    if existing is not None:
+        if image_tag:
+            existing.update_tag(image_tag)
+        return existing
+
+    image = Image(self.account_id, image_tag, image_manifest, repository_name, media_type, computed)
+    image.image_pushed_at = datetime.now(timezone.utc).timestamp()
+    image.last_recorded_pull_time = None
+    image.subject_manifest_digest = (manifest.get("subject") or {}).get("digest")
+    image.artifact_media_type = manifest.get("artifactType") or (manifest.get("config") or {}).get("mediaType")
+    layers = manifest.get("layers")
+    image.ecr_size = sum(int(layer.get("size", 0)) for layer in layers) if layers is not None else None
+    repository.images.append(image)
+    return image
+
+
+def batch_delete_image(self: ECRResponse) -> ActionResult:
+    """Restores ECR's limit of 100 ids, a filled imageIds[], and per-item failures[]."""
+    name = self._get_param("repositoryName")
+    image_ids = self._get_param("imageIds") or []
+    repository = self.ecr_backend.repositories.get(name)
+    if repository is None:
+        raise RepositoryNotFoundException(name, self._get_param("registryId") or self.current_account)
+    if not 1 <= len(image_ids) <= MAX_DELETE_IDS:
+        raise InvalidParameterException(
+            "1 validation error detected: Value at 'imageIds' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_DELETE_IDS}"
+        )
+    deleted: list[dict[str, str]] = []
+    failures: list[dict[str, Any]] = []
+    for image_id in image_ids:
+        digest = image_id.get("imageDigest")
+        tag = image_id.get("imageTag")
+        if not digest and not tag:
+            failures.append(
+                {"imageId": {}, "failureCode": "MissingDigestAndTag", "failureReason": "both tag and digest are null"}
+            )
+            continue
+        if digest in faults.delete_items:
+            code, reason = faults.delete_items[digest]
+            failures.append({"imageId": dict(image_id), "failureCode": code, "failureReason": reason})
+            continue
+        image = next(
+            (
+                i
+                for i in repository.images
+                if (not digest or i.get_image_digest() == digest) and (not tag or tag in i.image_tags)
+            ),
+            None,
+        )
+        if image is None:
+            failures.append(
+                {
+                    "imageId": dict(image_id),
+                    "failureCode": "ImageNotFound",
+                    "failureReason": "Requested image not found",
+                }
+            )
+            continue
+        if tag and not digest and len(image.image_tags) > 1:
+            image.remove_tag(tag)
+            deleted.append({"imageDigest": image.get_image_digest(), "imageTag": tag})
+            continue
+        repository.images.remove(image)
+        # Deleting by digest removes the image with every tag that points at it.
+        for each in image.image_tags or [None]:
+            entry = {"imageDigest": image.get_image_digest()}
+            if each:
+                entry["imageTag"] = each
+            deleted.append(entry)
+    return ActionResult({"imageIds": deleted, "failures": failures})
+
+
+def list_tags_for_resource(self: ECRResponse) -> ActionResult:
+    return ActionResult(self.ecr_backend.list_tags_for_resource(self._get_param("resourceArn")))
+
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install() -> None:
+    """Apply the corrections to moto's classes. Idempotent."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        ECRResponse.describe_repositories = _faulty("DescribeRepositories", lambda r: None)(describe_repositories)
+        ECRResponse.describe_images = _faulty("DescribeImages", _repository_param)(describe_images)
+        ECRResponse.batch_delete_image = _faulty("BatchDeleteImage", _repository_param)(batch_delete_image)
+        ECRResponse.batch_get_image = _faulty("BatchGetImage", _repository_param)(ECRResponse.batch_get_image)
+        ECRResponse.list_tags_for_resource = _faulty("ListTagsForResource", _repository_of_arn)(list_tags_for_resource)
+        ECRBackend.put_image = put_image
+        # moto's Image computes a fake digest from layers when none is given; ours is always given.
+        ecr_models.Image.ecr_size = None
+        ecr_models.Image.last_recorded_pull_time = None
+        ecr_models.Image.subject_manifest_digest = None
+        ecr_models.Image.artifact_media_type = None
+        _installed = True

@@ -1,0 +1,194 @@
+"""Each emulator correction behaves as Amazon ECR does (shared/ECR_FACTS.md, "The local emulator")."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
+
+from tests.emulator.ecr import manifest_digest
+from tests.emulator.seed import create_repository, image_manifest, push
+
+
+def test_describe_images_pages_with_max_results_and_next_token(ecr: Any) -> None:
+    create_repository(ecr, "paged")
+    pushed = {push(ecr, "paged", f"i{n}") for n in range(250)}
+
+    first = ecr.describe_images(repositoryName="paged", maxResults=100)
+    second = ecr.describe_images(repositoryName="paged", maxResults=100, nextToken=first["nextToken"])
+    third = ecr.describe_images(repositoryName="paged", maxResults=100, nextToken=second["nextToken"])
+
+    assert [len(p["imageDetails"]) for p in (first, second, third)] == [100, 100, 50]
+    assert "nextToken" not in third
+    seen = [d["imageDigest"] for p in (first, second, third) for d in p["imageDetails"]]
+    assert len(seen) == len(set(seen)) and set(seen) == pushed
+
+
+def test_describe_images_returns_100_by_default_and_refuses_more_than_1000(ecr: Any) -> None:
+    create_repository(ecr, "paged")
+    for n in range(120):
+        push(ecr, "paged", f"i{n}")
+
+    default = ecr.describe_images(repositoryName="paged")
+    assert len(default["imageDetails"]) == 100 and "nextToken" in default
+    with pytest.raises(ClientError, match="InvalidParameterException"):
+        ecr.describe_images(repositoryName="paged", maxResults=1001)
+
+
+def test_describe_images_honours_the_tag_status_filter(ecr: Any) -> None:
+    create_repository(ecr, "mixed")
+    tagged = push(ecr, "mixed", "t", tag="v1")
+    loose = push(ecr, "mixed", "u")
+
+    def listed(status: str) -> set[str]:
+        response = ecr.describe_images(repositoryName="mixed", filter={"tagStatus": status})
+        return {d["imageDigest"] for d in response["imageDetails"]}
+
+    assert listed("TAGGED") == {tagged}
+    assert listed("UNTAGGED") == {loose}
+    assert listed("ANY") == {tagged, loose}
+
+
+def test_describe_repositories_pages(ecr: Any) -> None:
+    for n in range(150):
+        create_repository(ecr, f"r-{n:03d}")
+
+    first = ecr.describe_repositories()
+    assert len(first["repositories"]) == 100
+    rest = ecr.describe_repositories(nextToken=first["nextToken"])
+    assert len(rest["repositories"]) == 50 and "nextToken" not in rest
+    pages = list(ecr.get_paginator("describe_repositories").paginate(PaginationConfig={"PageSize": 1000}))
+    assert [len(p["repositories"]) for p in pages] == [150]
+
+
+def test_a_moved_tag_leaves_the_old_image_untagged(ecr: Any) -> None:
+    create_repository(ecr, "moving")
+    old = push(ecr, "moving", "one", tag="latest")
+    new = push(ecr, "moving", "two", tag="latest")
+
+    details = {d["imageDigest"]: d for d in ecr.describe_images(repositoryName="moving")["imageDetails"]}
+
+    assert set(details) == {old, new}
+    assert "imageTags" not in details[old]
+    assert details[new]["imageTags"] == ["latest"]
+
+
+def test_the_digest_is_the_sha256_of_the_manifest(ecr: Any) -> None:
+    create_repository(ecr, "digests")
+    manifest = image_manifest("x")
+    response = ecr.put_image(repositoryName="digests", imageManifest=manifest, imageTag="a")
+    assert response["image"]["imageId"]["imageDigest"] == manifest_digest(manifest)
+
+    with pytest.raises(ClientError, match="ImageDigestDoesNotMatchException"):
+        ecr.put_image(repositoryName="digests", imageManifest=image_manifest("y"), imageDigest="sha256:" + "a" * 64)
+
+
+def test_indexes_without_layers_get_distinct_digests(ecr: Any) -> None:
+    create_repository(ecr, "indexes")
+    digests = set()
+    for n in range(200):
+        index = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": [
+                    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": f"sha256:{n:064x}"}
+                ],
+            }
+        )
+        response = ecr.put_image(repositoryName="indexes", imageManifest=index, imageTag=f"t{n}")
+        digests.add(response["image"]["imageId"]["imageDigest"])
+    assert len(digests) == 200
+
+
+def test_batch_delete_image_refuses_more_than_100_ids_and_deletes_nothing(ecr: Any) -> None:
+    create_repository(ecr, "limits")
+    pushed = [push(ecr, "limits", f"i{n}") for n in range(101)]
+
+    with pytest.raises(ClientError, match="InvalidParameterException"):
+        ecr.batch_delete_image(repositoryName="limits", imageIds=[{"imageDigest": d} for d in pushed])
+
+    assert len(ecr.describe_images(repositoryName="limits", maxResults=1000)["imageDetails"]) == 101
+
+
+def test_batch_delete_image_lists_what_it_deleted_and_what_failed(ecr: Any) -> None:
+    create_repository(ecr, "deletes")
+    tagged = push(ecr, "deletes", "t", tag="v1")
+    loose = push(ecr, "deletes", "u")
+    missing = "sha256:" + "0" * 64
+
+    response = ecr.batch_delete_image(
+        repositoryName="deletes", imageIds=[{"imageDigest": d} for d in (tagged, loose, missing)]
+    )
+
+    assert response["imageIds"] == [{"imageDigest": tagged, "imageTag": "v1"}, {"imageDigest": loose}]
+    assert response["failures"] == [
+        {
+            "imageId": {"imageDigest": missing},
+            "failureCode": "ImageNotFound",
+            "failureReason": "Requested image not found",
+        }
+    ]
+
+
+def test_referrer_fields_come_from_the_pushed_manifest(ecr: Any) -> None:
+    create_repository(ecr, "signed")
+    subject = push(ecr, "signed", "app", tag="v1")
+    signature = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/vnd.dev.cosign.artifact.sig.v1+json",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": "sha256:" + "4" * 64},
+            "layers": [
+                {
+                    "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                    "size": 250,
+                    "digest": "sha256:" + "5" * 64,
+                }
+            ],
+            "subject": {
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "digest": subject,
+                "size": 500,
+            },
+        }
+    )
+    ecr.put_image(repositoryName="signed", imageManifest=signature)
+
+    [detail] = ecr.describe_images(repositoryName="signed", filter={"tagStatus": "UNTAGGED"})["imageDetails"]
+    assert detail["subjectManifestDigest"] == subject
+    assert detail["artifactMediaType"] == "application/vnd.dev.cosign.artifact.sig.v1+json"
+    assert detail["imageSizeInBytes"] == 250
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server_ecr() -> Iterator[Any]:
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    try:
+        yield boto3.client("ecr", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{port}")
+    finally:
+        server.stop()
+
+
+def test_the_corrections_also_serve_a_local_server(server_ecr: Any) -> None:
+    create_repository(server_ecr, "served")
+    old = push(server_ecr, "served", "one", tag="latest")
+    push(server_ecr, "served", "two", tag="latest")
+
+    untagged = server_ecr.describe_images(repositoryName="served", filter={"tagStatus": "UNTAGGED"})
+    assert [d["imageDigest"] for d in untagged["imageDetails"]] == [old]
