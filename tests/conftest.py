@@ -14,6 +14,9 @@ from tests.emulator.ecr import faults, install
 
 install()
 
+# Node 20 is end-of-life: without this, jsii prints a banner on every CDK import.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
 # No test may reach a real AWS endpoint, whatever the developer's environment holds.
 for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
     os.environ.pop(_name, None)

@@ -1,0 +1,1 @@
+"""The CDK side of ecr-sweeper: configuration from context, bundling, the stack."""

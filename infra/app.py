@@ -1,0 +1,23 @@
+"""Build the CDK app from context. Used by app.py and by the tests, so both synthesize the same thing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import App, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from infra.config import SweeperConfig
+from infra.stack import EcrSweeperStack
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE_PATH = ROOT / "lambda"
+STACK_NAME = "EcrSweeper"
+
+
+def build(app: App) -> EcrSweeperStack:
+    config = SweeperConfig.from_context(app.node.try_get_context)
+    # Environment-agnostic on purpose: synth needs no credentials and makes no AWS call.
+    stack = EcrSweeperStack(app, STACK_NAME, config=config, code_path=CODE_PATH)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack

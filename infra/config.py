@@ -1,0 +1,109 @@
+"""The stack's settings, read once from CDK context and validated at synth time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ecr_sweeper import constants as c
+from ecr_sweeper.settings import ConfigError, Settings
+
+# Context key -> default. cdk.json carries the same values, and a test checks that they agree.
+DEFAULTS: dict[str, Any] = {
+    "schedule": "cron(0 3 * * ? *)",
+    "defaultRetentionDays": c.DEFAULT_RETENTION_DAYS,
+    "retentionTagKey": c.DEFAULT_RETENTION_TAG_KEY,
+    "dryRun": False,
+    "logRetentionDays": 30,
+    "logLevel": c.DEFAULT_LOG_LEVEL,
+    "reserveConcurrency": True,
+}
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy, retentionInDays).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)  # fmt: skip
+
+# EventBridge schedule expressions: cron() with six fields, or rate() with a positive value.
+_CRON = re.compile(r"cron\((\S+ ){5}\S+\)")
+_RATE = re.compile(r"rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)")
+
+
+class ContextError(ValueError):
+    """A context value that would deploy a broken or unintended sweeper; synth stops."""
+
+
+@dataclass(frozen=True)
+class SweeperConfig:
+    schedule: str
+    default_retention_days: str
+    retention_tag_key: str
+    dry_run: bool
+    log_retention_days: int
+    log_level: str
+    reserve_concurrency: bool
+
+    @classmethod
+    def from_context(cls, get: Callable[[str], Any]) -> SweeperConfig:
+        """`get` is `node.try_get_context`: values come from cdk.json, or from `-c key=value` as strings."""
+        value = {key: default if get(key) is None else get(key) for key, default in DEFAULTS.items()}
+
+        schedule = str(value["schedule"]).strip()
+        if not (_CRON.fullmatch(schedule) or _RATE.fullmatch(schedule)):
+            raise ContextError(
+                f"context schedule={value['schedule']!r} is invalid: expected an EventBridge expression "
+                "such as cron(0 3 * * ? *) or rate(1 day)"
+            )
+
+        log_retention = _integer("logRetentionDays", value["logRetentionDays"])
+        if log_retention not in LOG_RETENTION_DAYS:
+            raise ContextError(
+                f"context logRetentionDays={value['logRetentionDays']!r} is invalid: CloudWatch Logs accepts "
+                + ", ".join(map(str, LOG_RETENTION_DAYS))
+            )
+
+        config = cls(
+            schedule=schedule,
+            default_retention_days=str(value["defaultRetentionDays"]).strip(),
+            retention_tag_key=str(value["retentionTagKey"]),
+            dry_run=_boolean("dryRun", value["dryRun"]),
+            log_retention_days=log_retention,
+            log_level=str(value["logLevel"]).strip().upper(),
+            reserve_concurrency=_boolean("reserveConcurrency", value["reserveConcurrency"]),
+        )
+        # The function validates the same variables at every start; checking them here too means a
+        # bad value fails `cdk synth` instead of every nightly run.
+        try:
+            Settings.from_env(config.function_environment())
+        except ConfigError as error:
+            raise ContextError(f"context would give the function an invalid setting: {error}") from None
+        return config
+
+    def function_environment(self) -> dict[str, str]:
+        return {
+            c.RETENTION_TAG_KEY_ENV: self.retention_tag_key,
+            c.DEFAULT_RETENTION_DAYS_ENV: self.default_retention_days,
+            c.DRY_RUN_ENV: "true" if self.dry_run else "false",
+            c.SERVICE_NAME_ENV: c.DEFAULT_SERVICE_NAME,
+            c.METRICS_NAMESPACE_ENV: c.DEFAULT_METRICS_NAMESPACE,
+            c.LOG_LEVEL_ENV: self.log_level,
+        }
+
+
+def _boolean(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ContextError(f"context {key}={value!r} is invalid: expected true or false")
+
+
+def _integer(key: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise ContextError(f"context {key}={value!r} is invalid: expected a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    raise ContextError(f"context {key}={value!r} is invalid: expected a whole number")

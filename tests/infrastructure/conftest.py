@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Template
+
+from infra.app import ROOT, build
+from infra.stack import EcrSweeperStack
+
+CDK_JSON = json.loads((ROOT / "cdk.json").read_text())
+
+
+def synth(context: dict[str, Any] | None = None, *, bundle: bool = True) -> tuple[EcrSweeperStack, Template]:
+    """Build the app as app.py does, with cdk.json's context and `context` on top."""
+    merged = {**CDK_JSON["context"], **(context or {})}
+    if not bundle:
+        # Skips the local bundling step for tests that only read the template.
+        merged["aws:cdk:bundling-stacks"] = []
+    app = App(context=merged)
+    stack = build(app)
+    app.synth()  # runs the cdk-nag validation plugin; raises on any unacknowledged finding
+    return stack, Template.from_stack(stack)
+
+
+@pytest.fixture(scope="session")
+def default_stack() -> tuple[EcrSweeperStack, Template]:
+    return synth()
+
+
+@pytest.fixture(scope="session")
+def template(default_stack: tuple[EcrSweeperStack, Template]) -> Template:
+    return default_stack[1]
+
+
+@pytest.fixture(scope="session")
+def asset_dir(default_stack: tuple[EcrSweeperStack, Template]) -> Path:
+    stack, template = default_stack
+    [function] = template.find_resources("AWS::Lambda::Function").values()
+    key = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    outdir = Path(stack.node.root.outdir)  # type: ignore[attr-defined]
+    return outdir / f"asset.{key}"

@@ -1,0 +1,55 @@
+"""The function's bundle: the Powertools the tests ran is the Powertools deployed, and it imports alone."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import boto3
+
+from infra.app import ROOT
+
+# What the Lambda Python runtime provides besides the standard library: boto3 and its dependencies.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "dateutil", "six.py", "urllib3")
+
+
+def pinned(name: str) -> str:
+    match = re.search(rf"^{re.escape(name)}==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    assert match, f"{name} is not pinned in requirements.txt"
+    return match.group(1)
+
+
+def test_powertools_pin_installed_and_bundled_agree(asset_dir: Path) -> None:
+    pin = pinned("aws-lambda-powertools")
+    assert metadata.version("aws-lambda-powertools") == pin
+    version_file = (asset_dir / "aws_lambda_powertools/shared/version.py").read_text()
+    assert f'VERSION = "{pin}"' in version_file
+    assert (asset_dir / f"aws_lambda_powertools-{pin}.dist-info").is_dir()
+
+
+def test_bundle_holds_the_function_package_and_no_caches(asset_dir: Path) -> None:
+    assert (asset_dir / "ecr_sweeper/handler.py").is_file()
+    assert not list(asset_dir.rglob("__pycache__"))
+    assert not list(asset_dir.rglob("*.so")), "a compiled extension would not run on arm64"
+    assert not (asset_dir / "tests").exists()
+
+
+def test_bundle_imports_with_only_what_the_lambda_runtime_provides(asset_dir: Path, tmp_path: Path) -> None:
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    site = Path(boto3.__file__).parent.parent
+    for name in RUNTIME_PACKAGES:
+        (runtime / name).symlink_to(site / name)
+    # -S: no site-packages; only the bundle, the stand-in runtime packages and the standard library.
+    probe = (
+        f"import sys; sys.path[:0] = [{str(asset_dir)!r}, {str(runtime)!r}]; "
+        "import ecr_sweeper.handler as h; import aws_lambda_powertools as p; "
+        "print(h.lambda_handler.__name__, p.__file__)"
+    )
+    result = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "lambda_handler"
+    assert result.stdout.split()[1].startswith(str(asset_dir))
