@@ -1,12 +1,9 @@
-"""Shared fixtures: the corrected ECR emulator, clean Powertools state, log and metric capture."""
+"""Shared set-up: the corrected ECR emulator, no real AWS endpoint, fast retries, reset faults."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 
@@ -32,43 +29,6 @@ def _reset_faults() -> Iterator[None]:
     faults.reset()
     yield
     faults.reset()
-
-
-@dataclass
-class Emitted:
-    """What the handler printed: Powertools log records and EMF metric blobs."""
-
-    logs: list[dict[str, Any]] = field(default_factory=list)
-    metric_blobs: list[dict[str, Any]] = field(default_factory=list)
-
-    def records(self, **match: Any) -> list[dict[str, Any]]:
-        return [r for r in self.logs if all(r.get(k) == v for k, v in match.items())]
-
-    def metric(self, name: str) -> float:
-        values = [blob[name] for blob in self.metric_blobs if name in blob]
-        assert len(values) == 1, f"metric {name} emitted in {len(values)} blobs"
-        # EMF carries a list when a metric was added more than once in one flush.
-        value = values[0]
-        return float(sum(value)) if isinstance(value, list) else float(value)
-
-    def metric_definition(self, name: str) -> dict[str, Any]:
-        for blob in self.metric_blobs:
-            for directive in blob["_aws"]["CloudWatchMetrics"]:
-                for metric in directive["Metrics"]:
-                    if metric["Name"] == name:
-                        return {"Namespace": directive["Namespace"], **metric}
-        raise AssertionError(f"metric {name} not defined")
-
-
-def parse_output(text: str) -> Emitted:
-    emitted = Emitted()
-    for line in text.splitlines():
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        record = json.loads(line)
-        (emitted.metric_blobs if "_aws" in record else emitted.logs).append(record)
-    return emitted
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.conftest import Emitted, parse_output
+from tests.output import Emitted, parse_output
 
 
 @dataclass

@@ -556,3 +556,23 @@ def test_pushed_at_is_logged_for_every_deletion(ecr: Any, invoke: Invoke) -> Non
 
     [deleted] = run.records(action="deleted")
     assert deleted["pushed_at"] == "2026-01-02T03:04:05+00:00"
+
+
+def test_every_repository_gets_one_summary_record_and_logs_carry_the_service(ecr: Any, invoke: Invoke) -> None:
+    for name, tag in (("swept", "1"), ("kept", "keep"), ("bad", "x"), ("plain", None)):
+        create_repository(ecr, name, tag)
+
+    run = invoke()
+
+    summaries = run.records(record_type="repository_summary")
+    assert sorted(r["repository"] for r in summaries) == ["bad", "kept", "plain", "swept"]
+    assert {r["service"] for r in run.emitted.logs} == {"ecr-sweeper"}
+
+
+def test_service_name_comes_from_the_environment(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "app", "1")
+
+    run = invoke(env={"POWERTOOLS_SERVICE_NAME": "registry-janitor"})
+
+    assert {r["service"] for r in run.emitted.logs} == {"registry-janitor"}
+    assert run.emitted.metric_blobs[0]["service"] == "registry-janitor"

@@ -1,0 +1,223 @@
+"""`make demo`: the real handler against a local corrected ECR emulator, no AWS account needed.
+
+It starts the emulator as a server on 127.0.0.1, seeds a small registry, runs the handler as a
+dry run and then for real, and prints what was deleted, what was kept, and why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import socket
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
+
+import boto3  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from tests.emulator.ecr import install  # noqa: E402
+from tests.emulator.seed import create_repository, push  # noqa: E402
+from tests.output import parse_output  # noqa: E402
+
+# Wide enough for the reasons when the output is piped (as in CI); a terminal sets its own width.
+console = Console(width=None if sys.stdout.isatty() else 160)
+NOW = datetime.now(timezone.utc)
+KEY = "ecr-sweeper:retention-days"
+
+
+def ago(days: float) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def seed(ecr: Any) -> dict[str, str]:
+    """A registry with a story in each repository. Returns digest -> label, for the tables."""
+    labels: dict[str, str] = {}
+
+    def image(repository: str, label: str, days: float, tag: str | None = None, pulled: float | None = None) -> None:
+        digest = push(
+            ecr,
+            repository,
+            f"{repository}:{label}",
+            tag=tag,
+            pushed_at=ago(days),
+            last_pulled_at=None if pulled is None else ago(pulled),
+        )
+        labels[digest] = label
+
+    create_repository(ecr, "payments/api", "3")
+    image("payments/api", "build-101 (tag latest moved on)", 10, tag="latest")
+    image("payments/api", "build-102", 1, tag="latest")  # moves `latest`: build-101 is now untagged
+    image("payments/api", "hotfix, pushed 1d ago", 1)
+    image("payments/api", "canary, pushed 20d ago, pulled 1d ago", 20, pulled=1)
+    image("payments/api", "release v2.0.0", 200, tag="v2.0.0")
+
+    create_repository(ecr, "web/frontend")  # no tag: the default retention of 7 days
+    image("web/frontend", "preview, pushed 30d ago", 30)
+    image("web/frontend", "preview, pushed 2d ago", 2)
+    image("web/frontend", "release v1", 90, tag="v1")
+
+    create_repository(ecr, "ml/training", "0")
+    image("ml/training", "experiment, pushed 1h ago", 1 / 24)
+
+    create_repository(ecr, "data/etl", "14d")
+    image("data/etl", "nightly, pushed 15d ago", 15)
+    image("data/etl", "nightly, pushed 13d ago", 13)
+
+    create_repository(ecr, "platform/base-images", "keep")
+    image("platform/base-images", "base, pushed 400d ago", 400)
+
+    create_repository(ecr, "legacy/batch", "two weeks")  # invalid: skipped, nothing deleted
+    image("legacy/batch", "job, pushed 60d ago", 60)
+    return labels
+
+
+def run_handler(event: dict[str, Any]) -> tuple[dict[str, Any] | None, BaseException | None, Any]:
+    from ecr_sweeper import handler
+
+    buffer = io.StringIO()
+    stream = handler.logger.registered_handler
+    previous = stream.setStream(buffer)  # type: ignore[attr-defined]
+    result, error = None, None
+    try:
+        with contextlib.redirect_stdout(buffer):
+            result = handler.lambda_handler(event, None)
+    except Exception as caught:  # noqa: BLE001 - shown to the reader
+        error = caught
+    finally:
+        stream.setStream(previous)  # type: ignore[attr-defined]
+    return result, error, parse_output(buffer.getvalue())
+
+
+STYLE = {"deleted": "red", "would_delete": "yellow", "kept": "green", "delete_failed": "bold red"}
+
+
+def show(title: str, emitted: Any, labels: dict[str, str]) -> None:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in ("repository", "image", "digest", "action", "reason"):
+        table.add_column(column, overflow="fold")
+    for record in emitted.records(record_type="verdict"):
+        action = record["action"]
+        table.add_row(
+            record["repository"],
+            labels.get(record["digest"], "?"),
+            record["digest"][7:19],
+            f"[{STYLE.get(action, '')}]{action}[/]",
+            record["reason"],
+        )
+    console.print(table)
+
+    repos = Table(title="Per repository", title_justify="left")
+    for column in ("repository", "retention", "status", "scanned", "untagged", "deleted", "detail"):
+        repos.add_column(column, overflow="fold")
+    for record in emitted.records(record_type="repository_summary"):
+        repos.add_row(
+            record["repository"],
+            str(record["retention"]),
+            record["status"],
+            str(record["images_scanned"]),
+            str(record["untagged_images"]),
+            str(record["images_deleted"]),
+            record.get("detail", ""),
+        )
+    console.print(repos)
+    for warning in emitted.records(record_type="invalid_retention_tag"):
+        console.print(f"[bold yellow]WARNING[/] {warning['message']}")
+    [blob] = emitted.metric_blobs
+    metrics = {k: v for k, v in blob.items() if k not in ("_aws", "service")}
+    values = {k: int(v[0] if isinstance(v, list) else v) for k, v in metrics.items()}
+    console.print("Metrics (EMF):", ", ".join(f"{k}={v:,}" for k, v in values.items()))
+
+
+def main() -> int:
+    install()
+    # The emulator's HTTP access log would drown the tables.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="demo",
+        AWS_SECRET_ACCESS_KEY="demo",
+        AWS_DEFAULT_REGION="us-east-1",
+        POWERTOOLS_LOG_LEVEL="DEBUG",
+        DEFAULT_RETENTION_DAYS="7",
+        RETENTION_TAG_KEY=KEY,
+        DRY_RUN="false",
+    )
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
+    try:
+        ecr = boto3.client("ecr", endpoint_url=endpoint, region_name="us-east-1")
+        labels = seed(ecr)
+        before = _registry(ecr)
+        tagged_before = {repository: _tagged(ecr, repository) for repository in before}
+        console.rule(f"[bold]ecr-sweeper demo[/]: corrected ECR emulator on {endpoint}")
+        console.print(f"Seeded {sum(len(v) for v in before.values())} images in {len(before)} repositories.\n")
+
+        console.rule('1. Dry run: {"dryRun": true}')
+        dry, dry_error, dry_emitted = run_handler({"dryRun": True})
+        show("Verdicts (dry run: nothing is deleted)", dry_emitted, labels)
+        untouched = _registry(ecr) == before
+
+        console.rule("2. Real run: the scheduled event")
+        real, real_error, real_emitted = run_handler(
+            {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+        )
+        show("Verdicts", real_emitted, labels)
+        after = _registry(ecr)
+
+        would = {r["digest"] for r in dry_emitted.records(action="would_delete")}
+        deleted = {r["digest"] for r in real_emitted.records(action="deleted")}
+        gone = {d for digests in before.values() for d in digests} - {d for digests in after.values() for d in digests}
+        console.rule("Checks")
+        checks = [
+            ("the dry run deleted nothing", untouched),
+            (
+                "the dry run's summary says so and counts what it announced",
+                dry is not None and dry["dryRun"] is True and dry["imagesDeleted"] == len(would),
+            ),
+            ("the real run deleted exactly what the dry run announced", would == deleted),
+            ("every digest logged as deleted is gone from the registry, and no other", deleted == gone),
+            ("no tagged image was touched", all(tagged_before[r] <= _tagged(ecr, r) for r in tagged_before)),
+            ("both runs finished without error", dry_error is None and real_error is None),
+        ]
+        for text, ok in checks:
+            console.print(f"{'[green]✓' if ok else '[red]✗'}[/] {text}")
+        console.print("\nReturn value of the real run:")
+        console.print_json(json.dumps({k: v for k, v in (real or {}).items() if k != "repositories"}))
+        return 0 if all(ok for _, ok in checks) else 1
+    finally:
+        server.stop()
+
+
+def _registry(ecr: Any) -> dict[str, set[str]]:
+    result = {}
+    for page in ecr.get_paginator("describe_repositories").paginate():
+        for repo in page["repositories"]:
+            name = repo["repositoryName"]
+            images = ecr.get_paginator("describe_images").paginate(repositoryName=name)
+            result[name] = {d["imageDigest"] for p in images for d in p["imageDetails"]}
+    return result
+
+
+def _tagged(ecr: Any, repository: str) -> set[str]:
+    pages = ecr.get_paginator("describe_images").paginate(repositoryName=repository, filter={"tagStatus": "TAGGED"})
+    return {d["imageDigest"] for p in pages for d in p["imageDetails"]}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
