@@ -6,8 +6,6 @@ dry run and then for real, and prints what was deleted, what was kept, and why.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import logging
 import os
@@ -27,7 +25,7 @@ from rich.table import Table  # noqa: E402
 
 from tests.emulator.ecr import install  # noqa: E402
 from tests.emulator.seed import create_repository, push  # noqa: E402
-from tests.output import parse_output  # noqa: E402
+from tests.output import invoke_captured  # noqa: E402
 
 # Wide enough for the reasons when the output is piped (as in CI); a terminal sets its own width.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -79,23 +77,6 @@ def seed(ecr: Any) -> dict[str, str]:
     create_repository(ecr, "legacy/batch", "two weeks")  # invalid: skipped, nothing deleted
     image("legacy/batch", "job, pushed 60d ago", 60)
     return labels
-
-
-def run_handler(event: dict[str, Any]) -> tuple[dict[str, Any] | None, BaseException | None, Any]:
-    from ecr_sweeper import handler
-
-    buffer = io.StringIO()
-    stream = handler.logger.registered_handler
-    previous = stream.setStream(buffer)  # type: ignore[attr-defined]
-    result, error = None, None
-    try:
-        with contextlib.redirect_stdout(buffer):
-            result = handler.lambda_handler(event, None)
-    except Exception as caught:  # noqa: BLE001 - shown to the reader
-        error = caught
-    finally:
-        stream.setStream(previous)  # type: ignore[attr-defined]
-    return result, error, parse_output(buffer.getvalue())
 
 
 STYLE = {"deleted": "red", "would_delete": "yellow", "kept": "green", "delete_failed": "bold red"}
@@ -169,14 +150,14 @@ def main() -> int:
         console.print(f"Seeded {sum(len(v) for v in before.values())} images in {len(before)} repositories.\n")
 
         console.rule('1. Dry run: {"dryRun": true}')
-        dry, dry_error, dry_emitted = run_handler({"dryRun": True})
+        dry_run = invoke_captured({"dryRun": True}, None)
+        dry, dry_error, dry_emitted = dry_run.result, dry_run.error, dry_run.emitted
         show("Verdicts (dry run: nothing is deleted)", dry_emitted, labels)
         untouched = _registry(ecr) == before
 
         console.rule("2. Real run: the scheduled event")
-        real, real_error, real_emitted = run_handler(
-            {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
-        )
+        real_run = invoke_captured({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}, None)
+        real, real_error, real_emitted = real_run.result, real_run.error, real_run.emitted
         show("Verdicts", real_emitted, labels)
         after = _registry(ecr)
 

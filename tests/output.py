@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,3 +44,35 @@ def parse_output(text: str) -> Emitted:
         record = json.loads(line)
         (emitted.metric_blobs if "_aws" in record else emitted.logs).append(record)
     return emitted
+
+
+@dataclass
+class Invocation:
+    result: dict[str, Any] | None
+    error: BaseException | None
+    emitted: Emitted
+
+    def records(self, **match: Any) -> list[dict[str, Any]]:
+        return self.emitted.records(**match)
+
+    def metric(self, name: str) -> float:
+        return self.emitted.metric(name)
+
+
+def invoke_captured(event: Any, context: Any) -> Invocation:
+    """Run the real lambda_handler, capturing its log stream and its EMF output."""
+    from ecr_sweeper import handler
+
+    buffer = io.StringIO()
+    stream_handler = handler.logger.registered_handler
+    previous = stream_handler.setStream(buffer)  # type: ignore[attr-defined]
+    result, error = None, None
+    try:
+        with contextlib.redirect_stdout(buffer):
+            result = handler.lambda_handler(event, context)
+    except Exception as caught:  # noqa: BLE001 - the caller asserts on it, or shows it
+        error = caught
+    finally:
+        stream_handler.setStream(previous)  # type: ignore[attr-defined]
+        handler.metrics.clear_metrics()
+    return Invocation(result, error, parse_output(buffer.getvalue()))

@@ -3,8 +3,6 @@ the log records and the metrics it emitted."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.output import Emitted, parse_output
+from tests.output import Invocation, invoke_captured
 
 
 @dataclass
@@ -28,19 +26,6 @@ class LambdaContext:
         return self.remaining_ms
 
 
-@dataclass
-class Invocation:
-    result: dict[str, Any] | None
-    error: BaseException | None
-    emitted: Emitted
-
-    def records(self, **match: Any) -> list[dict[str, Any]]:
-        return self.emitted.records(**match)
-
-    def metric(self, name: str) -> float:
-        return self.emitted.metric(name)
-
-
 @pytest.fixture
 def ecr() -> Iterator[Any]:
     with mock_aws():
@@ -52,23 +37,9 @@ Invoke = Callable[..., Invocation]
 
 @pytest.fixture
 def invoke(monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    from ecr_sweeper import handler
-
     def run(event: Any = None, env: dict[str, str] | None = None, context: Any = None) -> Invocation:
         for name, value in (env or {}).items():
             monkeypatch.setenv(name, value)
-        buffer = io.StringIO()
-        stream_handler = handler.logger.registered_handler
-        previous = stream_handler.setStream(buffer)  # type: ignore[attr-defined]
-        result, error = None, None
-        try:
-            with contextlib.redirect_stdout(buffer):
-                result = handler.lambda_handler(event, context or LambdaContext())
-        except Exception as caught:  # noqa: BLE001 - the test asserts on it
-            error = caught
-        finally:
-            stream_handler.setStream(previous)  # type: ignore[attr-defined]
-            handler.metrics.clear_metrics()
-        return Invocation(result, error, parse_output(buffer.getvalue()))
+        return invoke_captured(event, context or LambdaContext())
 
     return run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -12,6 +13,7 @@ from ecr_sweeper.registry import RETRY_ATTEMPTS
 from tests.emulator.ecr import Fault, faults, set_image_times
 from tests.emulator.seed import create_repository, image_size, push
 from tests.integration.conftest import Invoke
+from tests.output import Invocation
 
 NOW = datetime.now(timezone.utc)
 SIZE = image_size()
@@ -432,6 +434,22 @@ def test_listing_repositories_denied_fails_the_run_and_deletes_nothing(ecr: Any,
 # --- configuration errors ---------------------------------------------------------------------
 
 
+def assert_refused_before_any_call(ecr: Any, run_handler: Callable[[], Invocation], named: str) -> None:
+    # Given a repository where everything would expire
+    create_repository(ecr, "app", "0")
+    keep = untagged(ecr, "app", "x", 5)
+    calls = _count_calls(ecr)
+
+    # When the handler runs with bad input
+    run = run_handler()
+
+    # Then it raises naming the bad value, made no AWS call, and deleted nothing
+    assert run.error is not None and named in str(run.error)
+    assert calls == {}
+    assert digests(ecr, "app") == {keep}
+    assert run.records(record_type="config_error")[0]["level"] == "ERROR"
+
+
 @pytest.mark.parametrize(
     ("env", "named"),
     [
@@ -443,15 +461,7 @@ def test_listing_repositories_denied_fails_the_run_and_deletes_nothing(ecr: Any,
     ],
 )
 def test_invalid_settings_raise_before_any_aws_call(ecr: Any, invoke: Invoke, env: dict[str, str], named: str) -> None:
-    create_repository(ecr, "app", "0")
-    keep = untagged(ecr, "app", "x", 5)
-    calls = _count_calls(ecr)
-
-    run = invoke(env=env)
-
-    assert run.error is not None and named in str(run.error)
-    assert calls == {}
-    assert digests(ecr, "app") == {keep}
+    assert_refused_before_any_call(ecr, lambda: invoke(env=env), named)
 
 
 @pytest.mark.parametrize(
@@ -472,15 +482,7 @@ def test_invalid_settings_raise_before_any_aws_call(ecr: Any, invoke: Invoke, en
 def test_invalid_events_are_rejected_before_anything_is_deleted(
     ecr: Any, invoke: Invoke, event: Any, named: str
 ) -> None:
-    create_repository(ecr, "app", "0")
-    keep = untagged(ecr, "app", "x", 5)
-    calls = _count_calls(ecr)
-
-    run = invoke(event=event)
-
-    assert run.error is not None and named in str(run.error)
-    assert calls == {}
-    assert digests(ecr, "app") == {keep}
+    assert_refused_before_any_call(ecr, lambda: invoke(event=event), named)
 
 
 def test_the_scheduled_eventbridge_event_is_accepted_as_it_is(ecr: Any, invoke: Invoke) -> None:
