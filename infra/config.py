@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "logRetentionDays": 30,
     "logLevel": c.DEFAULT_LOG_LEVEL,
     "reserveConcurrency": True,
+    "protectInUse": True,
 }
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy, retentionInDays).
@@ -43,6 +44,7 @@ class SweeperConfig:
     log_retention_days: int
     log_level: str
     reserve_concurrency: bool
+    protect_in_use: bool
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> SweeperConfig:
@@ -71,6 +73,7 @@ class SweeperConfig:
             log_retention_days=log_retention,
             log_level=str(value["logLevel"]).strip().upper(),
             reserve_concurrency=_boolean("reserveConcurrency", value["reserveConcurrency"]),
+            protect_in_use=_boolean("protectInUse", value["protectInUse"]),
         )
         # The function validates the same variables at every start; checking them here too means a
         # bad value fails `cdk synth` instead of every nightly run.
@@ -85,6 +88,7 @@ class SweeperConfig:
             c.RETENTION_TAG_KEY_ENV: self.retention_tag_key,
             c.DEFAULT_RETENTION_DAYS_ENV: self.default_retention_days,
             c.DRY_RUN_ENV: "true" if self.dry_run else "false",
+            c.PROTECT_IN_USE_ENV: "true" if self.protect_in_use else "false",
             c.SERVICE_NAME_ENV: c.DEFAULT_SERVICE_NAME,
             c.METRICS_NAMESPACE_ENV: c.DEFAULT_METRICS_NAMESPACE,
             c.LOG_LEVEL_ENV: self.log_level,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -22,7 +23,18 @@ HANDLER = "ecr_sweeper.handler.lambda_handler"
 # not used (Powertools is bundled), but its runtime list is the support statement we rely on.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 # The ECR actions the function calls (registry.py), and nothing more.
-ECR_ACTIONS = ("ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:DescribeImages", "ecr:BatchDeleteImage")
+ECR_ACTIONS = (
+    "ecr:DescribeRepositories",
+    "ecr:ListTagsForResource",
+    "ecr:DescribeImages",
+    "ecr:BatchGetImage",
+    "ecr:BatchDeleteImage",
+)
+# The in-use scan (usage.py): which digests Lambda functions and ECS tasks run.
+LAMBDA_LIST_ACTIONS = ("lambda:ListFunctions",)
+LAMBDA_READ_ACTIONS = ("lambda:GetFunction",)
+ECS_LIST_ACTIONS = ("ecs:ListClusters", "ecs:ListTasks", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition")
+ECS_READ_ACTIONS = ("ecs:DescribeTasks",)
 # One invocation may sweep for the Lambda maximum: a large account needs it.
 TIMEOUT = Duration.minutes(15)
 MEMORY_MB = 512
@@ -47,12 +59,23 @@ class EcrSweeperStack(Stack):
         log_group.grant_write(role)
         repositories = self.format_arn(service="ecr", resource="repository", resource_name="*")
         role.add_to_policy(iam.PolicyStatement(actions=list(ECR_ACTIONS), resources=[repositories]))
-        Validations.of(role).acknowledge(
+        acknowledgments = [
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/*]",
                 reason="The sweeper walks every repository of the account and region by design; the actions "
-                "are the four it calls, and the ARN is limited to repositories of this account and region.",
-            ),
+                "are the ones it calls, and the ARN is limited to repositories of this account and region.",
+            )
+        ]
+        if config.protect_in_use:
+            acknowledgments += self._grant_in_use_scan(role)
+        Validations.of(role).acknowledge(*acknowledgments)
+
+        # The sweeper reads index manifests with BatchGetImage, which counts as a pull: without this
+        # exclusion it would refresh lastRecordedPullTime of the very indexes it judges, so an
+        # untagged index would never expire. CloudFormation registers it on create and
+        # deregisters it on delete (RegisterPullTimeUpdateExclusion / Deregister...).
+        self.pull_time_exclusion = ecr.CfnPullTimeUpdateExclusion(
+            self, "PullTimeUpdateExclusion", principal_arn=role.role_arn
         )
 
         self.function = lambda_.Function(
@@ -75,6 +98,8 @@ class EcrSweeperStack(Stack):
             retry_attempts=0,
         )
 
+        self.function.node.add_dependency(self.pull_time_exclusion)
+
         self.rule = events.Rule(
             self,
             "Schedule",
@@ -94,3 +119,30 @@ class EcrSweeperStack(Stack):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+
+    def _grant_in_use_scan(self, role: iam.Role) -> list[Acknowledgment]:
+        functions = self.format_arn(
+            service="lambda", resource="function", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        tasks = self.format_arn(service="ecs", resource="task", resource_name="*")
+        role.add_to_policy(iam.PolicyStatement(actions=list(LAMBDA_LIST_ACTIONS + ECS_LIST_ACTIONS), resources=["*"]))
+        role.add_to_policy(iam.PolicyStatement(actions=list(LAMBDA_READ_ACTIONS), resources=[functions]))
+        role.add_to_policy(iam.PolicyStatement(actions=list(ECS_READ_ACTIONS), resources=[tasks]))
+        return [
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="lambda:ListFunctions, ecs:ListClusters, ecs:ListTasks, ecs:ListTaskDefinitions and "
+                "ecs:DescribeTaskDefinition support no resource-level permissions; they are read-only and find "
+                "the digests that must never be deleted.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*]",
+                reason="lambda:GetFunction on every function of this account and region: each image function "
+                "version is read to learn the digest it runs.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/*]",
+                reason="ecs:DescribeTasks on every task of this account and region: running tasks are read to "
+                "learn the digests they run.",
+            ),
+        ]

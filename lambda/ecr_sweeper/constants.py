@@ -9,6 +9,7 @@ DRY_RUN_ENV = "DRY_RUN"
 SERVICE_NAME_ENV = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
 LOG_LEVEL_ENV = "POWERTOOLS_LOG_LEVEL"
+PROTECT_IN_USE_ENV = "PROTECT_IN_USE"
 
 DEFAULT_RETENTION_TAG_KEY = "ecr-sweeper:retention-days"
 DEFAULT_RETENTION_DAYS = "7"
@@ -22,6 +23,15 @@ MAX_RETENTION_DAYS = 3650
 # BatchDeleteImage takes 1 to 100 image ids, and botocore does not check the maximum
 # client-side, so the limit is ours to keep.
 DELETE_BATCH_SIZE = 100
+# BatchGetImage reads up to 100 manifests per call.
+BATCH_GET_SIZE = 100
+# The manifest types that list other manifests (ECR user guide; OCI image spec).
+INDEX_MEDIA_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    }
+)
 # DescribeRepositories and DescribeImages accept maxResults up to 1000 (default 100).
 PAGE_SIZE = 1000
 # ECR tag keys: 1 to 128 characters (ECR Tag data type).

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
+from ecr_sweeper.clients import client
 from ecr_sweeper.constants import (
     DEFAULT_METRICS_NAMESPACE,
     DEFAULT_SERVICE_NAME,
@@ -15,10 +16,11 @@ from ecr_sweeper.constants import (
     SERVICE_NAME_ENV,
 )
 from ecr_sweeper.outcome import SweepFailed
-from ecr_sweeper.registry import EcrRegistry, ecr_client
+from ecr_sweeper.registry import EcrRegistry
 from ecr_sweeper.report import Reporter, emit_metrics
 from ecr_sweeper.settings import ConfigError, RunOptions, Settings
 from ecr_sweeper.sweep import Sweep
+from ecr_sweeper.usage import scan
 
 logger = Logger(service=os.environ.get(SERVICE_NAME_ENV) or DEFAULT_SERVICE_NAME)
 metrics = Metrics(
@@ -44,15 +46,17 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     metrics.service = settings.service_name
 
     now = options.as_of or datetime.now(timezone.utc)
+    lambda_client, ecs_client = client("lambda"), client("ecs")
     sweep = Sweep(
-        registry=EcrRegistry(ecr_client()),
+        registry=EcrRegistry(client("ecr")),
         settings=settings,
         options=options,
         now=now,
         reporter=Reporter(logger, dry_run=options.dry_run),
+        scan_in_use=(lambda: scan(lambda_client, ecs_client)) if settings.protect_in_use else None,
     )
     summary = sweep.run()
     emit_metrics(metrics, summary)
-    if summary.failed:
+    if summary.failed or summary.in_use_failed:
         raise SweepFailed(summary)
     return summary.to_dict()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -36,11 +37,35 @@ class Action(enum.Enum):
     KEEP = "keep"
 
 
+class Protection(enum.Enum):
+    """Why an untagged digest is kept: each family has its own metric (ProtectedBy<Family>)."""
+
+    AGE = "Age"
+    PULL = "Pull"
+    INDEX = "Index"
+    REFERRER = "Referrer"
+    LAMBDA = "Lambda"
+    ECS = "Ecs"
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     image: Image
     action: Action
     reason: str
+    protection: Protection | None = None
+
+
+@dataclass(frozen=True)
+class RepositoryUsage:
+    """Who runs which digest (or tag) of one repository: "lambda <ARN>" or "ecs <ARN>" entries."""
+
+    digests: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def users(self, image: Image) -> tuple[str, ...]:
+        by_tag = tuple(user for tag in image.tags for user in self.tags.get(tag, ()))
+        return self.digests.get(image.digest, ()) + by_tag
 
 
 @dataclass(frozen=True, slots=True)

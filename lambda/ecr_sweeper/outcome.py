@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ecr_sweeper.constants import MAX_SUMMARY_REPOSITORIES
+from ecr_sweeper.model import Protection
 
 
 class Status(enum.Enum):
@@ -29,7 +31,15 @@ class RepositoryOutcome:
     images_deleted: int = 0
     bytes_reclaimed: int = 0
     delete_failures: int = 0
+    # Untagged digests kept, in all and per protection family (Age, Pull, Index, ...).
+    images_protected: int = 0
+    protected_by: Counter[str] = field(default_factory=Counter)
     detail: str | None = None
+
+    def protect(self, protection: Protection | None) -> None:
+        self.images_protected += 1
+        if protection is not None:
+            self.protected_by[protection.value] += 1
 
     def to_dict(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -41,6 +51,7 @@ class RepositoryOutcome:
             "imagesDeleted": self.images_deleted,
             "bytesReclaimed": self.bytes_reclaimed,
             "deleteFailures": self.delete_failures,
+            "imagesProtected": self.images_protected,
         }
         if self.detail:
             entry["detail"] = self.detail
@@ -56,6 +67,15 @@ class SweepSummary:
     dry_run: bool
     as_of: datetime | None
     outcomes: list[RepositoryOutcome] = field(default_factory=list)
+    # "ok", "off" (PROTECT_IN_USE=false) or "failed: <why>" (then nothing was swept).
+    in_use: str = "ok"
+
+    @property
+    def in_use_failed(self) -> bool:
+        return self.in_use.startswith("failed")
+
+    def protected_by(self, family: str) -> int:
+        return sum(outcome.protected_by[family] for outcome in self.outcomes)
 
     def total(self, attribute: str) -> int:
         return sum(getattr(outcome, attribute) for outcome in self.outcomes)
@@ -81,6 +101,8 @@ class SweepSummary:
             "imagesDeleted": self.total("images_deleted"),
             "bytesReclaimed": self.total("bytes_reclaimed"),
             "deleteFailures": self.total("delete_failures"),
+            "imagesProtected": self.total("images_protected"),
+            "inUse": self.in_use,
             "repositoryErrors": self.count(Status.ERROR),
             "invalidRetentionTags": self.count(Status.INVALID_TAG),
             "repositories": [outcome.to_dict() for outcome in listed],
@@ -93,6 +115,12 @@ class SweepFailed(RuntimeError):
 
     def __init__(self, summary: SweepSummary) -> None:
         self.summary = summary
+        if summary.in_use_failed:
+            super().__init__(
+                f"in-use scan {summary.in_use}; nothing was deleted, since any digest might be running "
+                "in a Lambda function or an ECS task. See the in_use_scan_failed log record."
+            )
+            return
         failed = summary.failed
         shown = ", ".join(f"{o.repository} ({o.detail})" for o in failed[:20])
         more = f" and {len(failed) - 20} more" if len(failed) > 20 else ""

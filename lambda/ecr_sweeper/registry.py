@@ -1,32 +1,26 @@
-"""The only module that talks to Amazon ECR: paging, tags, image details and batched deletes."""
+"""The only module that talks to Amazon ECR: paging, tags, image details, manifests, batched deletes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-from botocore.config import Config
+from botocore.exceptions import ClientError
 
-from ecr_sweeper.constants import DELETE_BATCH_SIZE, PAGE_SIZE
+from ecr_sweeper.constants import BATCH_GET_SIZE, DELETE_BATCH_SIZE, INDEX_MEDIA_TYPES, PAGE_SIZE
 from ecr_sweeper.model import DeleteFailure, Image, Repository
 
-# ECR publishes no rate for DescribeImages, ListTagsForResource or BatchDeleteImage, and each
-# API throttles on its own; botocore's standard mode retries ThrottlingException with
-# exponential backoff; ten attempts in all (up to ~20 s apart) ride out a burst.
-RETRY_ATTEMPTS = 10
-USER_AGENT_APP_ID = "ecr-sweeper"
-
-
-def ecr_client(region: str | None = None, *, max_pool_connections: int = 10) -> Any:
-    """A new ECR client. Built per invocation, never at import, so tests and regions stay apart."""
-    config = Config(
-        retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
-        max_pool_connections=max_pool_connections,
-        user_agent_appid=USER_AGENT_APP_ID,
-    )
-    return boto3.session.Session().client("ecr", region_name=region, config=config)
+# Asked for explicitly so that ECR returns each manifest as pushed, never a converted one.
+ACCEPTED_MEDIA_TYPES = sorted(
+    INDEX_MEDIA_TYPES
+    | {
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.v1+json",
+    }
+)
 
 
 @dataclass
@@ -35,6 +29,10 @@ class DeleteResult:
 
     deleted: list[str] = field(default_factory=list)
     failures: list[DeleteFailure] = field(default_factory=list)
+
+
+class ManifestUnreadable(RuntimeError):
+    """An index manifest could not be read, so its children are unknown; nothing may be deleted."""
 
 
 class EcrRegistry:
@@ -60,6 +58,53 @@ class EcrRegistry:
             PaginationConfig={"PageSize": PAGE_SIZE},
         )
         return [_image(detail) for page in pages for detail in page["imageDetails"]]
+
+    def manifests(self, repository: Repository, digests: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """The children (manifests[].digest) of each index, 100 indexes per BatchGetImage call.
+
+        An index that is gone meanwhile is left out. Any other failure raises: children we cannot
+        see might be deleted as if they had no parent.
+        """
+        children: dict[str, tuple[str, ...]] = {}
+        for start in range(0, len(digests), BATCH_GET_SIZE):
+            batch = digests[start : start + BATCH_GET_SIZE]
+            response = self._ecr.batch_get_image(
+                repositoryName=repository.name,
+                imageIds=[{"imageDigest": digest} for digest in batch],
+                acceptedMediaTypes=ACCEPTED_MEDIA_TYPES,
+            )
+            for failure in response.get("failures", []):
+                if failure.get("failureCode") != "ImageNotFound":
+                    raise ManifestUnreadable(
+                        f"BatchGetImage could not read {failure.get('imageId', {}).get('imageDigest')}: "
+                        f"{failure.get('failureCode')} {failure.get('failureReason', '')}".rstrip()
+                    )
+            for image in response.get("images", []):
+                manifest = json.loads(image["imageManifest"])
+                children[image["imageId"]["imageDigest"]] = tuple(
+                    entry["digest"] for entry in manifest.get("manifests", []) if "digest" in entry
+                )
+        return children
+
+    def describe(self, repository: Repository, digests: Sequence[str]) -> dict[str, Image]:
+        """The current details of these digests (at most 100); a digest that is gone is left out."""
+        if not digests:
+            return {}
+        try:
+            response = self._ecr.describe_images(
+                repositoryName=repository.name, imageIds=[{"imageDigest": digest} for digest in digests]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ImageNotFoundException":
+                raise
+            if len(digests) == 1:
+                return {}
+            # DescribeImages fails the whole call when one id is missing; ask one by one to see which.
+            found: dict[str, Image] = {}
+            for digest in digests:
+                found.update(self.describe(repository, [digest]))
+            return found
+        return {detail["imageDigest"]: _image(detail) for detail in response["imageDetails"]}
 
     def delete_batch(self, repository: Repository, digests: Sequence[str]) -> DeleteResult:
         """Delete up to 100 digests; a digest counts as deleted only if the response lists it."""

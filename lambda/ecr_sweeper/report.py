@@ -8,15 +8,23 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ecr_sweeper.model import DeleteFailure, Image, Repository
+from ecr_sweeper.model import DeleteFailure, Image, Protection, Repository
 from ecr_sweeper.outcome import RepositoryOutcome, Status, SweepSummary
 
 DELETED = "deleted"
 WOULD_DELETE = "would_delete"
 DELETE_FAILED = "delete_failed"
 KEPT = "kept"
+# Planned for deletion, but gone when re-checked just before the delete call.
+GONE = "gone"
 
-_LEVELS = {DELETED: logging.INFO, WOULD_DELETE: logging.INFO, DELETE_FAILED: logging.WARNING, KEPT: logging.DEBUG}
+_LEVELS = {
+    DELETED: logging.INFO,
+    WOULD_DELETE: logging.INFO,
+    DELETE_FAILED: logging.WARNING,
+    KEPT: logging.DEBUG,
+    GONE: logging.INFO,
+}
 
 # Metric name -> (how it is read off the summary, unit). All are emitted on every run, zeros
 # included, so that dashboards and alarms never see a gap where a run happened.
@@ -29,6 +37,12 @@ METRICS: dict[str, tuple[Callable[[SweepSummary], int], MetricUnit]] = {
     "DeleteFailures": (lambda s: s.total("delete_failures"), MetricUnit.Count),
     "RepositoryErrors": (lambda s: s.count(Status.ERROR), MetricUnit.Count),
     "InvalidRetentionTags": (lambda s: s.count(Status.INVALID_TAG), MetricUnit.Count),
+    "ImagesProtected": (lambda s: s.total("images_protected"), MetricUnit.Count),
+    **{
+        f"ProtectedBy{family.value}": (lambda s, f=family.value: s.protected_by(f), MetricUnit.Count)  # type: ignore[misc]
+        for family in Protection
+    },
+    "InUseScanFailures": (lambda s: int(s.in_use_failed), MetricUnit.Count),
 }
 
 
@@ -40,7 +54,21 @@ class Reporter:
         self._logger = logger
         self._dry_run = dry_run
 
-    def verdict(self, repository: Repository, image: Image, action: str, reason: str, **extra: Any) -> None:
+    def verdict(
+        self,
+        repository: Repository,
+        image: Image,
+        action: str,
+        reason: str,
+        *,
+        protection: Protection | None = None,
+        level_info: bool = False,
+        **extra: Any,
+    ) -> None:
+        """One record per digest and decision. `level_info` raises a keep that changed at the last
+        moment (re-check) from DEBUG to INFO, since a planned deletion did not happen."""
+        if protection is not None:
+            extra["protection"] = protection.value
         record = {
             "record_type": "verdict",
             "repository": repository.name,
@@ -54,7 +82,8 @@ class Reporter:
             "dry_run": self._dry_run,
             **extra,
         }
-        self._logger.log(_LEVELS[action], f"{action} {repository.name}@{image.digest}: {reason}", extra=record)
+        level = logging.INFO if level_info else _LEVELS[action]
+        self._logger.log(level, f"{action} {repository.name}@{image.digest}: {reason}", extra=record)
 
     def invalid_tag(self, repository: Repository, key: str, value: str, why: str) -> None:
         self._logger.warning(
@@ -81,6 +110,26 @@ class Reporter:
                 "failure_reason": failure.reason,
                 "dry_run": self._dry_run,
             },
+        )
+
+    def in_use_found(self, digests: int) -> None:
+        self._logger.info(
+            f"in-use scan: {digests} digest(s) run by Lambda functions or ECS tasks are protected",
+            extra={"record_type": "in_use_scan", "digests_in_use": digests},
+        )
+
+    def in_use_off(self) -> None:
+        self._logger.warning(
+            "in-use protection is off (PROTECT_IN_USE=false): digests that Lambda functions or ECS tasks "
+            "run are not protected",
+            extra={"record_type": "in_use_scan", "protect_in_use": False},
+        )
+
+    def in_use_failed(self, error: BaseException) -> None:
+        self._logger.error(
+            f"in-use scan failed, nothing deleted in this region: {error}",
+            extra={"record_type": "in_use_scan_failed", "error": describe_error(error)},
+            exc_info=error,
         )
 
     def repository_error(self, repository: str, error: BaseException) -> None:

@@ -42,6 +42,8 @@ class Settings:
     default_retention: Retention | None
     default_retention_text: str
     dry_run: bool
+    # Keep digests that Lambda functions and ECS tasks run (and delete nothing if they cannot be read).
+    protect_in_use: bool
     service_name: str
     metrics_namespace: str
     log_level: str
@@ -77,6 +79,7 @@ class Settings:
             default_retention=None if isinstance(default, KeepForever) else default,
             default_retention_text=default_text.strip().lower(),
             dry_run=parse_bool(c.DRY_RUN_ENV, env.get(c.DRY_RUN_ENV, "false")),
+            protect_in_use=parse_bool(c.PROTECT_IN_USE_ENV, env.get(c.PROTECT_IN_USE_ENV, "true")),
             service_name=_non_empty(env, c.SERVICE_NAME_ENV, c.DEFAULT_SERVICE_NAME),
             metrics_namespace=_non_empty(env, c.METRICS_NAMESPACE_ENV, c.DEFAULT_METRICS_NAMESPACE),
             log_level=log_level,

@@ -1,19 +1,22 @@
-"""One sweep: every selected repository in turn, each failure isolated to its repository."""
+"""One sweep: the in-use scan, then every selected repository, each failure isolated to its repository."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ecr_sweeper.constants import DELETE_BATCH_SIZE
-from ecr_sweeper.model import Action, Repository, Verdict
+from ecr_sweeper.constants import DELETE_BATCH_SIZE, INDEX_MEDIA_TYPES
+from ecr_sweeper.model import Action, Image, Protection, Repository, Verdict
 from ecr_sweeper.outcome import RepositoryOutcome, Status, SweepSummary
-from ecr_sweeper.planner import plan
+from ecr_sweeper.planner import Plan, plan
 from ecr_sweeper.policy import InvalidRetention, KeepForever, Retention, parse_retention
 from ecr_sweeper.registry import EcrRegistry
-from ecr_sweeper.report import DELETE_FAILED, DELETED, KEPT, WOULD_DELETE, Reporter, describe_error
+from ecr_sweeper.report import DELETE_FAILED, DELETED, GONE, KEPT, WOULD_DELETE, Reporter, describe_error
 from ecr_sweeper.settings import RunOptions, Settings
+from ecr_sweeper.usage import InUse, UsageScanFailed
+
+REFERENCED_BY_INDEX = "ImageReferencedByManifestList"
 
 
 @dataclass(frozen=True)
@@ -24,11 +27,27 @@ class Sweep:
     # The time expiry is judged at: asOf for a forecast, else the invocation's start.
     now: datetime
     reporter: Reporter
+    # Reads what Lambda and ECS run; None when in-use protection is turned off.
+    scan_in_use: Callable[[], InUse] | None = None
 
     def run(self) -> SweepSummary:
         summary = SweepSummary(dry_run=self.options.dry_run, as_of=self.options.as_of)
+        in_use = InUse()
+        if self.scan_in_use is None:
+            summary.in_use = "off"
+            self.reporter.in_use_off()
+        else:
+            try:
+                in_use = self.scan_in_use()
+            except UsageScanFailed as error:
+                # Without the full picture any digest might be running somewhere: delete nothing.
+                summary.in_use = f"failed: {error}"
+                self.reporter.in_use_failed(error)
+                self.reporter.finished(summary)
+                return summary
+            self.reporter.in_use_found(in_use.count)
         for repository in self._selected(summary):
-            summary.outcomes.append(self.sweep_repository(repository))
+            summary.outcomes.append(self.sweep_repository(repository, in_use))
         self.reporter.finished(summary)
         return summary
 
@@ -49,12 +68,12 @@ class Sweep:
                 self.reporter.repository(outcome)
                 summary.outcomes.append(outcome)
 
-    def sweep_repository(self, repository: Repository) -> RepositoryOutcome:
+    def sweep_repository(self, repository: Repository, in_use: InUse | None = None) -> RepositoryOutcome:
         outcome = RepositoryOutcome(repository.name)
         try:
             policy = self._policy(repository, outcome)
             if policy is not None:
-                self._sweep_images(repository, policy, outcome)
+                self._sweep_images(repository, policy, outcome, in_use or InUse())
         except Exception as error:  # noqa: BLE001 - one repository's failure must not stop the rest
             outcome.status = Status.ERROR
             outcome.detail = describe_error(error)
@@ -89,27 +108,94 @@ class Sweep:
             return None
         return policy
 
-    def _sweep_images(self, repository: Repository, policy: Retention, outcome: RepositoryOutcome) -> None:
+    def _plan(self, repository: Repository, images: list[Image], policy: Retention, in_use: InUse) -> Plan:
+        indexes = [image.digest for image in images if image.media_type in INDEX_MEDIA_TYPES]
+        children = self.registry.manifests(repository, indexes) if indexes else {}
+        return plan(images, policy, self.now, children=children, usage=in_use.for_repository(repository.name))
+
+    def _sweep_images(
+        self, repository: Repository, policy: Retention, outcome: RepositoryOutcome, in_use: InUse
+    ) -> None:
         images = self.registry.images(repository)
         outcome.images_scanned = len(images)
-        verdicts = plan(images, policy, self.now)
-        outcome.untagged_images = len(verdicts)
-        expired = []
-        for verdict in verdicts:
+        the_plan = self._plan(repository, images, policy, in_use)
+        outcome.untagged_images = len(the_plan.verdicts)
+        for verdict in the_plan.verdicts:
             if verdict.action is Action.KEEP:
-                self.reporter.verdict(repository, verdict.image, KEPT, verdict.reason)
-            else:
-                expired.append(verdict)
+                self._kept(repository, verdict.image, verdict.reason, verdict.protection, outcome)
         if self.options.dry_run:
-            for verdict in expired:
+            for verdict in the_plan.deletions:
                 self.reporter.verdict(repository, verdict.image, WOULD_DELETE, verdict.reason)
                 outcome.images_deleted += 1
                 outcome.bytes_reclaimed += verdict.image.size_bytes
             return
-        for start in range(0, len(expired), DELETE_BATCH_SIZE):
-            self._delete(repository, expired[start : start + DELETE_BATCH_SIZE], outcome)
 
-    def _delete(self, repository: Repository, batch: Sequence[Verdict], outcome: RepositoryOutcome) -> None:
+        referenced = self._delete_waves(repository, the_plan.waves, outcome, final=False)
+        if referenced:
+            self._replan_and_retry(repository, policy, outcome, in_use, referenced)
+
+    def _replan_and_retry(
+        self,
+        repository: Repository,
+        policy: Retention,
+        outcome: RepositoryOutcome,
+        in_use: InUse,
+        referenced: list[Verdict],
+    ) -> None:
+        """Digests an index still listed: plan once more on a fresh listing, then delete what is
+        still due. What fails again is reported, never forced."""
+        failed = {verdict.image.digest for verdict in referenced}
+        fresh = self._plan(repository, self.registry.images(repository), policy, in_use)
+        for verdict in fresh.verdicts:
+            if verdict.image.digest in failed and verdict.action is Action.KEEP:
+                self._kept(repository, verdict.image, f"re-plan: {verdict.reason}", verdict.protection, outcome)
+        waves = [[v for v in wave if v.image.digest in failed] for wave in fresh.waves]
+        self._delete_waves(repository, [wave for wave in waves if wave], outcome, final=True)
+
+    def _delete_waves(
+        self, repository: Repository, waves: Sequence[Sequence[Verdict]], outcome: RepositoryOutcome, *, final: bool
+    ) -> list[Verdict]:
+        """Delete wave after wave, 100 per call; returns what ECR refused as still referenced."""
+        referenced: list[Verdict] = []
+        for wave in waves:
+            for start in range(0, len(wave), DELETE_BATCH_SIZE):
+                batch = self._recheck(repository, wave[start : start + DELETE_BATCH_SIZE], outcome)
+                if batch:
+                    referenced += self._delete(repository, batch, outcome, final=final)
+        return referenced
+
+    def _recheck(self, repository: Repository, batch: Sequence[Verdict], outcome: RepositoryOutcome) -> list[Verdict]:
+        """Describe the batch again just before deleting it: drop what changed since the plan."""
+        current = self.registry.describe(repository, [verdict.image.digest for verdict in batch])
+        due = []
+        for verdict in batch:
+            now = current.get(verdict.image.digest)
+            if now is None:
+                self.reporter.verdict(
+                    repository, verdict.image, GONE, "re-check: no longer in the repository; nothing to delete"
+                )
+            elif now.tags:
+                self.reporter.verdict(
+                    repository, now, KEPT, f"re-check: tagged {', '.join(now.tags)} since the plan", level_info=True
+                )
+            elif now.last_pulled_at is not None and (
+                verdict.image.last_pulled_at is None or now.last_pulled_at > verdict.image.last_pulled_at
+            ):
+                self._kept(
+                    repository,
+                    now,
+                    f"re-check: pulled at {now.last_pulled_at.isoformat()} since the plan",
+                    Protection.PULL,
+                    outcome,
+                    level_info=True,
+                )
+            else:
+                due.append(verdict)
+        return due
+
+    def _delete(
+        self, repository: Repository, batch: Sequence[Verdict], outcome: RepositoryOutcome, *, final: bool
+    ) -> list[Verdict]:
         by_digest = {verdict.image.digest: verdict for verdict in batch}
         result = self.registry.delete_batch(repository, list(by_digest))
         for digest in result.deleted:
@@ -117,9 +203,13 @@ class Sweep:
             self.reporter.verdict(repository, verdict.image, DELETED, verdict.reason)
             outcome.images_deleted += 1
             outcome.bytes_reclaimed += verdict.image.size_bytes
+        referenced = []
         for failure in result.failures:
-            outcome.delete_failures += 1
             failed = by_digest.get(failure.digest)
+            if failed is not None and failure.code == REFERENCED_BY_INDEX and not final:
+                referenced.append(failed)
+                continue
+            outcome.delete_failures += 1
             if failed is None:
                 self.reporter.unexpected_failure(repository, failure)
                 continue
@@ -131,3 +221,17 @@ class Sweep:
                 failure_code=failure.code,
                 failure_reason=failure.reason,
             )
+        return referenced
+
+    def _kept(
+        self,
+        repository: Repository,
+        image: Image,
+        reason: str,
+        protection: Protection | None,
+        outcome: RepositoryOutcome,
+        *,
+        level_info: bool = False,
+    ) -> None:
+        self.reporter.verdict(repository, image, KEPT, reason, protection=protection, level_info=level_info)
+        outcome.protect(protection)

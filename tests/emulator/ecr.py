@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,18 +52,38 @@ class Fault:
 
 
 @dataclass
+class Hook:
+    """Run `action(request_params)` just before `operation` is served, `times` times (None: always)."""
+
+    operation: str
+    action: Callable[[dict[str, Any]], None]
+    times: int | None = 1
+
+
+@dataclass
 class Faults:
-    """Failures the tests inject. Reset between tests with `reset()`."""
+    """Failures and interleavings the tests inject. Reset between tests with `reset()`."""
 
     calls: list[Fault] = field(default_factory=list)
     # digest -> (failureCode, failureReason) returned in BatchDeleteImage failures[].
     delete_items: dict[str, tuple[str, str]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    hooks: list[Hook] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
             self.delete_items.clear()
+            self.hooks.clear()
+
+    def run_hooks(self, operation: str, params: dict[str, Any]) -> None:
+        with self.lock:
+            due = [h for h in self.hooks if h.operation == operation and (h.times is None or h.times > 0)]
+            for hook in due:
+                if hook.times is not None:
+                    hook.times -= 1
+        for hook in due:
+            hook.action(params)
 
     def check(self, operation: str, repository: str | None) -> None:
         with self.lock:
@@ -112,6 +133,20 @@ def _find(repository: Repository, digest: str) -> Image:
         if image.get_image_digest() == digest:
             return image
     raise KeyError(f"{repository.name}@{digest}")
+
+
+def add_tag(
+    repository: str, digest: str, tag: str, *, region: str = "us-east-1", account: str = DEFAULT_ACCOUNT
+) -> None:
+    """Tag an image as a concurrent `docker push` of the same manifest would (for interleaving tests)."""
+    _find(backend(region, account)._get_repository(repository), digest).update_tag(tag)
+
+
+def children_of(image: Image) -> list[str]:
+    """The digests an image index or manifest list names in manifests[]."""
+    if image.image_manifest_media_type not in INDEX_MEDIA_TYPES:
+        return []
+    return [entry["digest"] for entry in json.loads(image.image_manifest).get("manifests", [])]
 
 
 def _detail(image: Image) -> dict[str, Any]:
@@ -169,6 +204,7 @@ def _page(response: ECRResponse, items: list[Any], scope: str) -> tuple[list[Any
 def _faulty(operation: str, repository_of: Callable[[ECRResponse], str | None]) -> Callable[..., Any]:
     def wrap(method: Callable[[ECRResponse], ActionResult]) -> Callable[[ECRResponse], ActionResult]:
         def faulty(self: ECRResponse) -> ActionResult:
+            faults.run_hooks(operation, self._get_params())
             faults.check(operation, repository_of(self))
             return method(self)
 
@@ -274,6 +310,15 @@ def put_image(
             f"The image digest {digest} does not match the digest of the manifest, {computed}",
         )
 
+    if media_type in INDEX_MEDIA_TYPES:
+        present = {i.get_image_digest() for i in repository.images}
+        missing = [entry["digest"] for entry in manifest.get("manifests", []) if entry["digest"] not in present]
+        if missing:
+            # ECR accepts an index only once every manifest it lists is in the repository.
+            raise JsonRESTError(
+                "ReferencedImagesNotFoundException", f"The image index references images not found: {missing}"
+            )
+
     existing = next((i for i in repository.images if i.get_image_digest() == computed), None)
     if image_tag and existing is not None and image_tag in existing.image_tags:
         from moto.ecr.exceptions import ImageAlreadyExistsException
@@ -350,6 +395,21 @@ def batch_delete_image(self: ECRResponse) -> ActionResult:
                 }
             )
             continue
+        parents = [
+            other.get_image_digest()
+            for other in repository.images
+            if other is not image and image.get_image_digest() in children_of(other)
+        ]
+        if parents:
+            # ECR refuses to delete a child that a remaining index lists (aws-cdk#25391).
+            failures.append(
+                {
+                    "imageId": dict(image_id),
+                    "failureCode": "ImageReferencedByManifestList",
+                    "failureReason": f"Requested image referenced by manifest list: {parents}",
+                }
+            )
+            continue
         if tag and not digest and len(image.image_tags) > 1:
             image.remove_tag(tag)
             deleted.append({"imageDigest": image.get_image_digest(), "imageTag": tag})
@@ -364,6 +424,111 @@ def batch_delete_image(self: ECRResponse) -> ActionResult:
     return ActionResult({"imageIds": deleted, "failures": failures})
 
 
+def batch_get_image(self: ECRResponse) -> ActionResult:
+    """Restores pull-time recording: a pull by a principal that is not excluded sets
+    lastRecordedPullTime (ECR user guide, pull-time update exclusions)."""
+    name = self._get_param("repositoryName")
+    repository = self.ecr_backend._get_repository(name, self._get_param("registryId"))
+    image_ids = self._get_param("imageIds") or []
+    if not 1 <= len(image_ids) <= MAX_DELETE_IDS:
+        raise InvalidParameterException(
+            "Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length less than "
+            f"or equal to {MAX_DELETE_IDS}'"
+        )
+    images: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    pulled: list[Image] = []
+    for image_id in image_ids:
+        digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+        image = next(
+            (
+                i
+                for i in repository.images
+                if (not digest or i.get_image_digest() == digest) and (not tag or tag in i.image_tags)
+            ),
+            None,
+        )
+        if image is None or not (digest or tag):
+            failures.append(
+                {
+                    "imageId": dict(image_id),
+                    "failureCode": "ImageNotFound",
+                    "failureReason": "Requested image not found",
+                }
+            )
+            continue
+        pulled.append(image)
+        images.append(
+            {
+                "registryId": repository.registry_id,
+                "repositoryName": name,
+                "imageId": {"imageDigest": image.get_image_digest(), **({"imageTag": tag} if tag else {})},
+                "imageManifest": image.image_manifest,
+                "imageManifestMediaType": image.image_manifest_media_type,
+            }
+        )
+    if not _excluded(self.ecr_backend, _caller_arn(self)):
+        now = datetime.now(timezone.utc).timestamp()
+        for image in pulled:
+            image.last_recorded_pull_time = now
+    return ActionResult({"images": images, "failures": failures})
+
+
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)")
+_ASSUMED_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:sts::(\d{12}):assumed-role/([\w+=,.@-]+)/.+")
+MAX_EXCLUSIONS = 100
+
+
+def _caller_arn(response: ECRResponse) -> str:
+    from moto.sts.models import sts_backends
+
+    sts = sts_backends[response.current_account]["global"]
+    return str(sts.get_caller_identity(response.get_access_key(), response.region)[1])
+
+
+def _exclusions(ecr: ECRBackend) -> dict[str, datetime]:
+    if not hasattr(ecr, "pull_time_exclusions"):
+        ecr.pull_time_exclusions = {}
+    return ecr.pull_time_exclusions  # type: ignore[no-any-return]
+
+
+def _excluded(ecr: ECRBackend, caller: str) -> bool:
+    """A role's sessions count as the role: exclusions name role ARNs, pulls come from sessions."""
+    match = _ASSUMED_ROLE_ARN.fullmatch(caller) or _ROLE_ARN.fullmatch(caller)
+    if match is None:
+        return caller in _exclusions(ecr)
+    for arn in _exclusions(ecr):
+        role = _ROLE_ARN.fullmatch(arn)
+        if role and role.groups() == match.groups():
+            return True
+    return False
+
+
+def register_pull_time_update_exclusion(self: ECRResponse) -> ActionResult:
+    arn = self._get_param("principalArn")
+    if not _ROLE_ARN.fullmatch(arn or ""):
+        raise InvalidParameterException(f"Invalid parameter at 'principalArn': {arn} is not an IAM role ARN")
+    exclusions = _exclusions(self.ecr_backend)
+    if arn in exclusions:
+        raise JsonRESTError("ExclusionAlreadyExistsException", f"An exclusion for {arn} already exists")
+    if len(exclusions) >= MAX_EXCLUSIONS:
+        raise JsonRESTError("LimitExceededException", f"At most {MAX_EXCLUSIONS} exclusions per registry")
+    exclusions[arn] = datetime.now(timezone.utc)
+    return ActionResult({"principalArn": arn, "createdAt": exclusions[arn]})
+
+
+def deregister_pull_time_update_exclusion(self: ECRResponse) -> ActionResult:
+    arn = self._get_param("principalArn")
+    if _exclusions(self.ecr_backend).pop(arn, None) is None:
+        raise JsonRESTError("ExclusionNotFoundException", f"No exclusion for {arn}")
+    return ActionResult({"principalArn": arn})
+
+
+def list_pull_time_update_exclusions(self: ECRResponse) -> ActionResult:
+    page, token = _page(self, sorted(_exclusions(self.ecr_backend)), "exclusions")
+    return ActionResult({"pullTimeUpdateExclusions": page, **({"nextToken": token} if token else {})})
+
+
 def list_tags_for_resource(self: ECRResponse) -> ActionResult:
     return ActionResult(self.ecr_backend.list_tags_for_resource(self._get_param("resourceArn")))
 
@@ -373,15 +538,21 @@ _install_lock = threading.Lock()
 
 
 def install() -> None:
-    """Apply the corrections to moto's classes. Idempotent."""
+    """Apply the corrections to moto's classes (ECR here, Lambda and ECS in compute.py). Idempotent."""
     global _installed
     with _install_lock:
         if _installed:
             return
+        from tests.emulator import compute
+
+        compute.install()
         ECRResponse.describe_repositories = _faulty("DescribeRepositories", lambda r: None)(describe_repositories)
         ECRResponse.describe_images = _faulty("DescribeImages", _repository_param)(describe_images)
         ECRResponse.batch_delete_image = _faulty("BatchDeleteImage", _repository_param)(batch_delete_image)
-        ECRResponse.batch_get_image = _faulty("BatchGetImage", _repository_param)(ECRResponse.batch_get_image)
+        ECRResponse.batch_get_image = _faulty("BatchGetImage", _repository_param)(batch_get_image)
+        ECRResponse.register_pull_time_update_exclusion = register_pull_time_update_exclusion
+        ECRResponse.deregister_pull_time_update_exclusion = deregister_pull_time_update_exclusion
+        ECRResponse.list_pull_time_update_exclusions = list_pull_time_update_exclusions
         ECRResponse.list_tags_for_resource = _faulty("ListTagsForResource", _repository_of_arn)(list_tags_for_resource)
         ECRBackend.put_image = put_image
         # moto's Image computes a fake digest from layers when none is given; ours is always given.

@@ -13,7 +13,13 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.app import ROOT
 from infra.config import DEFAULTS, ContextError
-from infra.stack import ECR_ACTIONS
+from infra.stack import (
+    ECR_ACTIONS,
+    ECS_LIST_ACTIONS,
+    ECS_READ_ACTIONS,
+    LAMBDA_LIST_ACTIONS,
+    LAMBDA_READ_ACTIONS,
+)
 from tests.infrastructure.conftest import CDK_JSON, synth
 
 
@@ -44,6 +50,7 @@ def test_function_environment(template: Template) -> None:
         "RETENTION_TAG_KEY": "ecr-sweeper:retention-days",
         "DEFAULT_RETENTION_DAYS": "7",
         "DRY_RUN": "false",
+        "PROTECT_IN_USE": "true",
         "POWERTOOLS_SERVICE_NAME": "ecr-sweeper",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrSweeper",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -69,25 +76,59 @@ def test_explicit_log_group_with_retention(template: Template) -> None:
     assert function_properties(template)["LoggingConfig"]["LogGroup"]["Ref"].startswith("FunctionLogs")
 
 
-def test_iam_allows_only_the_ecr_actions_the_code_calls_on_repositories(template: Template) -> None:
+def statements(template: Template) -> list[dict[str, Any]]:
     [policy] = template.find_resources("AWS::IAM::Policy").values()
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    ecr = [s for s in statements if any(a.startswith("ecr:") for a in _list(s["Action"]))]
-    assert len(ecr) == 1
-    assert sorted(_list(ecr[0]["Action"])) == sorted(
-        ["ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:DescribeImages", "ecr:BatchDeleteImage"]
-    )
-    assert ecr[0]["Resource"] == {
+    return policy["Properties"]["PolicyDocument"]["Statement"]  # type: ignore[no-any-return]
+
+
+def actions_on(template: Template, resource: Any) -> list[str]:
+    return sorted(a for s in statements(template) if s["Resource"] == resource for a in _list(s["Action"]))
+
+
+def scoped(service: str, resource: str) -> dict[str, Any]:
+    separator = ":" if service == "lambda" else "/"
+    return {
         "Fn::Join": [
             "",
-            ["arn:", {"Ref": "AWS::Partition"}, ":ecr:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
-             ":repository/*"],
+            ["arn:", {"Ref": "AWS::Partition"}, f":{service}:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
+             f":{resource}{separator}*"],
         ]
     }  # fmt: skip
-    logs = [s for s in statements if s not in ecr]
+
+
+def test_iam_allows_only_the_actions_the_code_calls_each_on_its_narrowest_resource(template: Template) -> None:
+    assert actions_on(template, scoped("ecr", "repository")) == sorted(
+        ["ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:DescribeImages", "ecr:BatchGetImage",
+         "ecr:BatchDeleteImage"]
+    )  # fmt: skip
+    assert actions_on(template, scoped("lambda", "function")) == ["lambda:GetFunction"]
+    assert actions_on(template, scoped("ecs", "task")) == ["ecs:DescribeTasks"]
+    # Only list and describe calls that support no resource-level permissions get "*".
+    assert actions_on(template, "*") == sorted(
+        ["lambda:ListFunctions", "ecs:ListClusters", "ecs:ListTasks", "ecs:ListTaskDefinitions",
+         "ecs:DescribeTaskDefinition"]
+    )  # fmt: skip
+    logs = [s for s in statements(template) if isinstance(s["Resource"], dict) and "Fn::GetAtt" in s["Resource"]]
     assert sorted(a for s in logs for a in _list(s["Action"])) == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert all(s["Resource"]["Fn::GetAtt"][0].startswith("FunctionLogs") for s in logs)
-    assert all(s["Effect"] == "Allow" and s["Resource"] != "*" for s in statements)
+    assert all(s["Effect"] == "Allow" for s in statements(template))
+    assert len(statements(template)) == 5
+
+
+def test_the_role_is_registered_as_a_pull_time_update_exclusion(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ECR::PullTimeUpdateExclusion",
+        {"PrincipalArn": {"Fn::GetAtt": [Match.string_like_regexp("^FunctionRole"), "Arn"]}},
+    )
+    [function] = template.find_resources("AWS::Lambda::Function").values()
+    assert any(d.startswith("PullTimeUpdateExclusion") for d in function["DependsOn"])
+
+
+def test_protect_in_use_off_drops_the_lambda_and_ecs_permissions() -> None:
+    _, template = synth({"protectInUse": False}, bundle=False)
+    granted = [a for s in statements(template) for a in _list(s["Action"])]
+    assert not [a for a in granted if a.startswith(("lambda:", "ecs:"))]
+    assert function_properties(template)["Environment"]["Variables"]["PROTECT_IN_USE"] == "false"
 
 
 def test_no_managed_policies(template: Template) -> None:
@@ -95,12 +136,19 @@ def test_no_managed_policies(template: Template) -> None:
         assert "ManagedPolicyArns" not in role["Properties"]
 
 
-def test_the_ecr_actions_match_what_the_adapter_calls() -> None:
-    source = (ROOT / "lambda/ecr_sweeper/registry.py").read_text()
-    operations = (set(re.findall(r"self\._ecr\.(\w+)\(", source)) - {"get_paginator"}) | set(
-        re.findall(r'get_paginator\("(\w+)"\)', source)
-    )
-    assert {"ecr:" + "".join(word.title() for word in op.split("_")) for op in operations} == set(ECR_ACTIONS)
+def test_the_granted_actions_match_what_the_adapters_call() -> None:
+    def called(source: str, receiver: str) -> set[str]:
+        operations = set(re.findall(rf"{receiver}\.(\w+)\(", source)) - {"get_paginator"}
+        operations |= set(re.findall(r'get_paginator\("(\w+)"\)', source))
+        operations |= set(re.findall(r'_pages\(client, "(\w+)"', source))
+        return {"".join(word.title() for word in op.split("_")) for op in operations}
+
+    registry = (ROOT / "lambda/ecr_sweeper/registry.py").read_text()
+    usage = (ROOT / "lambda/ecr_sweeper/usage.py").read_text()
+    assert {"ecr:" + op for op in called(registry, "self._ecr")} == set(ECR_ACTIONS)
+    in_use = {op for op in called(usage, "client")}
+    granted = {a.split(":")[1] for a in LAMBDA_LIST_ACTIONS + LAMBDA_READ_ACTIONS + ECS_LIST_ACTIONS + ECS_READ_ACTIONS}
+    assert in_use == granted
 
 
 def test_errors_alarm(template: Template) -> None:
@@ -140,6 +188,7 @@ def test_context_overrides() -> None:
         "RETENTION_TAG_KEY": "team/retention",
         "DEFAULT_RETENTION_DAYS": "off",
         "DRY_RUN": "true",
+        "PROTECT_IN_USE": "true",
         "POWERTOOLS_SERVICE_NAME": "ecr-sweeper",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrSweeper",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
@@ -158,6 +207,7 @@ def test_context_overrides() -> None:
         ({"retentionTagKey": "bad*key"}, "RETENTION_TAG_KEY='bad*key'"),
         ({"logLevel": "chatty"}, "POWERTOOLS_LOG_LEVEL='CHATTY'"),
         ({"reserveConcurrency": "no"}, "reserveConcurrency='no'"),
+        ({"protectInUse": "yes"}, "protectInUse='yes'"),
     ],
 )
 def test_invalid_context_stops_synth(context: dict[str, Any], message: str) -> None:

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
 from tests.emulator.ecr import manifest_digest
-from tests.emulator.seed import create_repository, image_manifest, push
+from tests.emulator.seed import DOCKER_MANIFEST, create_repository, image_manifest, push
 
 
 def test_describe_images_pages_with_max_results_and_next_token(ecr: Any) -> None:
@@ -91,15 +91,14 @@ def test_the_digest_is_the_sha256_of_the_manifest(ecr: Any) -> None:
 
 def test_indexes_without_layers_get_distinct_digests(ecr: Any) -> None:
     create_repository(ecr, "indexes")
+    child = push(ecr, "indexes", "child")
     digests = set()
     for n in range(200):
         index = json.dumps(
             {
                 "schemaVersion": 2,
                 "mediaType": "application/vnd.oci.image.index.v1+json",
-                "manifests": [
-                    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": f"sha256:{n:064x}"}
-                ],
+                "manifests": [{"mediaType": DOCKER_MANIFEST, "digest": child, "annotations": {"n": str(n)}}],
             }
         )
         response = ecr.put_image(repositoryName="indexes", imageManifest=index, imageTag=f"t{n}")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ecr_sweeper.registry import RETRY_ATTEMPTS
+from ecr_sweeper.clients import RETRY_ATTEMPTS
 from tests.emulator.ecr import Fault, faults, set_image_times
 from tests.emulator.seed import create_repository, image_size, push
 from tests.integration.conftest import Invoke
@@ -286,9 +286,10 @@ def test_more_than_1000_images_in_one_repository(ecr: Any, invoke: Invoke) -> No
     assert run.metric("ImagesDeleted") == 1_150
     assert {r["digest"] for r in run.records(action="deleted")} == old
     assert run.metric("BytesReclaimed") == 1_150 * SIZE
-    # Every page followed (1,000 per call) and every batch within ECR's limit of 100 ids.
-    assert counted["DescribeImages"] == 2
+    # Every page followed (1,000 per call), every batch within ECR's limit of 100 ids, and each
+    # batch described once more just before its delete call.
     assert counted["BatchDeleteImage"] == 12
+    assert counted["DescribeImages"] == 2 + 12
 
 
 def test_more_than_100_repositories(ecr: Any, invoke: Invoke) -> None:

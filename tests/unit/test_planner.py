@@ -76,5 +76,5 @@ def test_no_push_time_means_keep() -> None:
 def test_plan_never_judges_tagged_images() -> None:
     tagged = image(timedelta(days=999), tags=("prod",))
     loose = image(timedelta(days=999))
-    verdicts = plan([tagged, loose], Retention(0), NOW)
+    verdicts = plan([tagged, loose], Retention(0), NOW).verdicts
     assert [v.image for v in verdicts] == [loose]
