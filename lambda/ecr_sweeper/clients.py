@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 
 # ECR publishes no rate for DescribeImages, ListTagsForResource or BatchDeleteImage, and each
@@ -14,10 +17,19 @@ RETRY_ATTEMPTS = 10
 USER_AGENT_APP_ID = "ecr-sweeper"
 
 
+@functools.cache
+def _loader() -> botocore.loaders.Loader:
+    # Service models are read once per process; a fresh session per client would parse them again
+    # (about 0.1 s per client). Credentials are not cached here: each session resolves its own.
+    return botocore.loaders.create_loader()
+
+
 def client(service: str, region: str | None = None, *, max_pool_connections: int = 10) -> Any:
     config = Config(
         retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
         max_pool_connections=max_pool_connections,
         user_agent_appid=USER_AGENT_APP_ID,
     )
-    return boto3.session.Session().client(service, region_name=region, config=config)
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _loader())
+    return boto3.session.Session(botocore_session=core).client(service, region_name=region, config=config)

@@ -204,7 +204,7 @@ def _page(response: ECRResponse, items: list[Any], scope: str) -> tuple[list[Any
 def _faulty(operation: str, repository_of: Callable[[ECRResponse], str | None]) -> Callable[..., Any]:
     def wrap(method: Callable[[ECRResponse], ActionResult]) -> Callable[[ECRResponse], ActionResult]:
         def faulty(self: ECRResponse) -> ActionResult:
-            faults.run_hooks(operation, self._get_params())
+            faults.run_hooks(operation, _json_body(self))
             faults.check(operation, repository_of(self))
             return method(self)
 
@@ -213,6 +213,11 @@ def _faulty(operation: str, repository_of: Callable[[ECRResponse], str | None]) 
         return faulty
 
     return wrap
+
+
+def _json_body(response: ECRResponse) -> dict[str, Any]:
+    body = response.body.decode() if isinstance(response.body, bytes) else response.body
+    return json.loads(body) if body else {}
 
 
 def _repository_param(response: ECRResponse) -> str | None:

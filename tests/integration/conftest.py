@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.emulator.identity import OWN, sweeper_credentials
 from tests.output import Invocation, invoke_captured
 
 
@@ -28,8 +29,9 @@ class LambdaContext:
 
 @pytest.fixture
 def ecr() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("ecr", region_name="us-east-1")
+    """The test's own ECR client, while the handler runs as the deployed function does."""
+    with mock_aws(), sweeper_credentials():
+        yield boto3.client("ecr", **OWN)
 
 
 Invoke = Callable[..., Invocation]

@@ -191,3 +191,100 @@ def test_the_corrections_also_serve_a_local_server(server_ecr: Any) -> None:
 
     untagged = server_ecr.describe_images(repositoryName="served", filter={"tagStatus": "UNTAGGED"})
     assert [d["imageDigest"] for d in untagged["imageDetails"]] == [old]
+
+
+# --- corrections for the safety rules (issue 3) -----------------------------------------------
+
+
+def test_deleting_a_child_that_a_remaining_index_lists_is_refused(ecr: Any) -> None:
+    from tests.emulator.seed import push_index
+
+    create_repository(ecr, "multi")
+    child = push(ecr, "multi", "child")
+    index = push_index(ecr, "multi", [child], tag="v1")
+
+    response = ecr.batch_delete_image(repositoryName="multi", imageIds=[{"imageDigest": child}])
+
+    assert response["imageIds"] == []
+    assert response["failures"][0]["failureCode"] == "ImageReferencedByManifestList"
+    ecr.batch_delete_image(repositoryName="multi", imageIds=[{"imageDigest": index}])
+    assert ecr.batch_delete_image(repositoryName="multi", imageIds=[{"imageDigest": child}])["imageIds"]
+
+
+def test_an_index_naming_a_missing_manifest_is_refused(ecr: Any) -> None:
+    from tests.emulator.seed import push_index
+
+    create_repository(ecr, "multi")
+    with pytest.raises(ClientError, match="ReferencedImagesNotFoundException"):
+        push_index(ecr, "multi", ["sha256:" + "1" * 64])
+
+
+def test_a_pull_sets_last_recorded_pull_time_unless_the_principal_is_excluded(ecr: Any) -> None:
+    create_repository(ecr, "pulls")
+    digest = push(ecr, "pulls", "x")
+
+    def pulled_at() -> Any:
+        return ecr.describe_images(repositoryName="pulls", imageIds=[{"imageDigest": digest}])["imageDetails"][0].get(
+            "lastRecordedPullTime"
+        )
+
+    # The `ecr` fixture runs the default credentials as a session of the excluded sweeper role.
+    [role] = ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"]
+    as_sweeper = boto3.client("ecr", region_name="us-east-1")
+    as_sweeper.batch_get_image(repositoryName="pulls", imageIds=[{"imageDigest": digest}])
+    assert pulled_at() is None, "an excluded role's pull is not recorded"
+
+    ecr.deregister_pull_time_update_exclusion(principalArn=role)
+    as_sweeper.batch_get_image(repositoryName="pulls", imageIds=[{"imageDigest": digest}])
+    assert pulled_at() is not None
+
+
+def test_exclusions_refuse_duplicates_and_unknown_principals(ecr: Any) -> None:
+    arn = "arn:aws:iam::123456789012:role/scanner"
+    ecr.register_pull_time_update_exclusion(principalArn=arn)
+    with pytest.raises(ClientError, match="ExclusionAlreadyExistsException"):
+        ecr.register_pull_time_update_exclusion(principalArn=arn)
+    with pytest.raises(ClientError, match="InvalidParameterException"):
+        ecr.register_pull_time_update_exclusion(principalArn="arn:aws:iam::123456789012:user/someone")
+    ecr.deregister_pull_time_update_exclusion(principalArn=arn)
+    with pytest.raises(ClientError, match="ExclusionNotFoundException"):
+        ecr.deregister_pull_time_update_exclusion(principalArn=arn)
+
+
+REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+
+
+def test_lambda_reports_the_digest_a_tag_resolved_to_when_the_code_was_set(ecr: Any) -> None:
+    create_repository(ecr, "fn")
+    first = push(ecr, "fn", "one", tag="latest")
+    role = boto3.client("iam", region_name="us-east-1").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+    lam = boto3.client("lambda", region_name="us-east-1")
+    lam.create_function(
+        FunctionName="f", Role=role["Role"]["Arn"], PackageType="Image", Code={"ImageUri": f"{REGISTRY}/fn:latest"}
+    )
+    push(ecr, "fn", "two", tag="latest")
+
+    code = lam.get_function(FunctionName="f")["Code"]
+
+    assert code["ImageUri"] == f"{REGISTRY}/fn:latest"
+    assert code["ResolvedImageUri"] == f"{REGISTRY}/fn@{first}"
+
+
+def test_ecs_reports_the_digest_each_container_started_from(ecr: Any) -> None:
+    create_repository(ecr, "svc")
+    digest = push(ecr, "svc", "one", tag="prod")
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    ecs.create_cluster(clusterName="c")
+    definition = ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "web", "image": f"{REGISTRY}/svc:prod", "memory": 64}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.run_task(
+        cluster="c",
+        taskDefinition=definition,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}},
+    )
+
+    [task] = ecs.describe_tasks(cluster="c", tasks=ecs.list_tasks(cluster="c")["taskArns"])["tasks"]
+
+    assert task["containers"][0]["imageDigest"] == digest

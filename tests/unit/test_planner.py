@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from ecr_sweeper.model import Action, Image
-from ecr_sweeper.planner import judge, plan
+from ecr_sweeper.model import Action, Image, Protection, RepositoryUsage
+from ecr_sweeper.planner import Plan, judge, plan
 from ecr_sweeper.policy import Retention
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
@@ -78,3 +78,93 @@ def test_plan_never_judges_tagged_images() -> None:
     loose = image(timedelta(days=999))
     verdicts = plan([tagged, loose], Retention(0), NOW).verdicts
     assert [v.image for v in verdicts] == [loose]
+
+
+# --- the image graph --------------------------------------------------------------------------
+
+INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
+
+
+def node(
+    name: str, days: float, *, tags: tuple[str, ...] = (), subject: str | None = None, index: bool = False
+) -> Image:
+    return Image(
+        digest=f"sha256:{name}",
+        tags=tags,
+        pushed_at=NOW - timedelta(days=days),
+        size_bytes=1,
+        media_type=INDEX_TYPE if index else None,
+        subject_digest=None if subject is None else f"sha256:{subject}",
+    )
+
+
+def by_digest(result: Plan) -> dict[str, tuple[Action, str]]:
+    return {v.image.digest.removeprefix("sha256:"): (v.action, v.reason) for v in result.verdicts}
+
+
+def waves(result: Plan) -> list[list[str]]:
+    return [sorted(v.image.digest.removeprefix("sha256:") for v in wave) for wave in result.waves]
+
+
+def test_children_of_a_tagged_index_are_kept_with_the_index_named() -> None:
+    images = [node("idx", 30, tags=("v1",), index=True), node("a", 30), node("b", 30)]
+    result = plan(images, Retention(1), NOW, children={"sha256:idx": ["sha256:a", "sha256:b"]})
+    assert by_digest(result)["a"] == (Action.KEEP, "child of kept index sha256:idx")
+    assert result.waves == []
+
+
+def test_an_expired_index_goes_in_an_earlier_wave_than_its_expired_children() -> None:
+    images = [node("idx", 30, index=True), node("a", 30), node("young", 0.1)]
+    result = plan(images, Retention(1), NOW, children={"sha256:idx": ["sha256:a", "sha256:young"]})
+    assert waves(result) == [["idx"], ["a"]]
+    assert by_digest(result)["young"][0] is Action.KEEP
+
+
+def test_three_levels_of_indexes_make_three_waves() -> None:
+    images = [node("outer", 9, index=True), node("inner", 9, index=True), node("leaf", 9)]
+    children = {"sha256:outer": ["sha256:inner"], "sha256:inner": ["sha256:leaf"]}
+    assert waves(plan(images, Retention(1), NOW, children=children)) == [["outer"], ["inner"], ["leaf"]]
+
+
+def test_a_child_listed_by_a_kept_and_an_expired_index_is_kept() -> None:
+    images = [node("kept", 9, tags=("t",), index=True), node("old", 9, index=True), node("shared", 9)]
+    children = {"sha256:kept": ["sha256:shared"], "sha256:old": ["sha256:shared"]}
+    result = plan(images, Retention(1), NOW, children=children)
+    assert by_digest(result)["shared"] == (Action.KEEP, "child of kept index sha256:kept")
+    assert waves(result) == [["old"]]
+
+
+def test_referrers_follow_their_subject() -> None:
+    images = [
+        node("tagged", 9, tags=("v",)),
+        node("sig-of-tagged", 9, subject="tagged"),
+        node("old", 9),
+        node("young-sig-of-old", 0.1, subject="old"),
+        node("orphan-old", 9, subject="missing"),
+        node("orphan-young", 0.1, subject="missing"),
+    ]
+    result = by_digest(plan(images, Retention(1), NOW))
+    assert result["sig-of-tagged"] == (Action.KEEP, "referrer of kept image sha256:tagged")
+    assert result["young-sig-of-old"] == (Action.DELETE, "referrer of deleted image sha256:old")
+    assert result["orphan-old"][0] is Action.DELETE
+    assert result["orphan-young"][0] is Action.KEEP
+
+
+def test_a_referrer_is_deleted_in_a_wave_before_its_subject() -> None:
+    images = [node("old", 9), node("sig", 9, subject="old"), node("sig-of-sig", 9, subject="sig")]
+    assert waves(plan(images, Retention(1), NOW)) == [["sig-of-sig"], ["sig"], ["old"]]
+
+
+def test_in_use_wins_over_every_other_reason_and_protects_the_graph() -> None:
+    images = [node("idx", 9, index=True), node("child", 9)]
+    usage = RepositoryUsage(digests={"sha256:idx": ("lambda arn:aws:lambda:us-east-1:1:function:f",)})
+    result = plan(images, Retention(0), NOW, children={"sha256:idx": ["sha256:child"]}, usage=usage)
+    assert by_digest(result)["idx"] == (Action.KEEP, "in use by lambda arn:aws:lambda:us-east-1:1:function:f")
+    assert by_digest(result)["child"] == (Action.KEEP, "child of kept index sha256:idx")
+    assert result.verdicts[0].protection is Protection.LAMBDA
+    assert result.verdicts[1].protection is Protection.INDEX
+
+
+def test_children_missing_from_the_repository_are_ignored() -> None:
+    images = [node("idx", 9, tags=("t",), index=True)]
+    assert plan(images, Retention(1), NOW, children={"sha256:idx": ["sha256:elsewhere"]}).verdicts == []

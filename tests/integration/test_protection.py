@@ -1,0 +1,456 @@
+"""Never delete what is still needed: the image graph, pull times, digests in use, the re-check."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import boto3
+import pytest
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.responses import LambdaResponse
+
+from tests.emulator.ecr import Hook, add_tag, faults, set_image_times
+from tests.emulator.identity import SWEEPER_ROLE
+from tests.emulator.seed import DOCKER_LIST, SPDX_SBOM, create_repository, push, push_index, push_referrer
+from tests.integration.conftest import Invoke
+from tests.integration.test_handler import _count_calls, digests
+
+NOW = datetime.now(timezone.utc)
+REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+
+
+def ago(days: float) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def verdicts(run: Any, repository: str | None = None) -> dict[str, tuple[str, str]]:
+    """digest -> (action, reason) for every verdict record."""
+    return {
+        r["digest"]: (r["action"], r["reason"])
+        for r in run.records(record_type="verdict")
+        if repository is None or r["repository"] == repository
+    }
+
+
+DEBUG = {"POWERTOOLS_LOG_LEVEL": "DEBUG"}
+
+
+# --- 1. image indexes -------------------------------------------------------------------------
+
+
+def test_a_tagged_multi_arch_image_keeps_its_old_untagged_children(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "multi", "1")
+    amd64 = push(ecr, "multi", "amd64", pushed_at=ago(90))
+    arm64 = push(ecr, "multi", "arm64", pushed_at=ago(90))
+    index = push_index(ecr, "multi", [amd64, arm64], tag="v1", pushed_at=ago(90))
+
+    run = invoke(env=DEBUG)
+
+    assert digests(ecr, "multi") == {amd64, arm64, index}
+    seen = verdicts(run)
+    assert seen[amd64] == ("kept", f"child of kept index {index}")
+    assert seen[arm64] == ("kept", f"child of kept index {index}")
+    assert run.metric("ProtectedByIndex") == 2
+    assert run.metric("ImagesProtected") == 2
+    assert run.metric("ImagesDeleted") == 0
+
+
+@pytest.mark.parametrize("media_type", [DOCKER_LIST, "application/vnd.oci.image.index.v1+json"])
+def test_an_expired_untagged_index_is_deleted_before_its_children(ecr: Any, invoke: Invoke, media_type: str) -> None:
+    create_repository(ecr, "multi", "3")
+    old_child = push(ecr, "multi", "old", pushed_at=ago(30))
+    young_child = push(ecr, "multi", "young", pushed_at=ago(1))
+    index = push_index(ecr, "multi", [old_child, young_child], media_type=media_type, pushed_at=ago(30))
+    calls = _count_calls(ecr)
+
+    run = invoke(env=DEBUG)
+
+    # The emulator refuses to delete a child while an index lists it: success proves the order.
+    assert digests(ecr, "multi") == {young_child}
+    deleted = [r["digest"] for r in run.records(action="deleted")]
+    assert deleted == [index, old_child]
+    assert run.records(action="delete_failed") == []
+    assert calls["BatchDeleteImage"] == 2, "one wave for the index, one for its children"
+    assert calls["BatchGetImage"] == 1
+    assert verdicts(run)[young_child][0] == "kept"
+
+
+def test_a_child_shared_by_a_kept_index_and_an_expired_one_is_kept(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "multi", "3")
+    shared = push(ecr, "multi", "shared", pushed_at=ago(40))
+    only_old = push(ecr, "multi", "only-old", pushed_at=ago(40))
+    kept_index = push_index(ecr, "multi", [shared], tag="stable", salt="kept", pushed_at=ago(40))
+    old_index = push_index(ecr, "multi", [shared, only_old], salt="old", pushed_at=ago(40))
+
+    run = invoke(env=DEBUG)
+
+    assert digests(ecr, "multi") == {shared, kept_index}
+    assert verdicts(run)[shared] == ("kept", f"child of kept index {kept_index}")
+    assert [r["digest"] for r in run.records(action="deleted")] == [old_index, only_old]
+
+
+def test_nested_indexes_protect_transitively(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "nested", "1")
+    leaf = push(ecr, "nested", "leaf", pushed_at=ago(50))
+    inner = push_index(ecr, "nested", [leaf], salt="inner", pushed_at=ago(50))
+    outer = push_index(ecr, "nested", [inner], tag="release", salt="outer", pushed_at=ago(50))
+
+    run = invoke(env=DEBUG)
+
+    assert digests(ecr, "nested") == {leaf, inner, outer}
+    assert verdicts(run)[inner] == ("kept", f"child of kept index {outer}")
+    assert verdicts(run)[leaf] == ("kept", f"child of kept index {inner}")
+
+
+def test_nested_expired_indexes_are_deleted_outside_in(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "nested", "1")
+    leaf = push(ecr, "nested", "leaf", pushed_at=ago(50))
+    inner = push_index(ecr, "nested", [leaf], salt="inner", pushed_at=ago(50))
+    outer = push_index(ecr, "nested", [inner], salt="outer", pushed_at=ago(50))
+
+    run = invoke()
+
+    assert digests(ecr, "nested") == set()
+    assert [r["digest"] for r in run.records(action="deleted")] == [outer, inner, leaf]
+
+
+def test_an_index_that_keeps_a_child_young_by_pull_protects_it(ecr: Any, invoke: Invoke) -> None:
+    # The index is untagged but pulled yesterday (a `docker pull repo@sha256:index`): kept, and so
+    # are its children, however old.
+    create_repository(ecr, "multi", "7")
+    child = push(ecr, "multi", "child", pushed_at=ago(100))
+    index = push_index(ecr, "multi", [child], pushed_at=ago(100), last_pulled_at=ago(1))
+
+    run = invoke(env=DEBUG)
+
+    assert digests(ecr, "multi") == {child, index}
+    assert verdicts(run)[index][1].startswith("pulled recently")
+    assert verdicts(run)[child] == ("kept", f"child of kept index {index}")
+
+
+# --- 2. referrers -----------------------------------------------------------------------------
+
+
+def test_signature_and_sbom_of_a_tagged_image_are_kept(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "signed", "1")
+    image = push(ecr, "signed", "app", tag="v1", pushed_at=ago(60))
+    signature = push_referrer(ecr, "signed", image, pushed_at=ago(60))
+    sbom = push_referrer(ecr, "signed", image, artifact_type=SPDX_SBOM, pushed_at=ago(60))
+    signature_of_sbom = push_referrer(ecr, "signed", sbom, salt="sig-of-sbom", pushed_at=ago(60))
+
+    run = invoke(env=DEBUG)
+
+    assert digests(ecr, "signed") == {image, signature, sbom, signature_of_sbom}
+    assert verdicts(run)[signature] == ("kept", f"referrer of kept image {image}")
+    assert verdicts(run)[sbom] == ("kept", f"referrer of kept image {image}")
+    assert verdicts(run)[signature_of_sbom] == ("kept", f"referrer of kept image {sbom}")
+    assert run.metric("ProtectedByReferrer") == 3
+
+
+def test_a_referrer_of_a_deleted_image_is_deleted_with_it_first(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "signed", "7")
+    old = push(ecr, "signed", "old", pushed_at=ago(30))
+    young_signature = push_referrer(ecr, "signed", old, pushed_at=ago(1))
+
+    run = invoke()
+
+    assert digests(ecr, "signed") == set()
+    assert [r["digest"] for r in run.records(action="deleted")] == [young_signature, old]
+    assert verdicts(run)[young_signature][1] == f"referrer of deleted image {old}"
+
+
+def test_an_orphan_referrer_expires_by_its_own_age(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "signed", "7")
+    gone_subject = "sha256:" + "9" * 64
+    old_orphan = push_referrer(ecr, "signed", gone_subject, salt="old", pushed_at=ago(30))
+    young_orphan = push_referrer(ecr, "signed", gone_subject, salt="young", pushed_at=ago(2))
+
+    run = invoke()
+
+    assert digests(ecr, "signed") == {young_orphan}
+    assert [r["digest"] for r in run.records(action="deleted")] == [old_orphan]
+
+
+# --- 3. pull time -----------------------------------------------------------------------------
+
+
+def test_a_recently_pulled_old_digest_is_kept(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "batch", "7")
+    pulled = push(ecr, "batch", "pulled", pushed_at=ago(200), last_pulled_at=ago(3))
+
+    run = invoke(env=DEBUG)
+
+    assert digests(ecr, "batch") == {pulled}
+    assert verdicts(run)[pulled] == ("kept", "pulled recently: last pulled 3d ago, retention 7d")
+    assert run.metric("ProtectedByPull") == 1
+
+
+@pytest.mark.parametrize("excluded", [True, False])
+def test_the_sweepers_own_manifest_reads_do_not_refresh_pull_time_once_excluded(
+    ecr: Any, invoke: Invoke, excluded: bool
+) -> None:
+    create_repository(ecr, "multi", "7")
+    child = push(ecr, "multi", "child", pushed_at=ago(3))
+    index = push_index(ecr, "multi", [child], pushed_at=ago(3))
+    [role_arn] = ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"]
+    assert role_arn.endswith(f":role/{SWEEPER_ROLE}")
+    if not excluded:
+        ecr.deregister_pull_time_update_exclusion(principalArn=role_arn)
+
+    invoke()
+
+    [detail] = ecr.describe_images(repositoryName="multi", imageIds=[{"imageDigest": index}])["imageDetails"]
+    if excluded:
+        assert "lastRecordedPullTime" not in detail
+    else:
+        # What the stack's exclusion prevents: each nightly read would keep the index young forever.
+        assert detail["lastRecordedPullTime"] > NOW - timedelta(minutes=5)
+
+
+# --- 4 and 5. in use by Lambda and ECS --------------------------------------------------------
+
+
+def _lambda_role() -> str:
+    iam = boto3.client("iam", region_name="us-east-1")
+    return iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]  # type: ignore[no-any-return]
+
+
+def test_lambda_functions_on_a_digest_and_on_a_tag_keep_what_they_run(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "fn", "1")
+    by_digest = push(ecr, "fn", "pinned", pushed_at=ago(30))
+    deployed = push(ecr, "fn", "deployed", tag="latest", pushed_at=ago(30))
+    unused = push(ecr, "fn", "unused", pushed_at=ago(30))
+    lam = boto3.client("lambda", region_name="us-east-1")
+    role = _lambda_role()
+    pinned_fn = lam.create_function(
+        FunctionName="pinned", Role=role, PackageType="Image", Code={"ImageUri": f"{REGISTRY}/fn@{by_digest}"}
+    )["FunctionArn"]
+    tagged_fn = lam.create_function(
+        FunctionName="tagged", Role=role, PackageType="Image", Code={"ImageUri": f"{REGISTRY}/fn:latest"}, Publish=True
+    )["FunctionArn"]
+    # The tag moves on; version 1 and $LATEST still run the digest the tag had when they were set.
+    push(ecr, "fn", "next", tag="latest", pushed_at=ago(0.1))
+
+    run = invoke(env=DEBUG)
+
+    assert digests(ecr, "fn") - {unused} == digests(ecr, "fn") and by_digest in digests(ecr, "fn")
+    assert deployed in digests(ecr, "fn")
+    assert unused not in digests(ecr, "fn")
+    action, reason = verdicts(run)[by_digest]
+    assert action == "kept" and reason == f"in use by lambda {pinned_fn}:$LATEST"
+    action, reason = verdicts(run)[deployed]
+    assert action == "kept" and reason.startswith(f"in use by lambda {tagged_fn}")
+    assert run.metric("ProtectedByLambda") == 2
+
+
+def test_ecs_task_definitions_by_digest_and_running_tasks_keep_what_they_run(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "svc", "1")
+    in_definition = push(ecr, "svc", "defined", pushed_at=ago(30))
+    running = push(ecr, "svc", "running", tag="prod", pushed_at=ago(30))
+    unused = push(ecr, "svc", "unused", pushed_at=ago(30))
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    ecs.create_cluster(clusterName="main")
+    definition = ecs.register_task_definition(
+        family="batch",
+        containerDefinitions=[{"name": "job", "image": f"{REGISTRY}/svc@{in_definition}", "memory": 128}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    web = ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "web", "image": f"{REGISTRY}/svc:prod", "memory": 128}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    task = ecs.run_task(
+        cluster="main",
+        taskDefinition=web,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}},
+    )["tasks"][0]["taskArn"]
+    # The tag moves on; the running task still runs the digest it started from.
+    push(ecr, "svc", "next", tag="prod", pushed_at=ago(0.1))
+
+    run = invoke(env=DEBUG)
+
+    assert {in_definition, running} <= digests(ecr, "svc")
+    assert unused not in digests(ecr, "svc")
+    assert verdicts(run)[in_definition] == ("kept", f"in use by ecs {definition}")
+    assert verdicts(run)[running] == ("kept", f"in use by ecs {task}")
+    assert run.metric("ProtectedByEcs") == 2
+
+
+# --- 6. a failed in-use scan deletes nothing --------------------------------------------------
+
+
+def test_access_denied_on_list_functions_deletes_nothing_and_fails_the_run(
+    ecr: Any, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_repository(ecr, "app", "0")
+    keep = push(ecr, "app", "x", pushed_at=ago(30))
+
+    def denied(self: LambdaResponse) -> Any:
+        raise LambdaClientError("AccessDeniedException", "not authorized to perform: lambda:ListFunctions")
+
+    monkeypatch.setattr(LambdaResponse, "list_functions", denied)
+    calls = _count_calls(ecr)
+
+    run = invoke()
+
+    assert digests(ecr, "app") == {keep}
+    assert calls.get("BatchDeleteImage", 0) == 0 and calls.get("DescribeRepositories", 0) == 0
+    assert run.error is not None and "in-use scan failed" in str(run.error)
+    assert "AccessDeniedException" in str(run.error)
+    [record] = run.records(record_type="in_use_scan_failed")
+    assert record["level"] == "ERROR" and "nothing deleted" in record["message"]
+    assert run.metric("InUseScanFailures") == 1
+
+
+def test_protect_in_use_off_skips_the_scan_and_says_so(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "fn", "1")
+    pinned = push(ecr, "fn", "pinned", pushed_at=ago(30))
+    boto3.client("lambda", region_name="us-east-1").create_function(
+        FunctionName="pinned", Role=_lambda_role(), PackageType="Image", Code={"ImageUri": f"{REGISTRY}/fn@{pinned}"}
+    )
+
+    run = invoke(env={"PROTECT_IN_USE": "false"})
+
+    assert digests(ecr, "fn") == set()
+    [warning] = run.records(record_type="in_use_scan")
+    assert warning["level"] == "WARNING" and "PROTECT_IN_USE=false" in warning["message"]
+    assert run.result["inUse"] == "off"  # type: ignore[index]
+
+
+# --- 7. the last-moment re-check --------------------------------------------------------------
+
+
+def _before_recheck(action: Any) -> None:
+    """Run `action` just before the re-check (DescribeImages by imageIds) is served."""
+
+    def maybe(params: dict[str, Any]) -> None:
+        if params.get("imageIds"):
+            action()
+
+    faults.hooks.append(Hook("DescribeImages", maybe, times=None))
+
+
+def test_a_digest_tagged_between_plan_and_delete_is_dropped(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "race", "1")
+    racing = push(ecr, "race", "racing", pushed_at=ago(30))
+    other = push(ecr, "race", "other", pushed_at=ago(30))
+    _before_recheck(lambda: add_tag("race", racing, "hotfix"))
+
+    run = invoke()
+
+    assert digests(ecr, "race") == {racing}
+    assert [r["digest"] for r in run.records(action="deleted")] == [other]
+    [dropped] = [r for r in run.records(action="kept") if r["digest"] == racing]
+    assert dropped["reason"] == "re-check: tagged hotfix since the plan"
+    assert dropped["level"] == "INFO"
+
+
+def test_a_digest_pulled_between_plan_and_delete_is_dropped(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "race", "1")
+    racing = push(ecr, "race", "racing", pushed_at=ago(30))
+    _before_recheck(lambda: set_image_times("race", racing, last_pulled_at=NOW))
+
+    run = invoke()
+
+    assert digests(ecr, "race") == {racing}
+    [dropped] = run.records(action="kept")
+    assert dropped["reason"].startswith("re-check: pulled at ")
+    assert run.metric("ProtectedByPull") == 1 and run.metric("ImagesDeleted") == 0
+
+
+def test_a_digest_that_disappears_between_plan_and_delete_is_not_claimed(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "race", "1")
+    racing = push(ecr, "race", "racing", pushed_at=ago(30))
+    other = push(ecr, "race", "other", pushed_at=ago(30))
+    _before_recheck(lambda: ecr.batch_delete_image(repositoryName="race", imageIds=[{"imageDigest": racing}]))
+
+    run = invoke()
+
+    assert [r["digest"] for r in run.records(action="deleted")] == [other]
+    [gone] = run.records(action="gone")
+    assert gone["digest"] == racing and gone["reason"].startswith("re-check: no longer in the repository")
+    assert run.metric("ImagesDeleted") == 1 and run.metric("DeleteFailures") == 0
+
+
+def test_an_index_pushed_after_the_plan_makes_its_child_kept_on_re_plan(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "race", "1")
+    child = push(ecr, "race", "child", pushed_at=ago(30))
+    pushed: list[str] = []
+
+    def push_index_now(params: dict[str, Any]) -> None:
+        pushed.append(push_index(ecr, "race", [child], tag="new"))
+
+    # Just before the first delete call: after the plan and after the re-check.
+    faults.hooks.append(Hook("BatchDeleteImage", push_index_now, times=1))
+
+    run = invoke(env=DEBUG)
+
+    assert digests(ecr, "race") == {child, pushed[0]}
+    assert run.records(action="deleted") == [] and run.records(action="delete_failed") == []
+    [kept] = [r for r in run.records(action="kept") if r["digest"] == child]
+    assert kept["reason"] == f"re-plan: child of kept index {pushed[0]}"
+
+
+def test_a_child_still_referenced_after_the_re_plan_is_reported_never_forced(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "stuck", "1")
+    child = push(ecr, "stuck", "child", pushed_at=ago(30))
+    index = push_index(ecr, "stuck", [child], pushed_at=ago(30))
+    faults.delete_items[index] = ("KmsError", "key disabled")
+
+    run = invoke()
+
+    assert digests(ecr, "stuck") == {child, index}
+    failed = {r["digest"]: r["failure_code"] for r in run.records(action="delete_failed")}
+    assert failed == {index: "KmsError", child: "ImageReferencedByManifestList"}
+    assert run.metric("DeleteFailures") == 2
+
+
+# --- 8. a verdict for every untagged digest, and a dry run that tells the truth --------------
+
+
+def _rich_registry(ecr: Any) -> None:
+    create_repository(ecr, "mixed", "5")
+    old_a = push(ecr, "mixed", "old-a", pushed_at=ago(40))
+    old_b = push(ecr, "mixed", "old-b", pushed_at=ago(40))
+    push_index(ecr, "mixed", [old_a], tag="v1", salt="tagged", pushed_at=ago(40))
+    doomed_index = push_index(ecr, "mixed", [old_b], salt="doomed", pushed_at=ago(40))
+    push_referrer(ecr, "mixed", doomed_index, pushed_at=ago(1))
+    push(ecr, "mixed", "young", pushed_at=ago(1))
+    push(ecr, "mixed", "pulled", pushed_at=ago(40), last_pulled_at=ago(1))
+    push(ecr, "mixed", "stale", pushed_at=ago(40), last_pulled_at=ago(20))
+
+
+def test_every_untagged_digest_gets_exactly_one_verdict(ecr: Any, invoke: Invoke) -> None:
+    _rich_registry(ecr)
+    untagged = {
+        d["imageDigest"]
+        for d in ecr.describe_images(repositoryName="mixed", filter={"tagStatus": "UNTAGGED"})["imageDetails"]
+    }
+
+    run = invoke(event={"dryRun": True}, env=DEBUG)
+
+    records = run.records(record_type="verdict")
+    assert sorted(r["digest"] for r in records) == sorted(untagged)
+    for record in records:
+        assert {"repository", "digest", "action", "reason", "pushed_at", "size_bytes"} <= set(record)
+    kept = [r for r in records if r["action"] == "kept"]
+    assert all(r["level"] == "DEBUG" for r in kept)
+    assert run.metric("ImagesProtected") == len(kept)
+    families = ("Age", "Pull", "Index", "Referrer", "Lambda", "Ecs")
+    assert sum(run.metric(f"ProtectedBy{f}") for f in families) == len(kept)
+
+
+def test_a_dry_run_reports_exactly_what_the_real_run_then_deletes(ecr: Any, invoke: Invoke) -> None:
+    _rich_registry(ecr)
+    before = digests(ecr, "mixed")
+
+    dry = invoke(event={"dryRun": True})
+    assert digests(ecr, "mixed") == before
+    real = invoke()
+
+    announced = [r["digest"] for r in dry.records(action="would_delete")]
+    deleted = [r["digest"] for r in real.records(action="deleted")]
+    assert announced == deleted, "same digests, in the same order"
+    assert before - digests(ecr, "mixed") == set(deleted)
+    assert dry.metric("ImagesDeleted") == real.metric("ImagesDeleted") == len(deleted)
+    assert dry.metric("BytesReclaimed") == real.metric("BytesReclaimed")
