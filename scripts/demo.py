@@ -6,9 +6,11 @@ dry run and then for real, and prints what was deleted, what was kept, and why.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import re
 import socket
 import sys
 from datetime import datetime, timedelta, timezone
@@ -24,7 +26,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from tests.emulator.ecr import install  # noqa: E402
-from tests.emulator.seed import create_repository, push  # noqa: E402
+from tests.emulator.identity import sweeper_credentials  # noqa: E402
+from tests.emulator.seed import create_repository, push, push_index, push_referrer  # noqa: E402
 from tests.output import invoke_captured  # noqa: E402
 
 # Wide enough for the reasons when the output is piped (as in CI); a terminal sets its own width.
@@ -41,7 +44,7 @@ def seed(ecr: Any) -> dict[str, str]:
     """A registry with a story in each repository. Returns digest -> label, for the tables."""
     labels: dict[str, str] = {}
 
-    def image(repository: str, label: str, days: float, tag: str | None = None, pulled: float | None = None) -> None:
+    def image(repository: str, label: str, days: float, tag: str | None = None, pulled: float | None = None) -> str:
         digest = push(
             ecr,
             repository,
@@ -51,6 +54,7 @@ def seed(ecr: Any) -> dict[str, str]:
             last_pulled_at=None if pulled is None else ago(pulled),
         )
         labels[digest] = label
+        return digest
 
     create_repository(ecr, "payments/api", "3")
     image("payments/api", "build-101 (tag latest moved on)", 10, tag="latest")
@@ -76,9 +80,33 @@ def seed(ecr: Any) -> dict[str, str]:
 
     create_repository(ecr, "legacy/batch", "two weeks")  # invalid: skipped, nothing deleted
     image("legacy/batch", "job, pushed 60d ago", 60)
+
+    # Multi-arch: the children of a tagged index are untagged, old, and still needed.
+    create_repository(ecr, "platform/runtime", "7")
+    amd64 = image("platform/runtime", "v3 linux/amd64, pushed 90d ago", 90)
+    arm64 = image("platform/runtime", "v3 linux/arm64, pushed 90d ago", 90)
+    labels[push_index(ecr, "platform/runtime", [amd64, arm64], tag="v3", pushed_at=ago(90))] = "v3 index (tagged)"
+    old_amd64 = image("platform/runtime", "v2 linux/amd64, pushed 60d ago", 60)
+    old_index = push_index(ecr, "platform/runtime", [old_amd64], salt="v2", pushed_at=ago(60))
+    labels[old_index] = "v2 index, untagged, pushed 60d ago"
+    signature = push_referrer(ecr, "platform/runtime", amd64, pushed_at=ago(90))
+    labels[signature] = "cosign signature of v3 linux/amd64"
+
+    # A Lambda function pinned to an old untagged digest.
+    create_repository(ecr, "jobs/report", "3")
+    pinned = image("jobs/report", "build pinned by a Lambda function, 45d ago", 45)
+    image("jobs/report", "build nobody runs, 45d ago", 45)
+    role = boto3.client("iam").create_role(RoleName="report-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    boto3.client("lambda").create_function(
+        FunctionName="report",
+        Role=role,
+        PackageType="Image",
+        Code={"ImageUri": f"123456789012.dkr.ecr.us-east-1.amazonaws.com/jobs/report@{pinned}"},
+    )
     return labels
 
 
+SHORT_DIGEST = re.compile(r"(sha256:[0-9a-f]{12})[0-9a-f]{52}")
 STYLE = {"deleted": "red", "would_delete": "yellow", "kept": "green", "delete_failed": "bold red"}
 
 
@@ -93,7 +121,7 @@ def show(title: str, emitted: Any, labels: dict[str, str]) -> None:
             labels.get(record["digest"], "?"),
             record["digest"][7:19],
             f"[{STYLE.get(action, '')}]{action}[/]",
-            record["reason"],
+            SHORT_DIGEST.sub(r"\1…", record["reason"]),
         )
     console.print(table)
 
@@ -141,9 +169,13 @@ def main() -> int:
     )
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         os.environ.pop(name, None)
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(server.stop)
         ecr = boto3.client("ecr", endpoint_url=endpoint, region_name="us-east-1")
         labels = seed(ecr)
+        # From here on the handler runs as the deployed function does: an assumed role that the
+        # stack registers as a pull-time update exclusion, so its manifest reads are not pulls.
+        stack.enter_context(sweeper_credentials())
         before = _registry(ecr)
         tagged_before = {repository: _tagged(ecr, repository) for repository in before}
         console.rule(f"[bold]ecr-sweeper demo[/]: corrected ECR emulator on {endpoint}")
@@ -181,8 +213,6 @@ def main() -> int:
         console.print("\nReturn value of the real run:")
         console.print_json(json.dumps({k: v for k, v in (real or {}).items() if k != "repositories"}))
         return 0 if all(ok for _, ok in checks) else 1
-    finally:
-        server.stop()
 
 
 def _registry(ecr: Any) -> dict[str, set[str]]:
