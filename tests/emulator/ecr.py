@@ -234,6 +234,32 @@ def _repository_of_arn(response: ECRResponse) -> str | None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _image_ids(response: ECRResponse) -> list[dict[str, str]]:
+    """BatchGetImage and BatchDeleteImage take 1 to 100 ids; more fails the whole call."""
+    image_ids: list[dict[str, str]] = response._get_param("imageIds") or []
+    if not 1 <= len(image_ids) <= MAX_DELETE_IDS:
+        raise InvalidParameterException(
+            "1 validation error detected: Value at 'imageIds' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_DELETE_IDS}"
+        )
+    return image_ids
+
+
+def _lookup(repository: Repository, image_id: dict[str, str]) -> Image | None:
+    """The image an id names: by digest, by tag, or by both (which must then agree)."""
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    if not digest and not tag:
+        return None
+    return next(
+        (
+            image
+            for image in repository.images
+            if (not digest or image.get_image_digest() == digest) and (not tag or tag in image.image_tags)
+        ),
+        None,
+    )
+
+
 def describe_repositories(self: ECRResponse) -> ActionResult:
     """Restores paging: moto returns every repository at once and ignores maxResults/nextToken."""
     names = self._get_param("repositoryNames")
@@ -259,14 +285,7 @@ def describe_images(self: ECRResponse) -> ActionResult:
             raise InvalidParameterException("maxResults and nextToken cannot be used with imageIds")
         found = []
         for image_id in image_ids:
-            image = next(
-                (
-                    i
-                    for i in repository.images
-                    if i.get_image_digest() == image_id.get("imageDigest") or image_id.get("imageTag") in i.image_tags
-                ),
-                None,
-            )
+            image = _lookup(repository, image_id)
             if image is None:
                 raise ImageNotFoundException(json.dumps(image_id), name, repository.registry_id)
             found.append(_detail(image))
@@ -360,15 +379,10 @@ def put_image(
 def batch_delete_image(self: ECRResponse) -> ActionResult:
     """Restores ECR's limit of 100 ids, a filled imageIds[], and per-item failures[]."""
     name = self._get_param("repositoryName")
-    image_ids = self._get_param("imageIds") or []
     repository = self.ecr_backend.repositories.get(name)
     if repository is None:
         raise RepositoryNotFoundException(name, self._get_param("registryId") or self.current_account)
-    if not 1 <= len(image_ids) <= MAX_DELETE_IDS:
-        raise InvalidParameterException(
-            "1 validation error detected: Value at 'imageIds' failed to satisfy constraint: "
-            f"Member must have length less than or equal to {MAX_DELETE_IDS}"
-        )
+    image_ids = _image_ids(self)
     deleted: list[dict[str, str]] = []
     failures: list[dict[str, Any]] = []
     for image_id in image_ids:
@@ -383,14 +397,7 @@ def batch_delete_image(self: ECRResponse) -> ActionResult:
             code, reason = faults.delete_items[digest]
             failures.append({"imageId": dict(image_id), "failureCode": code, "failureReason": reason})
             continue
-        image = next(
-            (
-                i
-                for i in repository.images
-                if (not digest or i.get_image_digest() == digest) and (not tag or tag in i.image_tags)
-            ),
-            None,
-        )
+        image = _lookup(repository, image_id)
         if image is None:
             failures.append(
                 {
@@ -434,26 +441,14 @@ def batch_get_image(self: ECRResponse) -> ActionResult:
     lastRecordedPullTime (ECR user guide, pull-time update exclusions)."""
     name = self._get_param("repositoryName")
     repository = self.ecr_backend._get_repository(name, self._get_param("registryId"))
-    image_ids = self._get_param("imageIds") or []
-    if not 1 <= len(image_ids) <= MAX_DELETE_IDS:
-        raise InvalidParameterException(
-            "Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length less than "
-            f"or equal to {MAX_DELETE_IDS}'"
-        )
+    image_ids = _image_ids(self)
     images: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     pulled: list[Image] = []
     for image_id in image_ids:
-        digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
-        image = next(
-            (
-                i
-                for i in repository.images
-                if (not digest or i.get_image_digest() == digest) and (not tag or tag in i.image_tags)
-            ),
-            None,
-        )
-        if image is None or not (digest or tag):
+        tag = image_id.get("imageTag")
+        image = _lookup(repository, image_id)
+        if image is None:
             failures.append(
                 {
                     "imageId": dict(image_id),
