@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "logLevel": c.DEFAULT_LOG_LEVEL,
     "reserveConcurrency": True,
     "protectInUse": True,
+    "maxWorkers": c.DEFAULT_MAX_WORKERS,
 }
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy, retentionInDays).
@@ -45,6 +46,7 @@ class SweeperConfig:
     log_level: str
     reserve_concurrency: bool
     protect_in_use: bool
+    max_workers: int
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> SweeperConfig:
@@ -74,6 +76,7 @@ class SweeperConfig:
             log_level=str(value["logLevel"]).strip().upper(),
             reserve_concurrency=_boolean("reserveConcurrency", value["reserveConcurrency"]),
             protect_in_use=_boolean("protectInUse", value["protectInUse"]),
+            max_workers=_integer("maxWorkers", value["maxWorkers"]),
         )
         # The function validates the same variables at every start; checking them here too means a
         # bad value fails `cdk synth` instead of every nightly run.
@@ -89,6 +92,7 @@ class SweeperConfig:
             c.DEFAULT_RETENTION_DAYS_ENV: self.default_retention_days,
             c.DRY_RUN_ENV: "true" if self.dry_run else "false",
             c.PROTECT_IN_USE_ENV: "true" if self.protect_in_use else "false",
+            c.MAX_WORKERS_ENV: str(self.max_workers),
             c.SERVICE_NAME_ENV: c.DEFAULT_SERVICE_NAME,
             c.METRICS_NAMESPACE_ENV: c.DEFAULT_METRICS_NAMESPACE,
             c.LOG_LEVEL_ENV: self.log_level,

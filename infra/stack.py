@@ -13,8 +13,10 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ecr_sweeper.constants import CURSOR_PARAMETER_ENV
 from infra.bundling import function_code
 from infra.config import LOG_RETENTION_DAYS, SweeperConfig
 
@@ -30,6 +32,8 @@ ECR_ACTIONS = (
     "ecr:BatchGetImage",
     "ecr:BatchDeleteImage",
 )
+# The rotating start of the sweep (cursor.py), on its one parameter.
+SSM_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter")
 # The in-use scan (usage.py): which digests Lambda functions and ECS tasks run.
 LAMBDA_LIST_ACTIONS = ("lambda:ListFunctions",)
 LAMBDA_READ_ACTIONS = ("lambda:GetFunction",)
@@ -78,6 +82,16 @@ class EcrSweeperStack(Stack):
             self, "PullTimeUpdateExclusion", principal_arn=role.role_arn
         )
 
+        # Where the next sweep starts when a run is cut by the deadline (schedule.py): the
+        # function reads and overwrites it; nothing else does.
+        self.cursor = ssm.StringParameter(
+            self,
+            "NextStart",
+            description="ecr-sweeper: the repository the next sweep starts with (- means the first)",
+            string_value="-",
+        )
+        role.add_to_policy(iam.PolicyStatement(actions=list(SSM_ACTIONS), resources=[self.cursor.parameter_arn]))
+
         self.function = lambda_.Function(
             self,
             "Function",
@@ -90,7 +104,7 @@ class EcrSweeperStack(Stack):
             memory_size=MEMORY_MB,
             role=role,
             log_group=log_group,
-            environment=config.function_environment(),
+            environment={**config.function_environment(), CURSOR_PARAMETER_ENV: self.cursor.parameter_name},
             # Two sweeps never race: a manual run waits in the async queue while the nightly one works.
             reserved_concurrent_executions=1 if config.reserve_concurrency else None,
             # A failed sweep raises so the alarm fires; re-running the whole sweep at once would

@@ -15,9 +15,11 @@ from ecr_sweeper.constants import (
     METRICS_NAMESPACE_ENV,
     SERVICE_NAME_ENV,
 )
+from ecr_sweeper.cursor import SsmCursor
 from ecr_sweeper.outcome import SweepFailed
 from ecr_sweeper.registry import EcrRegistry
 from ecr_sweeper.report import Reporter, emit_metrics
+from ecr_sweeper.schedule import Deadline, NoCursor
 from ecr_sweeper.settings import ConfigError, RunOptions, Settings
 from ecr_sweeper.sweep import Sweep
 from ecr_sweeper.usage import scan
@@ -48,12 +50,16 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     now = options.as_of or datetime.now(timezone.utc)
     lambda_client, ecs_client = client("lambda"), client("ecs")
     sweep = Sweep(
-        registry=EcrRegistry(client("ecr")),
+        # One client for every worker, with a connection for each (botocore's default pool is 10).
+        registry=EcrRegistry(client("ecr", max_pool_connections=settings.max_workers + 2)),
         settings=settings,
         options=options,
         now=now,
         reporter=Reporter(logger, dry_run=options.dry_run),
         scan_in_use=(lambda: scan(lambda_client, ecs_client)) if settings.protect_in_use else None,
+        workers=settings.max_workers,
+        deadline=Deadline.of(context),
+        cursor=SsmCursor(client("ssm"), settings.cursor_parameter) if settings.cursor_parameter else NoCursor(),
     )
     summary = sweep.run()
     emit_metrics(metrics, summary)

@@ -18,6 +18,8 @@ class Status(enum.Enum):
     SKIPPED = "skipped"
     INVALID_TAG = "invalid_tag"
     ERROR = "error"
+    # Started, but the invocation's deadline came before every planned deletion was made.
+    DEFERRED = "deferred"
 
 
 @dataclass
@@ -59,7 +61,9 @@ class RepositoryOutcome:
 
     @property
     def noteworthy(self) -> bool:
-        return self.status in (Status.ERROR, Status.INVALID_TAG) or bool(self.delete_failures or self.images_deleted)
+        return self.status in (Status.ERROR, Status.INVALID_TAG, Status.DEFERRED) or bool(
+            self.delete_failures or self.images_deleted
+        )
 
 
 @dataclass
@@ -69,6 +73,13 @@ class SweepSummary:
     outcomes: list[RepositoryOutcome] = field(default_factory=list)
     # "ok", "off" (PROTECT_IN_USE=false) or "failed: <why>" (then nothing was swept).
     in_use: str = "ok"
+    # Repositories the deadline left unstarted, and where the next run starts ("" = the first).
+    not_started: int = 0
+    next_start: str | None = None
+
+    @property
+    def deferred(self) -> int:
+        return self.not_started + self.count(Status.DEFERRED)
 
     @property
     def in_use_failed(self) -> bool:
@@ -103,6 +114,8 @@ class SweepSummary:
             "deleteFailures": self.total("delete_failures"),
             "imagesProtected": self.total("images_protected"),
             "inUse": self.in_use,
+            "deferred": self.deferred,
+            "nextStart": self.next_start,
             "repositoryErrors": self.count(Status.ERROR),
             "invalidRetentionTags": self.count(Status.INVALID_TAG),
             "repositories": [outcome.to_dict() for outcome in listed],

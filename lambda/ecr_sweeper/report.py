@@ -43,6 +43,7 @@ METRICS: dict[str, tuple[Callable[[SweepSummary], int], MetricUnit]] = {
         for family in Protection
     },
     "InUseScanFailures": (lambda s: int(s.in_use_failed), MetricUnit.Count),
+    "RepositoriesDeferred": (lambda s: s.deferred, MetricUnit.Count),
 }
 
 
@@ -130,6 +131,24 @@ class Reporter:
             f"in-use scan failed, nothing deleted in this region: {error}",
             extra={"record_type": "in_use_scan_failed", "error": describe_error(error)},
             exc_info=error,
+        )
+
+    def deadline_reached(self, left: int, next_start: str) -> None:
+        self._logger.warning(
+            f"deadline: {left} repositories not started; the next run starts at {next_start}",
+            extra={"record_type": "deadline", "repositories_not_started": left, "next_start": next_start},
+        )
+
+    def deadline_reached_in(self, repository: str, left: int) -> None:
+        self._logger.warning(
+            f"deadline: {repository} stopped with {left} planned deletion(s) left for the next run",
+            extra={"record_type": "deadline", "repository": repository, "deletions_left": left},
+        )
+
+    def cursor_error(self, action: str, error: BaseException) -> None:
+        self._logger.warning(
+            f"could not {action} where the sweep starts ({describe_error(error)}); starting at the first repository",
+            extra={"record_type": "cursor_error", "error": describe_error(error)},
         )
 
     def repository_error(self, repository: str, error: BaseException) -> None:

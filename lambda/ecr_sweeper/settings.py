@@ -44,6 +44,9 @@ class Settings:
     dry_run: bool
     # Keep digests that Lambda functions and ECS tasks run (and delete nothing if they cannot be read).
     protect_in_use: bool
+    max_workers: int
+    # SSM parameter that remembers where the next sweep starts; None: always start at the first.
+    cursor_parameter: str | None
     service_name: str
     metrics_namespace: str
     log_level: str
@@ -80,6 +83,8 @@ class Settings:
             default_retention_text=default_text.strip().lower(),
             dry_run=parse_bool(c.DRY_RUN_ENV, env.get(c.DRY_RUN_ENV, "false")),
             protect_in_use=parse_bool(c.PROTECT_IN_USE_ENV, env.get(c.PROTECT_IN_USE_ENV, "true")),
+            max_workers=parse_workers(env.get(c.MAX_WORKERS_ENV, str(c.DEFAULT_MAX_WORKERS))),
+            cursor_parameter=env.get(c.CURSOR_PARAMETER_ENV) or None,
             service_name=_non_empty(env, c.SERVICE_NAME_ENV, c.DEFAULT_SERVICE_NAME),
             metrics_namespace=_non_empty(env, c.METRICS_NAMESPACE_ENV, c.DEFAULT_METRICS_NAMESPACE),
             log_level=log_level,
@@ -93,6 +98,15 @@ def parse_bool(name: str, value: str) -> bool:
     if text == "false":
         return False
     raise ConfigError(f"{name}={value!r} is invalid: expected true or false")
+
+
+def parse_workers(value: str) -> int:
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= c.MAX_MAX_WORKERS):
+        raise ConfigError(
+            f"{c.MAX_WORKERS_ENV}={value!r} is invalid: expected a whole number from 1 to {c.MAX_MAX_WORKERS}"
+        )
+    return int(text)
 
 
 def _non_empty(env: Mapping[str, str], name: str, default: str) -> str:

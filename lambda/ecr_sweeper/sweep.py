@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ecr_sweeper.constants import DELETE_BATCH_SIZE, INDEX_MEDIA_TYPES
@@ -13,6 +14,7 @@ from ecr_sweeper.planner import Plan, plan
 from ecr_sweeper.policy import InvalidRetention, KeepForever, Retention, parse_retention
 from ecr_sweeper.registry import EcrRegistry
 from ecr_sweeper.report import DELETE_FAILED, DELETED, GONE, KEPT, WOULD_DELETE, Reporter, describe_error
+from ecr_sweeper.schedule import CursorStore, Deadline, NoCursor, rotate
 from ecr_sweeper.settings import RunOptions, Settings
 from ecr_sweeper.usage import InUse, UsageScanFailed
 
@@ -29,6 +31,11 @@ class Sweep:
     reporter: Reporter
     # Reads what Lambda and ECS run; None when in-use protection is turned off.
     scan_in_use: Callable[[], InUse] | None = None
+    # Repositories swept at once. The registry's client is shared by the workers (botocore
+    # clients are thread-safe) and its connection pool is sized to match.
+    workers: int = 1
+    deadline: Deadline = field(default_factory=Deadline)
+    cursor: CursorStore = field(default_factory=NoCursor)
 
     def run(self) -> SweepSummary:
         summary = SweepSummary(dry_run=self.options.dry_run, as_of=self.options.as_of)
@@ -46,27 +53,72 @@ class Sweep:
                 self.reporter.finished(summary)
                 return summary
             self.reporter.in_use_found(in_use.count)
-        for repository in self._selected(summary):
-            summary.outcomes.append(self.sweep_repository(repository, in_use))
+        queue = self._selected(summary)
+        not_started = self._sweep_all(queue, in_use, summary)
+        summary.not_started = len(not_started)
+        if self.options.repositories is None:
+            self._remember_start(queue, not_started, summary)
         self.reporter.finished(summary)
         return summary
 
-    def _selected(self, summary: SweepSummary) -> Iterator[Repository]:
-        # A failure to list repositories is not isolated: it propagates, and nothing is deleted.
-        wanted = set(self.options.repositories or ())
-        for repository in self.registry.repositories():
-            if not wanted or repository.name in wanted:
-                wanted.discard(repository.name)
-                yield repository
-        for name in self.options.repositories or ():
-            if name in wanted:
-                outcome = RepositoryOutcome(
-                    name,
-                    status=Status.ERROR,
-                    detail="RepositoryNotFound: named in the event, but not in this account and region",
-                )
-                self.reporter.repository(outcome)
-                summary.outcomes.append(outcome)
+    def _sweep_all(self, queue: list[Repository], in_use: InUse, summary: SweepSummary) -> list[Repository]:
+        """Sweep with at most `workers` repositories in flight; returns those never started."""
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="sweep") as pool:
+            running: set[Future[RepositoryOutcome]] = set()
+            for index, repository in enumerate(queue):
+                while len(running) >= self.workers:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    summary.outcomes.extend(future.result() for future in done)
+                if not self.deadline.can_start_repository():
+                    self.reporter.deadline_reached(len(queue) - index, repository.name)
+                    for future in as_completed(running):
+                        summary.outcomes.append(future.result())
+                    return queue[index:]
+                running.add(pool.submit(self.sweep_repository, repository, in_use))
+            for future in as_completed(running):
+                summary.outcomes.append(future.result())
+        return []
+
+    def _selected(self, summary: SweepSummary) -> list[Repository]:
+        """The repositories to sweep, in this run's order.
+
+        A failure to list repositories is not isolated: it propagates, and nothing is deleted.
+        """
+        listed = list(self.registry.repositories())
+        if self.options.repositories is not None:
+            wanted = set(self.options.repositories)
+            existing = {repository.name for repository in listed}
+            for name in self.options.repositories:
+                if name not in existing:
+                    outcome = RepositoryOutcome(
+                        name,
+                        status=Status.ERROR,
+                        detail="RepositoryNotFound: named in the event, but not in this account and region",
+                    )
+                    self.reporter.repository(outcome)
+                    summary.outcomes.append(outcome)
+            return [repository for repository in listed if repository.name in wanted]
+        by_name = {repository.name: repository for repository in listed}
+        start = self._load_start()
+        return [by_name[name] for name in rotate(list(by_name), start)]
+
+    def _load_start(self) -> str:
+        try:
+            return self.cursor.load()
+        except Exception as error:  # noqa: BLE001 - rotation is a convenience, never a reason to stop
+            self.reporter.cursor_error("read", error)
+            return ""
+
+    def _remember_start(self, queue: list[Repository], not_started: list[Repository], summary: SweepSummary) -> None:
+        """The next run starts with the first repository, in this run's order, that it did not finish."""
+        unfinished = {o.repository for o in summary.outcomes if o.status is Status.DEFERRED}
+        unfinished |= {repository.name for repository in not_started}
+        start = next((repository.name for repository in queue if repository.name in unfinished), "")
+        try:
+            self.cursor.save(start)
+        except Exception as error:  # noqa: BLE001 - as above
+            self.reporter.cursor_error("write", error)
+        summary.next_start = start
 
     def sweep_repository(self, repository: Repository, in_use: InUse | None = None) -> RepositoryOutcome:
         outcome = RepositoryOutcome(repository.name)
@@ -131,7 +183,7 @@ class Sweep:
             return
 
         referenced = self._delete_waves(repository, the_plan.waves, outcome, final=False)
-        if referenced:
+        if referenced and outcome.status is not Status.DEFERRED:
             self._replan_and_retry(repository, policy, outcome, in_use, referenced)
 
     def _replan_and_retry(
@@ -157,11 +209,21 @@ class Sweep:
     ) -> list[Verdict]:
         """Delete wave after wave, 100 per call; returns what ECR refused as still referenced."""
         referenced: list[Verdict] = []
-        for wave in waves:
-            for start in range(0, len(wave), DELETE_BATCH_SIZE):
-                batch = self._recheck(repository, wave[start : start + DELETE_BATCH_SIZE], outcome)
-                if batch:
-                    referenced += self._delete(repository, batch, outcome, final=final)
+        batches = [
+            wave[start : start + DELETE_BATCH_SIZE]
+            for wave in waves
+            for start in range(0, len(wave), DELETE_BATCH_SIZE)
+        ]
+        for number, planned in enumerate(batches):
+            if not self.deadline.can_start_batch():
+                left = sum(len(batch) for batch in batches[number:])
+                outcome.status = Status.DEFERRED
+                outcome.detail = f"deadline: {left} planned deletion(s) left for the next run"
+                self.reporter.deadline_reached_in(repository.name, left)
+                return []
+            batch = self._recheck(repository, planned, outcome)
+            if batch:
+                referenced += self._delete(repository, batch, outcome, final=final)
         return referenced
 
     def _recheck(self, repository: Repository, batch: Sequence[Verdict], outcome: RepositoryOutcome) -> list[Verdict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -19,6 +20,7 @@ from infra.stack import (
     ECS_READ_ACTIONS,
     LAMBDA_LIST_ACTIONS,
     LAMBDA_READ_ACTIONS,
+    SSM_ACTIONS,
 )
 from tests.infrastructure.conftest import CDK_JSON, synth
 
@@ -46,11 +48,14 @@ def test_function_runtime_architecture_handler_and_timeout(template: Template) -
 
 
 def test_function_environment(template: Template) -> None:
-    assert function_properties(template)["Environment"]["Variables"] == {
+    variables = function_properties(template)["Environment"]["Variables"]
+    assert variables.pop("CURSOR_PARAMETER")["Ref"].startswith("NextStart")
+    assert variables == {
         "RETENTION_TAG_KEY": "ecr-sweeper:retention-days",
         "DEFAULT_RETENTION_DAYS": "7",
         "DRY_RUN": "false",
         "PROTECT_IN_USE": "true",
+        "MAX_WORKERS": "16",
         "POWERTOOLS_SERVICE_NAME": "ecr-sweeper",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrSweeper",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -111,8 +116,15 @@ def test_iam_allows_only_the_actions_the_code_calls_each_on_its_narrowest_resour
     logs = [s for s in statements(template) if isinstance(s["Resource"], dict) and "Fn::GetAtt" in s["Resource"]]
     assert sorted(a for s in logs for a in _list(s["Action"])) == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert all(s["Resource"]["Fn::GetAtt"][0].startswith("FunctionLogs") for s in logs)
+    ssm = [s for s in statements(template) if any(a.startswith("ssm:") for a in _list(s["Action"]))]
+    assert [sorted(_list(s["Action"])) for s in ssm] == [["ssm:GetParameter", "ssm:PutParameter"]]
+    assert "NextStart" in json.dumps(ssm[0]["Resource"])
     assert all(s["Effect"] == "Allow" for s in statements(template))
-    assert len(statements(template)) == 5
+    assert len(statements(template)) == 6
+
+
+def test_the_rotation_cursor_parameter_starts_at_the_beginning(template: Template) -> None:
+    template.has_resource_properties("AWS::SSM::Parameter", {"Type": "String", "Value": "-"})
 
 
 def test_the_role_is_registered_as_a_pull_time_update_exclusion(template: Template) -> None:
@@ -149,6 +161,8 @@ def test_the_granted_actions_match_what_the_adapters_call() -> None:
     in_use = {op for op in called(usage, "client")}
     granted = {a.split(":")[1] for a in LAMBDA_LIST_ACTIONS + LAMBDA_READ_ACTIONS + ECS_LIST_ACTIONS + ECS_READ_ACTIONS}
     assert in_use == granted
+    cursor = (ROOT / "lambda/ecr_sweeper/cursor.py").read_text()
+    assert {"ssm:" + op for op in called(cursor, "self._ssm")} == set(SSM_ACTIONS)
 
 
 def test_errors_alarm(template: Template) -> None:
@@ -177,6 +191,7 @@ def test_context_overrides() -> None:
             "logRetentionDays": "90",
             "logLevel": "debug",
             "reserveConcurrency": False,
+            "maxWorkers": "4",
         },
         bundle=False,
     )
@@ -189,6 +204,8 @@ def test_context_overrides() -> None:
         "DEFAULT_RETENTION_DAYS": "off",
         "DRY_RUN": "true",
         "PROTECT_IN_USE": "true",
+        "MAX_WORKERS": "4",
+        "CURSOR_PARAMETER": properties["Environment"]["Variables"]["CURSOR_PARAMETER"],
         "POWERTOOLS_SERVICE_NAME": "ecr-sweeper",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrSweeper",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
@@ -208,6 +225,8 @@ def test_context_overrides() -> None:
         ({"logLevel": "chatty"}, "POWERTOOLS_LOG_LEVEL='CHATTY'"),
         ({"reserveConcurrency": "no"}, "reserveConcurrency='no'"),
         ({"protectInUse": "yes"}, "protectInUse='yes'"),
+        ({"maxWorkers": 0}, "MAX_WORKERS='0'"),
+        ({"maxWorkers": "lots"}, "maxWorkers='lots'"),
     ],
 )
 def test_invalid_context_stops_synth(context: dict[str, Any], message: str) -> None:

@@ -1,0 +1,67 @@
+"""When to stop and where to start: the invocation's deadline and the rotating start of the sweep.
+
+One invocation has at most 15 minutes. The sweep stops starting repositories when too little time
+is left to finish one safely, and never starts a delete batch it cannot finish. The next run
+starts where this one stopped, so that no repository is starved night after night.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+# Room to finish a repository that is started now: listing, planning, a few delete waves, each
+# call with botocore's retries. A repository that needs more is cut at the batch margin below.
+START_MARGIN_S = 120.0
+# Room for one batch: the re-check (DescribeImages) and BatchDeleteImage, retried under throttling.
+BATCH_MARGIN_S = 30.0
+
+
+@dataclass(frozen=True)
+class Deadline:
+    # Milliseconds left in this invocation (LambdaContext.get_remaining_time_in_millis); None: no limit.
+    remaining_ms: Callable[[], int] | None = None
+    start_margin_s: float = START_MARGIN_S
+    batch_margin_s: float = BATCH_MARGIN_S
+
+    @classmethod
+    def of(cls, context: Any) -> Deadline:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        return cls(remaining if callable(remaining) else None)
+
+    def _left_s(self) -> float:
+        return float("inf") if self.remaining_ms is None else self.remaining_ms() / 1000
+
+    def can_start_repository(self) -> bool:
+        return self._left_s() >= self.start_margin_s
+
+    def can_start_batch(self) -> bool:
+        return self._left_s() >= self.batch_margin_s
+
+
+def rotate(names: Sequence[str], start: str) -> list[str]:
+    """Sorted names, beginning with the first name at or after `start` and wrapping around.
+
+    A start that no longer exists (the repository was deleted) still lands where it would have been.
+    """
+    ordered = sorted(names)
+    index = bisect.bisect_left(ordered, start) if start else 0
+    return ordered[index:] + ordered[:index]
+
+
+class CursorStore(Protocol):
+    def load(self) -> str: ...
+
+    def save(self, start: str) -> None: ...
+
+
+class NoCursor:
+    """No place to remember where to start: every run starts at the first repository."""
+
+    def load(self) -> str:
+        return ""
+
+    def save(self, start: str) -> None:
+        return None

@@ -1,0 +1,174 @@
+"""Scale: the exact API calls a sweep makes, a bounded worker pool, the deadline and the rotation."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.emulator.ecr import Fault, Hook, faults
+from tests.emulator.identity import OWN
+from tests.emulator.seed import create_repository, push, push_index
+from tests.integration.conftest import Invoke
+from tests.integration.test_handler import _count_calls, digests
+
+NOW = datetime.now(timezone.utc)
+CURSOR = "/ecr-sweeper/test/next-start"
+
+
+def ago(days: float) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def test_the_exact_number_of_ecr_calls_for_a_seeded_account(ecr: Any, invoke: Invoke) -> None:
+    # Given: a large repository (1,500 images: 1,250 expired untagged, 3 tagged indexes),
+    # an opted-out one, one with an invalid tag, and an empty one.
+    create_repository(ecr, "big", "1")
+    for n in range(1_250):
+        push(ecr, "big", f"old-{n}", pushed_at=ago(5))
+    children = [push(ecr, "big", f"child-{n}", pushed_at=ago(5)) for n in range(244)]
+    for n in range(3):
+        push_index(ecr, "big", children[n::3], tag=f"v{n}", salt=str(n), pushed_at=ago(5))
+    push(ecr, "big", "current", tag="latest")
+    create_repository(ecr, "opted-out", "off")
+    create_repository(ecr, "typo", "7 days")
+    create_repository(ecr, "empty", "1")
+    calls = _count_calls(ecr)
+
+    run = invoke()
+    counted = dict(calls)
+
+    assert run.error is None
+    assert run.metric("ImagesDeleted") == 1_250
+    # The minimum: one listing page of repositories; one ListTagsForResource per repository;
+    # ceil(images / 1000) DescribeImages per swept repository; ceil(indexes / 100) BatchGetImage;
+    # ceil(deletes / 100) BatchDeleteImage, each with its one re-check DescribeImages.
+    assert counted == {
+        "DescribeRepositories": 1,
+        "ListTagsForResource": 4,
+        "DescribeImages": 2 + 1 + 13,  # big (1,498 images), empty, re-checks
+        "BatchGetImage": 1,
+        "BatchDeleteImage": 13,
+    }
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_the_worker_pool_is_bounded_by_max_workers(ecr: Any, invoke: Invoke, workers: int) -> None:
+    for n in range(12):
+        create_repository(ecr, f"repo-{n:02d}", "1")
+        push(ecr, f"repo-{n:02d}", f"x{n}", pushed_at=ago(5))
+    in_flight = {"now": 0, "peak": 0}
+    lock = threading.Lock()
+
+    def slow(_: dict[str, Any]) -> None:
+        with lock:
+            in_flight["now"] += 1
+            in_flight["peak"] = max(in_flight["peak"], in_flight["now"])
+        time.sleep(0.02)
+        with lock:
+            in_flight["now"] -= 1
+
+    faults.hooks.append(Hook("DescribeImages", slow, times=None))
+
+    run = invoke(env={"MAX_WORKERS": str(workers)})
+
+    assert run.error is None and run.metric("ImagesDeleted") == 12
+    assert in_flight["peak"] == workers
+
+
+@dataclass
+class Clock:
+    """A Lambda context whose remaining time drops below the margins after `calls` checks."""
+
+    plenty_for: int
+    checks: int = 0
+    aws_request_id: str = "scale-test"
+    log: list[int] = field(default_factory=list)
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.checks += 1
+        return 600_000 if self.checks <= self.plenty_for else 20_000
+
+
+def _summaries(run: Any) -> list[str]:
+    return [r["repository"] for r in run.records(record_type="repository_summary")]
+
+
+def test_the_deadline_defers_repositories_and_the_next_run_starts_there(ecr: Any, invoke: Invoke) -> None:
+    ssm = boto3.client("ssm", **OWN)
+    ssm.put_parameter(Name=CURSOR, Value="-", Type="String")
+    names = [f"repo-{n:02d}" for n in range(10)]
+    for name in names:
+        create_repository(ecr, name, "1")
+        push(ecr, name, name, pushed_at=ago(5))
+    env = {"MAX_WORKERS": "1", "CURSOR_PARAMETER": CURSOR}
+
+    # Each repository checks the clock once to start and once per delete batch: 3 repositories fit.
+    first = invoke(env=env, context=Clock(plenty_for=6))
+
+    assert first.error is None
+    assert _summaries(first) == names[:3]
+    assert first.metric("RepositoriesDeferred") == 7
+    assert first.result["deferred"] == 7 and first.result["nextStart"] == "repo-03"  # type: ignore[index]
+    assert ssm.get_parameter(Name=CURSOR)["Parameter"]["Value"] == "repo-03"
+    [deadline] = first.records(record_type="deadline")
+    assert deadline["level"] == "WARNING" and deadline["repositories_not_started"] == 7
+    assert all(digests(ecr, name) for name in names[3:])
+
+    second = invoke(env=env)
+
+    assert _summaries(second) == names[3:] + names[:3]
+    assert all(not digests(ecr, name) for name in names)
+    assert second.metric("RepositoriesDeferred") == 0
+    assert ssm.get_parameter(Name=CURSOR)["Parameter"]["Value"] == "-"
+
+
+def test_the_deadline_never_starts_a_delete_batch_it_cannot_finish(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "big", "1")
+    for n in range(250):
+        push(ecr, "big", f"old-{n}", pushed_at=ago(5))
+    calls = _count_calls(ecr)
+
+    # One check to start the repository, one for the first batch, then the time is gone.
+    run = invoke(env={"MAX_WORKERS": "1"}, context=Clock(plenty_for=2))
+
+    assert calls["BatchDeleteImage"] == 1
+    assert len(digests(ecr, "big")) == 150
+    [summary] = run.records(record_type="repository_summary")
+    assert summary["status"] == "deferred"
+    assert summary["detail"] == "deadline: 150 planned deletion(s) left for the next run"
+    assert run.metric("RepositoriesDeferred") == 1 and run.metric("ImagesDeleted") == 100
+
+
+def test_a_missing_cursor_parameter_starts_at_the_first_repository(ecr: Any, invoke: Invoke) -> None:
+    for name in ("a-repo", "b-repo"):
+        create_repository(ecr, name, "1")
+
+    run = invoke(env={"MAX_WORKERS": "1", "CURSOR_PARAMETER": "/does/not/exist"})
+
+    assert run.error is None
+    assert _summaries(run) == ["a-repo", "b-repo"]
+
+
+def test_a_repositories_filter_neither_reads_nor_moves_the_cursor(ecr: Any, invoke: Invoke) -> None:
+    ssm = boto3.client("ssm", **OWN)
+    ssm.put_parameter(Name=CURSOR, Value="b-repo", Type="String")
+    for name in ("a-repo", "b-repo"):
+        create_repository(ecr, name, "1")
+
+    run = invoke(event={"repositories": ["a-repo", "b-repo"]}, env={"MAX_WORKERS": "1", "CURSOR_PARAMETER": CURSOR})
+
+    assert _summaries(run) == ["a-repo", "b-repo"]
+    assert ssm.get_parameter(Name=CURSOR)["Parameter"]["Value"] == "b-repo"
+
+
+def test_invalid_max_workers_is_refused_before_any_call(ecr: Any, invoke: Invoke) -> None:
+    faults.calls.append(Fault("DescribeRepositories", "AccessDeniedException"))
+    for value in ("0", "65", "many", ""):
+        run = invoke(env={"MAX_WORKERS": value})
+        assert run.error is not None and f"MAX_WORKERS={value!r}" in str(run.error)
