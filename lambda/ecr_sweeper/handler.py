@@ -10,8 +10,10 @@ from aws_lambda_powertools import Logger, Metrics
 
 from ecr_sweeper.clients import client
 from ecr_sweeper.constants import (
+    DEFAULT_LOG_LEVEL,
     DEFAULT_METRICS_NAMESPACE,
     DEFAULT_SERVICE_NAME,
+    LOG_LEVEL_ENV,
     METRICS_NAMESPACE_ENV,
     SERVICE_NAME_ENV,
 )
@@ -20,11 +22,20 @@ from ecr_sweeper.outcome import SweepFailed
 from ecr_sweeper.registry import EcrRegistry
 from ecr_sweeper.report import Reporter, emit_metrics
 from ecr_sweeper.schedule import Deadline, NoCursor
-from ecr_sweeper.settings import ConfigError, RunOptions, Settings
+from ecr_sweeper.settings import LOG_LEVELS, ConfigError, RunOptions, Settings
 from ecr_sweeper.sweep import Sweep
 from ecr_sweeper.usage import scan
 
-logger = Logger(service=os.environ.get(SERVICE_NAME_ENV) or DEFAULT_SERVICE_NAME)
+
+def _import_time_level() -> str:
+    # Powertools raises at construction on an unknown level, which would fail the import with a
+    # message that does not name the variable. Start at the default; the handler then refuses the
+    # bad value as a ConfigError that names POWERTOOLS_LOG_LEVEL.
+    level = os.environ.get(LOG_LEVEL_ENV, DEFAULT_LOG_LEVEL).strip().upper()
+    return level if level in LOG_LEVELS else DEFAULT_LOG_LEVEL
+
+
+logger = Logger(service=os.environ.get(SERVICE_NAME_ENV) or DEFAULT_SERVICE_NAME, level=_import_time_level())
 metrics = Metrics(
     namespace=os.environ.get(METRICS_NAMESPACE_ENV) or DEFAULT_METRICS_NAMESPACE,
     service=os.environ.get(SERVICE_NAME_ENV) or DEFAULT_SERVICE_NAME,

@@ -579,3 +579,21 @@ def test_service_name_comes_from_the_environment(ecr: Any, invoke: Invoke) -> No
 
     assert {r["service"] for r in run.emitted.logs} == {"registry-janitor"}
     assert run.emitted.metric_blobs[0]["service"] == "registry-janitor"
+
+
+def test_an_invalid_log_level_does_not_break_the_import_only_the_invocation() -> None:
+    import subprocess
+    import sys
+
+    from infra.app import ROOT
+
+    probe = "import ecr_sweeper.handler as h; print(h.lambda_handler.__name__)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "lambda"), "POWERTOOLS_LOG_LEVEL": "LOUD"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "lambda_handler"
