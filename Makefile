@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: dev test unit integration infra lint format demo synth deploy destroy diff clean
+.PHONY: dev test unit integration infra lint format demo bench synth deploy destroy diff clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ format: dev
 
 demo: dev
 	$(PY) scripts/demo.py
+
+# Minutes, not seconds: each size is swept three times against a fresh emulator (README, "Performance").
+bench: dev
+	$(PY) bench/sweep_bench.py
 
 synth: dev
 	$(CDK) synth --no-notices

@@ -15,7 +15,14 @@ CODE_PATH = ROOT / "lambda"
 STACK_NAME = "EcrSweeper"
 
 
+# Without it, a distributed Map silently drops ResultWriterV2 and returns every result in the state.
+FEATURE_FLAGS = {"@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2": True}
+
+
 def build(app: App) -> EcrSweeperStack:
+    for flag, value in FEATURE_FLAGS.items():
+        if app.node.try_get_context(flag) is None:
+            app.node.set_context(flag, value)
     config = SweeperConfig.from_context(app.node.try_get_context)
     # Environment-agnostic on purpose: synth needs no credentials and makes no AWS call.
     stack = EcrSweeperStack(app, STACK_NAME, config=config, code_path=CODE_PATH)

@@ -21,7 +21,14 @@ DEFAULTS: dict[str, Any] = {
     "reserveConcurrency": True,
     "protectInUse": True,
     "maxWorkers": c.DEFAULT_MAX_WORKERS,
+    "engine": "lambda",
+    "mapConcurrency": 4,
+    "repositoriesPerInvocation": 500,
 }
+ENGINES = ("lambda", "stepfunctions")
+# Distributed Map runs up to 10,000 child executions at once; more than a few hundred sweeping
+# invocations would only meet ECR's throttles.
+MAX_MAP_CONCURRENCY = 1000
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy, retentionInDays).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
@@ -47,6 +54,9 @@ class SweeperConfig:
     reserve_concurrency: bool
     protect_in_use: bool
     max_workers: int
+    engine: str
+    map_concurrency: int
+    repositories_per_invocation: int
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> SweeperConfig:
@@ -77,7 +87,21 @@ class SweeperConfig:
             reserve_concurrency=_boolean("reserveConcurrency", value["reserveConcurrency"]),
             protect_in_use=_boolean("protectInUse", value["protectInUse"]),
             max_workers=_integer("maxWorkers", value["maxWorkers"]),
+            engine=str(value["engine"]).strip().lower(),
+            map_concurrency=_integer("mapConcurrency", value["mapConcurrency"]),
+            repositories_per_invocation=_integer("repositoriesPerInvocation", value["repositoriesPerInvocation"]),
         )
+        if config.engine not in ENGINES:
+            raise ContextError(f"context engine={value['engine']!r} is invalid: expected lambda or stepfunctions")
+        if not 1 <= config.map_concurrency <= MAX_MAP_CONCURRENCY:
+            raise ContextError(
+                f"context mapConcurrency={value['mapConcurrency']!r} is invalid: expected 1 to {MAX_MAP_CONCURRENCY}"
+            )
+        if config.repositories_per_invocation < 1:
+            raise ContextError(
+                f"context repositoriesPerInvocation={value['repositoriesPerInvocation']!r} is invalid: "
+                "expected a whole number above 0"
+            )
         # The function validates the same variables at every start; checking them here too means a
         # bad value fails `cdk synth` instead of every nightly run.
         try:

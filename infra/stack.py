@@ -19,6 +19,7 @@ from constructs import Construct
 from ecr_sweeper.constants import CURSOR_PARAMETER_ENV
 from infra.bundling import function_code
 from infra.config import LOG_RETENTION_DAYS, SweeperConfig
+from infra.engine import StepFunctionsEngine
 
 HANDLER = "ecr_sweeper.handler.lambda_handler"
 # The newest Python runtime for which the official Powertools layer is published; the layer is
@@ -92,19 +93,23 @@ class EcrSweeperStack(Stack):
         )
         role.add_to_policy(iam.PolicyStatement(actions=list(SSM_ACTIONS), resources=[self.cursor.parameter_arn]))
 
+        code = function_code(code_path)
+        shared: dict[str, Any] = {
+            "runtime": RUNTIME,
+            "architecture": lambda_.Architecture.ARM_64,
+            "code": code,
+            "timeout": TIMEOUT,
+            "memory_size": MEMORY_MB,
+            "log_group": log_group,
+            "environment": {**config.function_environment(), CURSOR_PARAMETER_ENV: self.cursor.parameter_name},
+        }
         self.function = lambda_.Function(
             self,
             "Function",
             description="ecr-sweeper: deletes expired untagged ECR image digests",
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
-            code=function_code(code_path),
-            timeout=TIMEOUT,
-            memory_size=MEMORY_MB,
             role=role,
-            log_group=log_group,
-            environment={**config.function_environment(), CURSOR_PARAMETER_ENV: self.cursor.parameter_name},
+            **shared,
             # Two sweeps never race: a manual run waits in the async queue while the nightly one works.
             reserved_concurrent_executions=1 if config.reserve_concurrency else None,
             # A failed sweep raises so the alarm fires; re-running the whole sweep at once would
@@ -114,12 +119,28 @@ class EcrSweeperStack(Stack):
 
         self.function.node.add_dependency(self.pull_time_exclusion)
 
+        target: events.IRuleTarget = targets.LambdaFunction(self.function)
+        self.engine: StepFunctionsEngine | None = None
+        if config.engine == "stepfunctions":
+            self.engine = StepFunctionsEngine(
+                self,
+                "Engine",
+                function_props=shared,
+                role=role,
+                log_retention=_RETENTION[config.log_retention_days],
+                map_concurrency=config.map_concurrency,
+                repositories_per_invocation=config.repositories_per_invocation,
+            )
+            self.engine.function.node.add_dependency(self.pull_time_exclusion)
+            # The execution input is the scheduled event itself, as the function would receive it.
+            target = targets.SfnStateMachine(self.engine.state_machine)
+
         self.rule = events.Rule(
             self,
             "Schedule",
             description="ecr-sweeper nightly run",
             schedule=events.Schedule.expression(config.schedule),
-            targets=[targets.LambdaFunction(self.function)],
+            targets=[target],
         )
 
         self.errors_alarm = cloudwatch.Alarm(
@@ -133,6 +154,18 @@ class EcrSweeperStack(Stack):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+        if self.engine is not None:
+            self.executions_alarm = cloudwatch.Alarm(
+                self,
+                "ExecutionsFailedAlarm",
+                alarm_description="ecr-sweeper's state machine failed: a repository could not be swept, or a "
+                "step failed. Open the execution, and read the repository_error log records.",
+                metric=self.engine.state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
 
     def _grant_in_use_scan(self, role: iam.Role) -> list[Acknowledgment]:
         functions = self.format_arn(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -18,13 +19,15 @@ from ecr_sweeper.constants import (
     SERVICE_NAME_ENV,
 )
 from ecr_sweeper.cursor import SsmCursor
-from ecr_sweeper.outcome import SweepFailed
+from ecr_sweeper.outcome import SweepFailed, SweepSummary
 from ecr_sweeper.registry import EcrRegistry
 from ecr_sweeper.report import Reporter, emit_metrics
 from ecr_sweeper.schedule import Deadline, NoCursor
 from ecr_sweeper.settings import LOG_LEVELS, ConfigError, RunOptions, Settings
 from ecr_sweeper.sweep import Sweep
 from ecr_sweeper.usage import scan
+
+T = TypeVar("T")
 
 
 def _import_time_level() -> str:
@@ -44,36 +47,49 @@ metrics = Metrics(
 
 @metrics.log_metrics
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    settings = start(context)
+    options = validated(lambda: RunOptions.from_event(event, settings))
+    summary = sweep(settings, options, context)
+    if summary.failed or summary.in_use_failed:
+        raise SweepFailed(summary)
+    return summary.to_dict()
+
+
+def start(context: Any) -> Settings:
+    """Validate the environment and point Powertools at it. Raises ConfigError before any AWS call."""
     logger.clear_state()
     logger.append_keys(function_request_id=getattr(context, "aws_request_id", None))
-    try:
-        settings = Settings.from_env(os.environ)
-        options = RunOptions.from_event(event, settings)
-    except ConfigError as error:
-        logger.error(f"invalid configuration, nothing swept: {error}", extra={"record_type": "config_error"})
-        raise
+    settings = validated(lambda: Settings.from_env(os.environ))
     # The environment of a warm container may have been updated since import.
     logger.setLevel(settings.log_level)
     logger.append_keys(service=settings.service_name)
     metrics.namespace = settings.metrics_namespace
     metrics.service = settings.service_name
+    return settings
 
-    now = options.as_of or datetime.now(timezone.utc)
+
+def validated(read: Callable[[], T]) -> T:
+    try:
+        return read()
+    except ConfigError as error:
+        logger.error(f"invalid configuration, nothing swept: {error}", extra={"record_type": "config_error"})
+        raise
+
+
+def sweep(settings: Settings, options: RunOptions, context: Any) -> SweepSummary:
+    """Build the sweep from settings and options, run it, and add its metrics (flushed by the caller)."""
     lambda_client, ecs_client = client("lambda"), client("ecs")
-    sweep = Sweep(
+    summary = Sweep(
         # One client for every worker, with a connection for each (botocore's default pool is 10).
         registry=EcrRegistry(client("ecr", max_pool_connections=settings.max_workers + 2)),
         settings=settings,
         options=options,
-        now=now,
+        now=options.as_of or datetime.now(timezone.utc),
         reporter=Reporter(logger, dry_run=options.dry_run),
         scan_in_use=(lambda: scan(lambda_client, ecs_client)) if settings.protect_in_use else None,
         workers=settings.max_workers,
         deadline=Deadline.of(context),
         cursor=SsmCursor(client("ssm"), settings.cursor_parameter) if settings.cursor_parameter else NoCursor(),
-    )
-    summary = sweep.run()
+    ).run()
     emit_metrics(metrics, summary)
-    if summary.failed or summary.in_use_failed:
-        raise SweepFailed(summary)
-    return summary.to_dict()
+    return summary

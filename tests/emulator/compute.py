@@ -5,11 +5,18 @@
   from the URI text, and mangles URIs that are already by digest.
 - ECS reports the digest each running container was started from as containers[].imageDigest
   (ECS API reference, Container). moto leaves it out.
+- `lambda_in_process()` (opt-in): moto runs functions in Docker; here they run in this process.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
 import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
@@ -81,3 +88,34 @@ def install() -> None:
     LambdaFunction.get_code = _get_code(LambdaFunction.get_code)
     ecs_models.Container.__init__ = _container_init(ecs_models.Container.__init__)
     _installed = True
+
+
+@contextmanager
+def lambda_in_process() -> Iterator[list[dict[str, Any]]]:
+    """Run Zip functions' handlers in this process when invoked (moto needs Docker to run them,
+    and this machine has no Docker engine). Yields the list of events the functions received."""
+    received: list[dict[str, Any]] = []
+    original = LambdaFunction._invoke_lambda
+
+    def invoke(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+        payload = json.loads(event) if isinstance(event, str) else event
+        received.append(payload)
+        module_name, _, function_name = self.handler.rpartition(".")
+        function = getattr(importlib.import_module(module_name), function_name)
+        context = SimpleNamespace(
+            aws_request_id=str(uuid.uuid4()),
+            function_name=self.function_name,
+            invoked_function_arn=self.function_arn,
+            memory_limit_in_mb=self.memory_size,
+            get_remaining_time_in_millis=lambda: 900_000,
+        )
+        try:
+            return json.dumps(function(payload, context)), False, ""
+        except Exception as error:  # noqa: BLE001 - reported as Lambda reports a function error
+            return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}), True, ""
+
+    LambdaFunction._invoke_lambda = invoke
+    try:
+        yield received
+    finally:
+        LambdaFunction._invoke_lambda = original

@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -68,6 +70,10 @@ class Faults:
     # digest -> (failureCode, failureReason) returned in BatchDeleteImage failures[].
     delete_items: dict[str, tuple[str, str]] = field(default_factory=dict)
     hooks: list[Hook] = field(default_factory=list)
+    # For benchmarks: a fixed delay before every ECR call, and a share of calls throttled at random.
+    latency_s: float = 0.0
+    throttle_rate: float = 0.0
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def reset(self) -> None:
@@ -75,6 +81,8 @@ class Faults:
             self.calls.clear()
             self.delete_items.clear()
             self.hooks.clear()
+            self.latency_s = 0.0
+            self.throttle_rate = 0.0
 
     def run_hooks(self, operation: str, params: dict[str, Any]) -> None:
         with self.lock:
@@ -86,6 +94,13 @@ class Faults:
             hook.action(params)
 
     def check(self, operation: str, repository: str | None) -> None:
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        if self.throttle_rate:
+            with self.lock:
+                throttled = self.rng.random() < self.throttle_rate
+            if throttled:
+                raise JsonRESTError("ThrottlingException", "Rate exceeded")
         with self.lock:
             for fault in self.calls:
                 if fault.operation != operation or fault.repository not in (None, repository):
@@ -173,6 +188,13 @@ def _detail(image: Image) -> dict[str, Any]:
     if pulled is not None:
         detail["lastRecordedPullTime"] = datetime.fromtimestamp(pulled, timezone.utc)
     return detail
+
+
+def _json(result: dict[str, Any]) -> str:
+    """The response body, serialized directly: moto's model-driven serializer costs more CPU than
+    the rest of the request, which in a loaded server (benchmarks) would be what gets measured."""
+    # ECR reports timestamps as epoch seconds with millisecond precision.
+    return json.dumps(result, default=lambda value: round(value.timestamp(), 3))
 
 
 def _page(response: ECRResponse, items: list[Any], scope: str) -> tuple[list[Any], str | None]:
@@ -289,7 +311,7 @@ def describe_images(self: ECRResponse) -> ActionResult:
             if image is None:
                 raise ImageNotFoundException(json.dumps(image_id), name, repository.registry_id)
             found.append(_detail(image))
-        return ActionResult({"imageDetails": found})
+        return _json({"imageDetails": found})  # type: ignore[return-value]
     tag_status = (self._get_param("filter") or {}).get("tagStatus", "ANY")
     if tag_status not in ("TAGGED", "UNTAGGED", "ANY"):
         raise InvalidParameterException(f"Invalid parameter at 'filter.tagStatus': {tag_status}")
@@ -302,7 +324,7 @@ def describe_images(self: ECRResponse) -> ActionResult:
     result: dict[str, Any] = {"imageDetails": [_detail(image) for image in page]}
     if token:
         result["nextToken"] = token
-    return ActionResult(result)
+    return _json(result)  # type: ignore[return-value]
 
 
 def put_image(
@@ -433,7 +455,7 @@ def batch_delete_image(self: ECRResponse) -> ActionResult:
             if each:
                 entry["imageTag"] = each
             deleted.append(entry)
-    return ActionResult({"imageIds": deleted, "failures": failures})
+    return _json({"imageIds": deleted, "failures": failures})  # type: ignore[return-value]
 
 
 def batch_get_image(self: ECRResponse) -> ActionResult:
@@ -471,7 +493,7 @@ def batch_get_image(self: ECRResponse) -> ActionResult:
         now = datetime.now(timezone.utc).timestamp()
         for image in pulled:
             image.last_recorded_pull_time = now
-    return ActionResult({"images": images, "failures": failures})
+    return _json({"images": images, "failures": failures})  # type: ignore[return-value]
 
 
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)")
@@ -530,7 +552,7 @@ def list_pull_time_update_exclusions(self: ECRResponse) -> ActionResult:
 
 
 def list_tags_for_resource(self: ECRResponse) -> ActionResult:
-    return ActionResult(self.ecr_backend.list_tags_for_resource(self._get_param("resourceArn")))
+    return _json(self.ecr_backend.list_tags_for_resource(self._get_param("resourceArn")))  # type: ignore[return-value]
 
 
 _installed = False
@@ -543,9 +565,10 @@ def install() -> None:
     with _install_lock:
         if _installed:
             return
-        from tests.emulator import compute
+        from tests.emulator import compute, states
 
         compute.install()
+        states.install()
         ECRResponse.describe_repositories = _faulty("DescribeRepositories", lambda r: None)(describe_repositories)
         ECRResponse.describe_images = _faulty("DescribeImages", _repository_param)(describe_images)
         ECRResponse.batch_delete_image = _faulty("BatchDeleteImage", _repository_param)(batch_delete_image)

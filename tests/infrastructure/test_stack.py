@@ -12,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
-from infra.app import ROOT
+from infra.app import FEATURE_FLAGS, ROOT
 from infra.config import DEFAULTS, ContextError
 from infra.stack import (
     ECR_ACTIONS,
@@ -236,7 +236,8 @@ def test_invalid_context_stops_synth(context: dict[str, Any], message: str) -> N
 
 
 def test_cdk_json_carries_the_documented_defaults() -> None:
-    assert CDK_JSON["context"] == DEFAULTS
+    assert {key: value for key, value in CDK_JSON["context"].items() if not key.startswith("@")} == DEFAULTS
+    assert {key: value for key, value in CDK_JSON["context"].items() if key.startswith("@")} == FEATURE_FLAGS
     assert CDK_JSON["app"] == ".venv/bin/python app.py"
 
 

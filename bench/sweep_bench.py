@@ -1,0 +1,243 @@
+"""`make bench`: the real sweep against the corrected emulator, with a fixed latency per API call.
+
+For each account size it runs the emulator as a separate server process (seeded in bulk), sweeps
+it with the real lambda_handler in a child process (so that peak RSS is the sweeper's alone), and
+reports API calls against the minimum, wall time, peak RSS, and the speed-up against a
+one-repository-at-a-time baseline (MAX_WORKERS=1) measured in the same run. A throttled run must
+leave exactly the same registry. Nothing here asserts a time: the numbers are printed.
+
+    python bench/sweep_bench.py                      # the table in README.md, "Performance"
+    python bench/sweep_bench.py --sizes 10x100 --memory none
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
+
+from tests.emulator.bulk import Shape  # noqa: E402
+
+IN_USE_SCAN_CALLS = 3  # ListFunctions, ListClusters, ListTaskDefinitions on an account without any
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def minimum_calls(shape: Shape) -> int:
+    """The calls no sweep can avoid (README, "Performance")."""
+    deletes = shape.deletes_per_repository()
+    per_repository = (
+        1  # ListTagsForResource
+        + math.ceil(shape.images / 1000)  # DescribeImages, 1,000 per page
+        + math.ceil(shape.indexes_per_repository() / 100)  # BatchGetImage, index manifests only
+        + 2 * math.ceil(deletes / 100)  # BatchDeleteImage, and the re-check before each
+    )
+    return math.ceil(shape.repositories / 1000) + shape.repositories * per_repository + IN_USE_SCAN_CALLS
+
+
+# --- the child: one sweep, measured -----------------------------------------------------------
+
+
+def child(endpoint: str, workers: int) -> None:
+    os.environ.update(CREDENTIALS, AWS_ENDPOINT_URL=endpoint, MAX_WORKERS=str(workers), POWERTOOLS_LOG_LEVEL="INFO")
+    from ecr_sweeper import clients, handler
+
+    calls: Counter[str] = Counter()
+    attempts: Counter[str] = Counter()
+
+    def counting_client(service: str, *args: Any, **kwargs: Any) -> Any:
+        made = clients.client(service, *args, **kwargs)
+        made.meta.events.register("before-call", lambda model, **_: calls.update([model.name]))
+        made.meta.events.register("before-send", lambda **_: attempts.update([service]))
+        return made
+
+    handler.client = counting_client  # type: ignore[attr-defined]
+    sink = io.StringIO()
+    handler.logger.registered_handler.setStream(sink)  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(sink):
+        summary = handler.lambda_handler({}, None)
+    seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_mb = usage.ru_maxrss / 1024
+    cpu = usage.ru_utime + usage.ru_stime
+    measured = {
+        "seconds": seconds,
+        "peak_mb": peak_mb,
+        "cpu": cpu,
+        "calls": calls,
+        "attempts": sum(attempts.values()),
+        "deleted": summary["imagesDeleted"],
+        "errors": summary["repositoryErrors"],
+    }
+    print(json.dumps(measured))
+
+
+# --- the orchestrator -------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mb: float
+    calls: int
+    attempts: int
+    deleted: int
+    registry: dict[str, frozenset[str]]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def emulator(shape: Shape, latency_ms: float, throttle: float, now: str) -> Iterator[str]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.emulator.server", "--port", str(port), "--repositories", str(shape.repositories),
+         "--images", str(shape.images), "--latency-ms", str(latency_ms), "--throttle", str(throttle), "--now", now],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, **CREDENTIALS},
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        if not line.startswith("READY"):
+            raise RuntimeError(f"the emulator did not start: {line!r}")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def snapshot(endpoint: str) -> dict[str, frozenset[str]]:
+    import boto3
+    from botocore.config import Config
+
+    # The throttled emulator throttles this reader too: retry as the sweeper does.
+    retries = Config(retries={"mode": "standard", "total_max_attempts": 10}, max_pool_connections=16)
+    ecr = boto3.client(
+        "ecr",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=retries,
+    )
+    names = [
+        r["repositoryName"] for p in ecr.get_paginator("describe_repositories").paginate() for r in p["repositories"]
+    ]
+
+    def digests(name: str) -> frozenset[str]:
+        pages = ecr.get_paginator("describe_images").paginate(repositoryName=name, PaginationConfig={"PageSize": 1000})
+        return frozenset(d["imageDigest"] for page in pages for d in page["imageDetails"])
+
+    with ThreadPoolExecutor(16) as pool:
+        return dict(zip(names, pool.map(digests, names), strict=True))
+
+
+def sweep(shape: Shape, workers: int, latency_ms: float, throttle: float, now: str) -> Run:
+    with emulator(shape, latency_ms, throttle, now) as endpoint:
+        result = subprocess.run(
+            [sys.executable, __file__, "--child", endpoint, "--workers", str(workers)],
+            cwd=ROOT, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr[-3000:])
+        measured = json.loads(result.stdout.strip().splitlines()[-1])
+        if measured["errors"]:
+            raise RuntimeError(f"{measured['errors']} repositories failed")
+        return Run(
+            measured["seconds"],
+            measured["peak_mb"],
+            sum(measured["calls"].values()),
+            measured["attempts"],
+            measured["deleted"],
+            snapshot(endpoint),
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--child", metavar="ENDPOINT", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="MAX_WORKERS for the parallel runs (default: the function's)"
+    )
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--throttle", type=float, default=0.2, help="throttle rate of the throttled run")
+    parser.add_argument("--sizes", default="10x100,100x1000,1000x100", help="REPOSITORIESxIMAGES, comma-separated")
+    parser.add_argument("--memory", default="1000x1000", help="size of the peak-memory run (no latency), or none")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.workers)
+        return 0
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from ecr_sweeper.constants import DEFAULT_MAX_WORKERS
+
+    workers = args.workers or DEFAULT_MAX_WORKERS
+    now = datetime.now(timezone.utc).isoformat()
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    table = Table(title=f"ecr-sweeper sweep benchmark: {args.latency_ms:g} ms per API call, MAX_WORKERS={workers}")
+    throttled_column = f"{args.throttle:.0%} throttled: time, retries, same registry"
+    for column in ("repositories × images", "API calls", "minimum", "calls / min", "wall time", "peak RSS",
+                   "baseline (1 worker)", "speed-up", throttled_column):  # fmt: skip
+        table.add_column(column, justify="right")
+    ok = True
+    for size in args.sizes.split(","):
+        repositories, images = (int(part) for part in size.lower().split("x"))
+        shape = Shape(repositories, images)
+        console.print(f"[dim]{size}: parallel, baseline, throttled...[/]")
+        parallel = sweep(shape, workers, args.latency_ms, 0.0, now)
+        baseline = sweep(shape, 1, args.latency_ms, 0.0, now)
+        throttled = sweep(shape, workers, args.latency_ms, args.throttle, now)
+        minimum = minimum_calls(shape)
+        same = parallel.registry == baseline.registry == throttled.registry
+        expected_deleted = repositories * shape.deletes_per_repository()
+        ok &= same and parallel.deleted == expected_deleted and parallel.calls <= 1.1 * minimum
+        table.add_row(
+            f"{repositories:,} × {images:,}",
+            f"{parallel.calls:,}",
+            f"{minimum:,}",
+            f"{parallel.calls / minimum:.2f}",
+            f"{parallel.seconds:.1f} s",
+            f"{parallel.peak_mb:.0f} MB",
+            f"{baseline.seconds:.1f} s",
+            f"{baseline.seconds / parallel.seconds:.1f}×",
+            f"{throttled.seconds:.1f} s, {throttled.attempts - throttled.calls:,}, {'yes' if same else 'NO'}",
+        )
+    console.print(table)
+    if args.memory != "none":
+        repositories, images = (int(part) for part in args.memory.lower().split("x"))
+        console.print(f"[dim]{args.memory}: peak memory run, no latency...[/]")
+        run = sweep(Shape(repositories, images), workers, 0.0, 0.0, now)
+        console.print(
+            f"Peak RSS sweeping {repositories:,} repositories × {images:,} images "
+            f"({run.deleted:,} deletions, {run.calls:,} calls, {run.seconds:.0f} s): {run.peak_mb:.0f} MB"
+        )
+        ok &= run.peak_mb < 256
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

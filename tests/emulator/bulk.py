@@ -1,0 +1,85 @@
+"""Seed a large registry straight into the emulator's backend, for benchmarks.
+
+Pushing a million images through PutImage would take longer than the sweep being measured, so
+the images are built as PutImage would build them (digest = sha256 of the manifest, size = the
+sum of the layers, an index listing its children) and appended to the repository directly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from moto.ecr.models import Image
+
+from tests.emulator.ecr import DEFAULT_ACCOUNT, backend, manifest_digest
+from tests.emulator.seed import DOCKER_MANIFEST, OCI_INDEX, image_manifest
+
+RETENTION = "7"
+LAYERS = (20_000_000, 1_000_000)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Per repository: one tagged index with two untagged children, every tenth image tagged, and
+    of the other untagged images three in five expired (30 days old) and two in five young (1 day)."""
+
+    repositories: int
+    images: int
+
+    def deletes_per_repository(self) -> int:
+        return sum(1 for n in range(3, self.images) if n % 10 != 0 and n % 5 < 3)
+
+    def indexes_per_repository(self) -> int:
+        return 1 if self.images >= 3 else 0
+
+
+def seed(shape: Shape, now: datetime, *, region: str = "us-east-1") -> None:
+    ecr = backend(region)
+    for r in range(shape.repositories):
+        name = f"bench/repo-{r:05d}"
+        ecr.create_repository(name, None, {"encryptionType": "AES256"}, None, "MUTABLE", [
+            {"Key": "ecr-sweeper:retention-days", "Value": RETENTION}
+        ])  # fmt: skip
+        repository = ecr.repositories[name]
+        children: list[str] = []
+        for n in range(shape.images):
+            if n == 2:
+                index = json.dumps(
+                    {
+                        "schemaVersion": 2,
+                        "mediaType": OCI_INDEX,
+                        "manifests": [{"mediaType": DOCKER_MANIFEST, "digest": d, "size": 500} for d in children],
+                    }
+                )
+                _append(repository, name, index, OCI_INDEX, "release", now - timedelta(days=30), None)
+                continue
+            tagged = n % 10 == 0 and n >= 3
+            age = 30 if n < 2 or n % 5 < 3 else 1
+            manifest = image_manifest(f"{name}/{n}", LAYERS)
+            digest = _append(
+                repository,
+                name,
+                manifest,
+                DOCKER_MANIFEST,
+                f"v{n}" if tagged else None,
+                now - timedelta(days=age),
+                sum(LAYERS),
+            )
+            if n < 2:
+                children.append(digest)
+
+
+def _append(
+    repository: object, name: str, manifest: str, media_type: str, tag: str | None, pushed: datetime, size: int | None
+) -> str:
+    digest = manifest_digest(manifest)
+    image = Image(DEFAULT_ACCOUNT, tag, manifest, name, media_type, digest)
+    image.image_pushed_at = pushed.timestamp()
+    image.ecr_size = size
+    image.last_recorded_pull_time = None
+    image.subject_manifest_digest = None
+    image.artifact_media_type = None
+    repository.images.append(image)  # type: ignore[attr-defined]
+    return digest

@@ -1,0 +1,84 @@
+"""The corrected emulator as a local server on 127.0.0.1, optionally seeded in bulk (benchmarks).
+
+    python -m tests.emulator.server --port 5000 --repositories 100 --images 1000 --latency-ms 20
+
+Prints `READY <port>` once it serves; stops on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import signal
+import sys
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.server import ThreadedMotoServer
+
+from tests.emulator import bulk
+from tests.emulator.ecr import faults, install
+
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/aws4_request")
+
+
+def _fast_dispatch() -> None:
+    """Resolve each request's service once per (service, region), not per request.
+
+    moto's dispatcher works the service out of every request again, under one global lock, which
+    serializes concurrent requests and costs about a fifth of the server's CPU: the benchmark would
+    measure moto's dispatcher instead of the sweeper. Requests signed with SigV4 name their service
+    and region in the credential scope, so the answer can be kept.
+    """
+    original = DomainDispatcherApplication.get_application
+    cache: dict[tuple[str, str], Any] = {}
+
+    def get_application(self: DomainDispatcherApplication, environ: dict[str, Any]) -> Any:
+        scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if scope is None or environ.get("PATH_INFO", "").startswith(("/moto-api", "/latest/")):
+            return original(self, environ)
+        key = (scope.group(2), scope.group(1))
+        if key not in cache:
+            cache[key] = original(self, environ)
+        return cache[key]
+
+    DomainDispatcherApplication.get_application = get_application  # type: ignore[method-assign]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--repositories", type=int, default=0)
+    parser.add_argument("--images", type=int, default=0)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--throttle", type=float, default=0.0, help="share of ECR calls throttled, 0 to 1")
+    parser.add_argument("--rng-seed", type=int, default=1)
+    parser.add_argument("--now", help="ISO time the ages are counted back from (default: now)")
+    args = parser.parse_args()
+
+    install()
+    _fast_dispatch()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
+    if args.repositories:
+        bulk.seed(bulk.Shape(args.repositories, args.images), now)
+    faults.latency_s = args.latency_ms / 1000
+    faults.throttle_rate = args.throttle
+    faults.rng.seed(args.rng_seed)
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    print(f"READY {args.port}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

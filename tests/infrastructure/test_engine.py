@@ -1,0 +1,131 @@
+"""The Step Functions engine's definition: Template assertions, and cdk-nag through synth()."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.config import ContextError
+from tests.infrastructure.conftest import synth
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    # synth() runs cdk-nag's AwsSolutions checks: it raises on any unacknowledged finding.
+    return synth({"engine": "stepfunctions", "mapConcurrency": 8, "repositoriesPerInvocation": 250}, bundle=False)[1]
+
+
+def definition(template: Template) -> dict[str, Any]:
+    [machine] = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(part if isinstance(part, str) else "REF" for part in parts))  # type: ignore[no-any-return]
+
+
+def test_the_schedule_starts_the_state_machine_with_the_scheduled_event(template: Template) -> None:
+    [rule] = template.find_resources("AWS::Events::Rule").values()
+    [target] = rule["Properties"]["Targets"]
+    assert target["Arn"]["Ref"].startswith("EngineStateMachine")
+    assert "Input" not in target, "the execution input is the event itself"
+
+
+def test_list_then_inline_or_distributed_map_then_collect(template: Template) -> None:
+    states = definition(template)["States"]
+    assert definition(template)["StartAt"] == "List"
+    assert states["List"]["Next"] == "FitsInState"
+    [choice] = states["FitsInState"]["Choices"]
+    assert choice == {"Variable": "$.itemsKey", "IsPresent": True, "Next": "SweepBatchesFromS3"}
+    assert states["FitsInState"]["Default"] == "SweepBatches"
+
+    inline = states["SweepBatches"]
+    assert inline["ItemsPath"] == "$.batches" and inline["MaxConcurrency"] == 8
+    assert inline["ItemProcessor"]["ProcessorConfig"]["Mode"] == "INLINE"
+    assert inline["Next"] == "Collect"
+
+    distributed = states["SweepBatchesFromS3"]
+    assert distributed["MaxConcurrency"] == 8
+    assert distributed["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert distributed["ItemReader"]["ReaderConfig"] == {"InputType": "JSON"}
+    assert distributed["ItemReader"]["Parameters"]["Key.$"] == "$.itemsKey"
+    assert distributed["ResultWriter"]["Parameters"]["Prefix"] == "results"
+    assert distributed["Next"] == "CollectFromS3"
+
+    for selector in (inline["ItemSelector"], distributed["ItemSelector"]):
+        assert selector == {
+            "step": "sweep",
+            "repositories.$": "$$.Map.Item.Value.repositories",
+            "dryRun.$": "$.dryRun",
+            "asOf.$": "$.asOf",
+        }
+    assert states["Collect"]["Parameters"] == {"step": "collect", "results.$": "$"}
+    assert states["CollectFromS3"]["Parameters"] == {"step": "collect", "resultWriter.$": "$.ResultWriterDetails"}
+    assert states["Collect"]["End"] and states["CollectFromS3"]["End"]
+
+
+def test_the_steps_function_runs_the_same_code_with_the_engines_settings(template: Template) -> None:
+    functions = template.find_resources("AWS::Lambda::Function")
+    [steps] = [f for f in functions.values() if f["Properties"]["Handler"] == "ecr_sweeper.stepfunctions.handler"]
+    [main] = [f for f in functions.values() if f["Properties"]["Handler"] == "ecr_sweeper.handler.lambda_handler"]
+    assert steps["Properties"]["Code"] == main["Properties"]["Code"]
+    assert steps["Properties"]["Role"] == main["Properties"]["Role"]
+    variables = steps["Properties"]["Environment"]["Variables"]
+    assert variables["REPOSITORIES_PER_INVOCATION"] == "250"
+    assert variables["WORK_BUCKET"]["Ref"].startswith("EngineWorkBucket")
+    assert steps["Properties"]["Timeout"] == 900 and steps["Properties"]["Architectures"] == ["arm64"]
+
+
+def test_the_work_bucket_is_private_encrypted_ssl_only_and_expires(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "LifecycleConfiguration": {"Rules": [Match.object_like({"ExpirationInDays": 7, "Status": "Enabled"})]},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {"PolicyDocument": {"Statement": Match.array_with([Match.object_like({
+            "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}},
+    )  # fmt: skip
+
+
+def test_executions_are_logged_traced_and_alarmed(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {"LoggingConfiguration": Match.object_like({"Level": "ALL", "IncludeExecutionData": True}),
+         "TracingConfiguration": {"Enabled": True}},
+    )  # fmt: skip
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "ExecutionsFailed", "Namespace": "AWS/States", "Threshold": 1,
+         "ComparisonOperator": "GreaterThanOrEqualToThreshold"},
+    )  # fmt: skip
+
+
+def test_the_default_engine_has_no_state_machine() -> None:
+    _, template = synth(bundle=False)
+    template.resource_count_is("AWS::StepFunctions::StateMachine", 0)
+    template.resource_count_is("AWS::S3::Bucket", 0)
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"engine": "batch"}, "engine='batch'"),
+        ({"mapConcurrency": 0}, "mapConcurrency=0"),
+        ({"repositoriesPerInvocation": 0}, "repositoriesPerInvocation=0"),
+    ],
+)
+def test_invalid_engine_context_stops_synth(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ContextError, match=message):
+        synth(context, bundle=False)
