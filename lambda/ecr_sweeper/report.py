@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -54,6 +55,16 @@ class Reporter:
     def __init__(self, logger: Any, *, dry_run: bool) -> None:
         self._logger = logger
         self._dry_run = dry_run
+
+    @contextmanager
+    def scope(self, repository: str) -> Iterator[None]:
+        """Within a worker thread, every record carries `repository`, whoever writes it (botocore's
+        retry warnings too). Powertools' thread-safe keys live in a ContextVar, one per thread."""
+        self._logger.thread_safe_append_keys(repository=repository)
+        try:
+            yield
+        finally:
+            self._logger.thread_safe_remove_keys(["repository"])
 
     def verdict(
         self,

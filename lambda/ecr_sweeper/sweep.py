@@ -122,15 +122,16 @@ class Sweep:
 
     def sweep_repository(self, repository: Repository, in_use: InUse | None = None) -> RepositoryOutcome:
         outcome = RepositoryOutcome(repository.name)
-        try:
-            policy = self._policy(repository, outcome)
-            if policy is not None:
-                self._sweep_images(repository, policy, outcome, in_use or InUse())
-        except Exception as error:  # noqa: BLE001 - one repository's failure must not stop the rest
-            outcome.status = Status.ERROR
-            outcome.detail = describe_error(error)
-            self.reporter.repository_error(repository.name, error)
-        self.reporter.repository(outcome)
+        with self.reporter.scope(repository.name):
+            try:
+                policy = self._policy(repository, outcome)
+                if policy is not None:
+                    self._sweep_images(repository, policy, outcome, in_use or InUse())
+            except Exception as error:  # noqa: BLE001 - one repository's failure must not stop the rest
+                outcome.status = Status.ERROR
+                outcome.detail = describe_error(error)
+                self.reporter.repository_error(repository.name, error)
+            self.reporter.repository(outcome)
         return outcome
 
     def _policy(self, repository: Repository, outcome: RepositoryOutcome) -> Retention | None:

@@ -172,3 +172,24 @@ def test_invalid_max_workers_is_refused_before_any_call(ecr: Any, invoke: Invoke
     for value in ("0", "65", "many", ""):
         run = invoke(env={"MAX_WORKERS": value})
         assert run.error is not None and f"MAX_WORKERS={value!r}" in str(run.error)
+
+
+def test_records_from_concurrent_workers_carry_their_own_repository(ecr: Any, invoke: Invoke) -> None:
+    owner = {}
+    for n in range(24):
+        name = f"repo-{n:02d}"
+        create_repository(ecr, name, "1")
+        for m in range(5):
+            owner[push(ecr, name, f"{name}-{m}", pushed_at=ago(5))] = name
+
+    run = invoke(env={"MAX_WORKERS": "8"})
+
+    verdicts = run.records(record_type="verdict")
+    assert len(verdicts) == 120
+    assert all(owner[r["digest"]] == r["repository"] for r in verdicts)
+    summaries = run.records(record_type="repository_summary")
+    assert sorted(r["repository"] for r in summaries) == sorted(set(owner.values()))
+    # Records written outside any repository's work carry none.
+    [finished] = run.records(record_type="sweep_summary")
+    assert "repository" not in finished
+    assert run.metric("ImagesDeleted") == 120
