@@ -42,7 +42,10 @@ ECS_LIST_ACTIONS = ("ecs:ListClusters", "ecs:ListTasks", "ecs:ListTaskDefinition
 ECS_READ_ACTIONS = ("ecs:DescribeTasks",)
 # One invocation may sweep for the Lambda maximum: a large account needs it.
 TIMEOUT = Duration.minutes(15)
-MEMORY_MB = 512
+# Lambda allots CPU in proportion to memory, and a sweep's own work is CPU: botocore signing each
+# call and parsing up to 1,000 image details per page, for up to MAX_WORKERS calls in flight.
+# 1,769 MB is one full vCPU (Lambda developer guide, "Memory and computing power").
+MEMORY_MB = 1769
 
 _RETENTION = dict(zip(LOG_RETENTION_DAYS, list(logs.RetentionDays)[: len(LOG_RETENTION_DAYS)], strict=True))
 

@@ -193,8 +193,8 @@ def _detail(image: Image) -> dict[str, Any]:
 def _json(result: dict[str, Any]) -> str:
     """The response body, serialized directly: moto's model-driven serializer costs more CPU than
     the rest of the request, which in a loaded server (benchmarks) would be what gets measured."""
-    # ECR reports timestamps as epoch seconds with millisecond precision.
-    return json.dumps(result, default=lambda value: round(value.timestamp(), 3))
+    # Epoch seconds to the millisecond, truncated, as moto's serializer (and ECR's responses) have them.
+    return json.dumps(result, default=lambda value: int(value.timestamp() * 1000) / 1000)
 
 
 def _page(response: ECRResponse, items: list[Any], scope: str) -> tuple[list[Any], str | None]:

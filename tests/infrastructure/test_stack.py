@@ -38,6 +38,7 @@ def test_function_runtime_architecture_handler_and_timeout(template: Template) -
             "Architectures": ["arm64"],
             "Handler": "ecr_sweeper.handler.lambda_handler",
             "Timeout": 900,
+            "MemorySize": 1769,
             "ReservedConcurrentExecutions": 1,
         },
     )
