@@ -24,7 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "engine": "lambda",
     "mapConcurrency": 4,
     "repositoriesPerInvocation": 500,
+    "alarmEmail": "",
 }
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ENGINES = ("lambda", "stepfunctions")
 # Distributed Map runs up to 10,000 child executions at once; more than a few hundred sweeping
 # invocations would only meet ECR's throttles.
@@ -57,6 +59,8 @@ class SweeperConfig:
     engine: str
     map_concurrency: int
     repositories_per_invocation: int
+    # Subscribed to the alarm topic when set; the subscription must be confirmed from the mail.
+    alarm_email: str | None
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> SweeperConfig:
@@ -90,7 +94,10 @@ class SweeperConfig:
             engine=str(value["engine"]).strip().lower(),
             map_concurrency=_integer("mapConcurrency", value["mapConcurrency"]),
             repositories_per_invocation=_integer("repositoriesPerInvocation", value["repositoriesPerInvocation"]),
+            alarm_email=str(value["alarmEmail"]).strip() or None,
         )
+        if config.alarm_email and not _EMAIL.fullmatch(config.alarm_email):
+            raise ContextError(f"context alarmEmail={value['alarmEmail']!r} is invalid: expected an email address")
         if config.engine not in ENGINES:
             raise ContextError(f"context engine={value['engine']!r} is invalid: expected lambda or stepfunctions")
         if not 1 <= config.map_concurrency <= MAX_MAP_CONCURRENCY:

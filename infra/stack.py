@@ -20,6 +20,7 @@ from ecr_sweeper.constants import CURSOR_PARAMETER_ENV
 from infra.bundling import function_code
 from infra.config import LOG_RETENTION_DAYS, SweeperConfig
 from infra.engine import StepFunctionsEngine
+from infra.observability import TARGET_MAX_EVENT_AGE, TARGET_RETRY_ATTEMPTS, Observability
 
 HANDLER = "ecr_sweeper.handler.lambda_handler"
 # The newest Python runtime for which the official Powertools layer is published; the layer is
@@ -122,7 +123,6 @@ class EcrSweeperStack(Stack):
 
         self.function.node.add_dependency(self.pull_time_exclusion)
 
-        target: events.IRuleTarget = targets.LambdaFunction(self.function)
         self.engine: StepFunctionsEngine | None = None
         if config.engine == "stepfunctions":
             self.engine = StepFunctionsEngine(
@@ -135,8 +135,30 @@ class EcrSweeperStack(Stack):
                 repositories_per_invocation=config.repositories_per_invocation,
             )
             self.engine.function.node.add_dependency(self.pull_time_exclusion)
+
+        self.observability = Observability(
+            self,
+            "Observability",
+            function=self.function,
+            log_group=log_group,
+            alarm_email=config.alarm_email,
+            runs_started=self.engine.state_machine.metric_started()
+            if self.engine
+            else self.function.metric_invocations(),
+        )
+        # A run that EventBridge could not start is retried, then dead-lettered, and the
+        # dead-letter queue's alarm says so: a missed night is never silent.
+        delivery: dict[str, Any] = {
+            "dead_letter_queue": self.observability.dead_letters,
+            "retry_attempts": TARGET_RETRY_ATTEMPTS,
+            "max_event_age": TARGET_MAX_EVENT_AGE,
+        }
+        target: events.IRuleTarget = (
             # The execution input is the scheduled event itself, as the function would receive it.
-            target = targets.SfnStateMachine(self.engine.state_machine)
+            targets.SfnStateMachine(self.engine.state_machine, **delivery)
+            if self.engine
+            else targets.LambdaFunction(self.function, **delivery)
+        )
 
         self.rule = events.Rule(
             self,
@@ -157,6 +179,7 @@ class EcrSweeperStack(Stack):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+        self.observability.notify(self.errors_alarm)
         if self.engine is not None:
             self.executions_alarm = cloudwatch.Alarm(
                 self,
@@ -169,6 +192,7 @@ class EcrSweeperStack(Stack):
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
+            self.observability.notify(self.executions_alarm)
 
     def _grant_in_use_scan(self, role: iam.Role) -> list[Acknowledgment]:
         functions = self.format_arn(

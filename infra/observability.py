@@ -1,0 +1,196 @@
+"""Alarms that reach someone, a dead-letter queue for runs that could not start, audit queries, a dashboard."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ecr_sweeper.constants import DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME
+
+# The nightly run, plus two hours of slack for a slow run or a late schedule.
+HEARTBEAT = Duration.hours(26)
+HEARTBEAT_PERIOD = Duration.hours(2)
+# EventBridge retries a target it could not invoke for up to this long, then dead-letters the event.
+TARGET_RETRY_ATTEMPTS = 8
+TARGET_MAX_EVENT_AGE = Duration.hours(2)
+
+# CloudWatch Logs Insights saved queries, on the function's log group (README, "Audit in one query").
+QUERIES: dict[str, dict[str, object]] = {
+    "deleted-in-the-last-run": {
+        "fields": ["@timestamp", "function_request_id", "repository", "digest", "reason", "size_bytes", "dry_run"],
+        "filter_statements": ['record_type = "verdict"', 'action in ["deleted", "would_delete"]'],
+        "sort": "@timestamp desc",
+        "limit": 10000,
+    },
+    "why-was-this-digest-kept-or-deleted": {
+        "fields": ["@timestamp", "repository", "action", "reason", "protection", "failure_code", "dry_run"],
+        "filter_statements": ['record_type = "verdict"', 'digest = "sha256:REPLACE-ME"'],
+        "sort": "@timestamp desc",
+    },
+    "invalid-retention-tags": {
+        "fields": ["@timestamp", "repository", "tag_key", "tag_value", "reason"],
+        "filter_statements": ['record_type = "invalid_retention_tag"'],
+        "sort": "@timestamp desc",
+    },
+}
+
+
+class Observability(Construct):
+    """Everything that tells a person what the sweeper did, or that it did not run."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: lambda_.Function,
+        log_group: logs.ILogGroup,
+        alarm_email: str | None,
+        runs_started: cloudwatch.Metric,
+    ) -> None:
+        """`runs_started` counts scheduled runs: the function's invocations, or the state machine's
+        executions with the Step Functions engine."""
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+
+        # CloudWatch can publish to an encrypted topic only with a customer managed key whose
+        # policy lets cloudwatch.amazonaws.com use it (the AWS managed aws/sns key does not).
+        key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, description="ecr-sweeper alarm topic")
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        self.topic = sns.Topic(self, "AlarmTopic", display_name="ecr-sweeper alarms", master_key=key, enforce_ssl=True)
+        if alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+
+        # A run EventBridge could not start (throttled invocation, function missing) lands here.
+        self.dead_letters = sqs.Queue(
+            self,
+            "ScheduleDeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        Validations.of(self.dead_letters).acknowledge(
+            Acknowledgment(id="AwsSolutions-SQS3", reason="This queue is itself the dead-letter queue of the schedule.")
+        )
+
+        def custom(name: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=DEFAULT_METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": DEFAULT_SERVICE_NAME},
+                statistic="Sum",
+                period=Duration.hours(1),
+            )
+
+        self.alarms = {
+            "DeleteFailures": self._alarm(
+                "DeleteFailuresAlarm",
+                custom("DeleteFailures"),
+                "ecr-sweeper: ECR refused to delete some digests. Query delete_failed records for failure_code.",
+            ),
+            "RepositoryErrors": self._alarm(
+                "RepositoryErrorsAlarm",
+                custom("RepositoryErrors"),
+                "ecr-sweeper: some repositories could not be swept. Query repository_error records.",
+            ),
+            "NoRun": self._alarm(
+                "NoRunAlarm",
+                runs_started.with_(period=HEARTBEAT_PERIOD, statistic="Sum"),
+                f"ecr-sweeper did not run in the last {HEARTBEAT.to_hours():.0f} hours: check the schedule, "
+                "the schedule's dead-letter queue, and the function's throttles.",
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                threshold=1,
+                periods=int(HEARTBEAT.to_hours() / HEARTBEAT_PERIOD.to_hours()),
+                missing=cloudwatch.TreatMissingData.BREACHING,
+            ),
+            "DeadLetters": self._alarm(
+                "ScheduleDeadLettersAlarm",
+                self.dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
+                "ecr-sweeper: EventBridge could not start a run; the event is in the dead-letter queue.",
+                threshold=0,
+            ),
+        }
+
+        self.queries = [
+            logs.QueryDefinition(
+                self,
+                f"Query{n}",
+                query_definition_name=f"ecr-sweeper/{name}",
+                query_string=logs.QueryString(**query),  # type: ignore[arg-type]
+                log_groups=[log_group],
+            )
+            for n, (name, query) in enumerate(QUERIES.items())
+        ]
+
+        self.dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=f"{stack.stack_name}-sweeps", default_interval=Duration.days(14)
+        )
+        families = ("Age", "Pull", "Index", "Referrer", "Lambda", "Ecs")
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Digests deleted", left=[custom("ImagesDeleted")], width=8),
+            cloudwatch.GraphWidget(title="Bytes reclaimed", left=[custom("BytesReclaimed")], width=8),
+            cloudwatch.GraphWidget(
+                title="Protected, by reason",
+                left=[custom(f"ProtectedBy{family}") for family in families],
+                stacked=True,
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Failures",
+                left=[
+                    custom(name)
+                    for name in (
+                        "DeleteFailures",
+                        "RepositoryErrors",
+                        "InvalidRetentionTags",
+                        "InUseScanFailures",
+                        "RepositoriesDeferred",
+                    )
+                ],
+                right=[function.metric_errors(period=Duration.hours(1), statistic="Sum")],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Run duration",
+                left=[function.metric_duration(period=Duration.hours(1), statistic="Maximum")],
+                width=12,
+            ),
+        )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        description: str,
+        *,
+        comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        threshold: float = 0,
+        periods: int = 1,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            alarm_description=description,
+            comparison_operator=comparison,
+            threshold=threshold,
+            evaluation_periods=periods,
+            datapoints_to_alarm=periods,
+            treat_missing_data=missing,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.topic))
+        return alarm
+
+    def notify(self, alarm: cloudwatch.Alarm) -> None:
+        """Send an alarm made elsewhere in the stack to the same topic."""
+        alarm.add_alarm_action(actions.SnsAction(self.topic))

@@ -1,0 +1,137 @@
+"""Alarms that reach someone, the schedule's retries and dead-letter queue, audit queries, the
+dashboard; and cfn-lint on both engines' templates."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.config import ContextError
+from infra.observability import QUERIES
+from tests.infrastructure.conftest import synth
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return synth({"alarmEmail": "platform-oncall@example.com"}, bundle=False)[1]
+
+
+def alarms(template: Template) -> dict[str, dict[str, Any]]:
+    return {
+        a["Properties"].get("MetricName", "?"): a["Properties"]
+        for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+    }
+
+
+def test_the_alarm_topic_is_encrypted_ssl_only_and_mails_the_configured_address(template: Template) -> None:
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]}})
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {"PolicyDocument": {"Statement": Match.array_with([Match.object_like({
+            "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}},
+    )  # fmt: skip
+    template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "platform-oncall@example.com"}
+    )
+    # CloudWatch may use the key to publish to the encrypted topic.
+    [key] = template.find_resources("AWS::KMS::Key").values()
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    assert any(s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} for s in statements)
+    assert key["Properties"]["EnableKeyRotation"] is True
+
+
+def test_no_email_means_no_subscription() -> None:
+    _, template = synth(bundle=False)
+    template.resource_count_is("AWS::SNS::Subscription", 0)
+    template.resource_count_is("AWS::SNS::Topic", 1)
+
+
+def test_every_alarm_notifies_the_topic(template: Template) -> None:
+    for properties in alarms(template).values():
+        [action] = properties["AlarmActions"]
+        assert action["Ref"].startswith("ObservabilityAlarmTopic")
+
+
+def test_the_four_alarms(template: Template) -> None:
+    found = alarms(template)
+    assert found["Errors"]["Namespace"] == "AWS/Lambda"
+    for metric in ("DeleteFailures", "RepositoryErrors"):
+        assert found[metric]["Namespace"] == "EcrSweeper"
+        assert found[metric]["Dimensions"] == [{"Name": "service", "Value": "ecr-sweeper"}]
+        assert found[metric]["ComparisonOperator"] == "GreaterThanThreshold" and found[metric]["Threshold"] == 0
+    heartbeat = found["Invocations"]
+    assert heartbeat["ComparisonOperator"] == "LessThanThreshold" and heartbeat["Threshold"] == 1
+    assert heartbeat["Period"] * heartbeat["EvaluationPeriods"] == 26 * 3600
+    assert heartbeat["DatapointsToAlarm"] == heartbeat["EvaluationPeriods"]
+    assert heartbeat["TreatMissingData"] == "breaching", "no invocation at all is exactly what it must catch"
+    assert found["ApproximateNumberOfMessagesVisible"]["Threshold"] == 0
+
+
+def test_the_schedule_retries_then_dead_letters_to_an_encrypted_queue(template: Template) -> None:
+    [rule] = template.find_resources("AWS::Events::Rule").values()
+    [target] = rule["Properties"]["Targets"]
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 7200, "MaximumRetryAttempts": 8}
+    assert target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0].startswith("ObservabilityScheduleDeadLetters")
+    template.has_resource_properties(
+        "AWS::SQS::Queue", {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600}
+    )
+
+
+def test_the_state_machine_engine_watches_executions_instead() -> None:
+    _, template = synth({"engine": "stepfunctions"}, bundle=False)
+    found = alarms(template)
+    assert found["ExecutionsStarted"]["Namespace"] == "AWS/States"
+    assert found["ExecutionsStarted"]["TreatMissingData"] == "breaching"
+    [rule] = template.find_resources("AWS::Events::Rule").values()
+    assert "DeadLetterConfig" in rule["Properties"]["Targets"][0]
+
+
+def test_the_saved_queries_read_the_functions_log_group(template: Template) -> None:
+    definitions = {
+        q["Properties"]["Name"]: q["Properties"] for q in template.find_resources("AWS::Logs::QueryDefinition").values()
+    }
+    assert set(definitions) == {f"ecr-sweeper/{name}" for name in QUERIES}
+    for definition in definitions.values():
+        [group] = definition["LogGroupNames"]
+        assert group["Ref"].startswith("FunctionLogs")
+    deleted = definitions["ecr-sweeper/deleted-in-the-last-run"]["QueryString"]
+    assert 'filter action in ["deleted", "would_delete"]' in deleted
+    assert (
+        'digest = "sha256:REPLACE-ME"' in definitions["ecr-sweeper/why-was-this-digest-kept-or-deleted"]["QueryString"]
+    )
+    assert 'record_type = "invalid_retention_tag"' in definitions["ecr-sweeper/invalid-retention-tags"]["QueryString"]
+
+
+def test_the_dashboard_shows_deletions_bytes_protections_failures_and_duration(template: Template) -> None:
+    [dashboard] = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardName"] == "EcrSweeper-sweeps"
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for needle in ("ImagesDeleted", "BytesReclaimed", "ProtectedByIndex", "ProtectedByLambda", "DeleteFailures",
+                   "RepositoryErrors", "Duration", "Digests deleted", "Run duration"):  # fmt: skip
+        assert needle in body
+
+
+def test_an_invalid_alarm_email_stops_synth() -> None:
+    with pytest.raises(ContextError, match="alarmEmail='oncall'"):
+        synth({"alarmEmail": "oncall"}, bundle=False)
+
+
+# W3005 (obsolete DependsOn): CDK makes a function depend on its role's policy explicitly, so that
+# the policy exists before the first invocation; the role itself is also listed. Harmless.
+CDK_BY_DESIGN = {"W3005"}
+
+
+@pytest.mark.parametrize("engine", ["lambda", "stepfunctions"])
+def test_cfn_lint_finds_no_error_or_warning(engine: str) -> None:
+    from cfnlint.api import lint_all
+
+    _, template = synth({"engine": engine, "alarmEmail": "ops@example.com"}, bundle=False)
+
+    matches = lint_all(json.dumps(template.to_json()))
+
+    problems = [str(m) for m in matches if m.rule.id[0] in "EW" and m.rule.id not in CDK_BY_DESIGN]
+    assert problems == []
+    assert matches, "cfn-lint ran (its informational findings are not asserted)"
