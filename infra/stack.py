@@ -92,6 +92,9 @@ class EcrSweeperStack(Stack):
         self.cursor = ssm.StringParameter(
             self,
             "NextStart",
+            # Named after the stack, so that an operator finds it (and moto's CloudFormation, which
+            # cannot generate a name, can create it).
+            parameter_name=f"/ecr-sweeper/{self.stack_name}/next-start",
             description="ecr-sweeper: the repository the next sweep starts with (- means the first)",
             string_value="-",
         )

@@ -28,11 +28,21 @@ class Deadline:
 
     @classmethod
     def of(cls, context: Any) -> Deadline:
+        """The deadline of a Lambda context; none for a context without a usable clock (a local run,
+        a test double), so that the sweep is never cut by a value that is not a time."""
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         return cls(remaining if callable(remaining) else None)
 
     def _left_s(self) -> float:
-        return float("inf") if self.remaining_ms is None else self.remaining_ms() / 1000
+        if self.remaining_ms is None:
+            return float("inf")
+        try:
+            left = self.remaining_ms()
+        except Exception:  # noqa: BLE001 - a broken clock means no deadline, not a failed sweep
+            return float("inf")
+        if isinstance(left, bool) or not isinstance(left, int | float):
+            return float("inf")
+        return left / 1000
 
     def can_start_repository(self) -> bool:
         return self._left_s() >= self.start_margin_s

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from ecr_sweeper.constants import DELETE_BATCH_SIZE, INDEX_MEDIA_TYPES
 from ecr_sweeper.model import Action, Image, Protection, Repository, Verdict
@@ -19,6 +19,28 @@ from ecr_sweeper.settings import RunOptions, Settings
 from ecr_sweeper.usage import InUse, UsageScanFailed
 
 REFERENCED_BY_INDEX = "ImageReferencedByManifestList"
+# Clock difference tolerated between this function and ECR when matching a recorded pull to the
+# sweep's own manifest read.
+OWN_READ_SKEW = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class OwnReads:
+    """The index manifests this sweep read with BatchGetImage, and when.
+
+    Reading a manifest is a pull. With the function's role registered as a pull-time update
+    exclusion ECR records nothing; without it (another role, the exclusion missing) ECR records a
+    pull at the time of the read, and the re-check must not take the sweep's own read for a user's.
+    """
+
+    digests: frozenset[str] = frozenset()
+    started: datetime | None = None
+    finished: datetime | None = None
+
+    def explain(self, digest: str, pulled_at: datetime) -> bool:
+        if digest not in self.digests or self.started is None or self.finished is None:
+            return False
+        return self.started - OWN_READ_SKEW <= pulled_at <= self.finished + OWN_READ_SKEW
 
 
 @dataclass(frozen=True)
@@ -161,17 +183,25 @@ class Sweep:
             return None
         return policy
 
-    def _plan(self, repository: Repository, images: list[Image], policy: Retention, in_use: InUse) -> Plan:
+    def _plan(
+        self, repository: Repository, images: list[Image], policy: Retention, in_use: InUse
+    ) -> tuple[Plan, OwnReads]:
         indexes = [image.digest for image in images if image.media_type in INDEX_MEDIA_TYPES]
-        children = self.registry.manifests(repository, indexes) if indexes else {}
-        return plan(images, policy, self.now, children=children, usage=in_use.for_repository(repository.name))
+        reads = OwnReads()
+        children: dict[str, tuple[str, ...]] = {}
+        if indexes:
+            started = datetime.now(timezone.utc)
+            children = self.registry.manifests(repository, indexes)
+            reads = OwnReads(frozenset(indexes), started, datetime.now(timezone.utc))
+        the_plan = plan(images, policy, self.now, children=children, usage=in_use.for_repository(repository.name))
+        return the_plan, reads
 
     def _sweep_images(
         self, repository: Repository, policy: Retention, outcome: RepositoryOutcome, in_use: InUse
     ) -> None:
         images = self.registry.images(repository)
         outcome.images_scanned = len(images)
-        the_plan = self._plan(repository, images, policy, in_use)
+        the_plan, reads = self._plan(repository, images, policy, in_use)
         outcome.untagged_images = len(the_plan.verdicts)
         for verdict in the_plan.verdicts:
             if verdict.action is Action.KEEP:
@@ -183,7 +213,7 @@ class Sweep:
                 outcome.bytes_reclaimed += verdict.image.size_bytes
             return
 
-        referenced = self._delete_waves(repository, the_plan.waves, outcome, final=False)
+        referenced = self._delete_waves(repository, the_plan.waves, outcome, reads, final=False)
         if referenced and outcome.status is not Status.DEFERRED:
             self._replan_and_retry(repository, policy, outcome, in_use, referenced)
 
@@ -198,15 +228,21 @@ class Sweep:
         """Digests an index still listed: plan once more on a fresh listing, then delete what is
         still due. What fails again is reported, never forced."""
         failed = {verdict.image.digest for verdict in referenced}
-        fresh = self._plan(repository, self.registry.images(repository), policy, in_use)
+        fresh, reads = self._plan(repository, self.registry.images(repository), policy, in_use)
         for verdict in fresh.verdicts:
             if verdict.image.digest in failed and verdict.action is Action.KEEP:
                 self._kept(repository, verdict.image, f"re-plan: {verdict.reason}", verdict.protection, outcome)
         waves = [[v for v in wave if v.image.digest in failed] for wave in fresh.waves]
-        self._delete_waves(repository, [wave for wave in waves if wave], outcome, final=True)
+        self._delete_waves(repository, [wave for wave in waves if wave], outcome, reads, final=True)
 
     def _delete_waves(
-        self, repository: Repository, waves: Sequence[Sequence[Verdict]], outcome: RepositoryOutcome, *, final: bool
+        self,
+        repository: Repository,
+        waves: Sequence[Sequence[Verdict]],
+        outcome: RepositoryOutcome,
+        reads: OwnReads,
+        *,
+        final: bool,
     ) -> list[Verdict]:
         """Delete wave after wave, 100 per call; returns what ECR refused as still referenced."""
         referenced: list[Verdict] = []
@@ -222,12 +258,14 @@ class Sweep:
                 outcome.detail = f"deadline: {left} planned deletion(s) left for the next run"
                 self.reporter.deadline_reached_in(repository.name, left)
                 return []
-            batch = self._recheck(repository, planned, outcome)
+            batch = self._recheck(repository, planned, outcome, reads)
             if batch:
                 referenced += self._delete(repository, batch, outcome, final=final)
         return referenced
 
-    def _recheck(self, repository: Repository, batch: Sequence[Verdict], outcome: RepositoryOutcome) -> list[Verdict]:
+    def _recheck(
+        self, repository: Repository, batch: Sequence[Verdict], outcome: RepositoryOutcome, reads: OwnReads
+    ) -> list[Verdict]:
         """Describe the batch again just before deleting it: drop what changed since the plan."""
         current = self.registry.describe(repository, [verdict.image.digest for verdict in batch])
         due = []
@@ -241,8 +279,10 @@ class Sweep:
                 self.reporter.verdict(
                     repository, now, KEPT, f"re-check: tagged {', '.join(now.tags)} since the plan", level_info=True
                 )
-            elif now.last_pulled_at is not None and (
-                verdict.image.last_pulled_at is None or now.last_pulled_at > verdict.image.last_pulled_at
+            elif (
+                now.last_pulled_at is not None
+                and (verdict.image.last_pulled_at is None or now.last_pulled_at > verdict.image.last_pulled_at)
+                and not reads.explain(now.digest, now.last_pulled_at)
             ):
                 self._kept(
                     repository,

@@ -125,7 +125,9 @@ def test_iam_allows_only_the_actions_the_code_calls_each_on_its_narrowest_resour
 
 
 def test_the_rotation_cursor_parameter_starts_at_the_beginning(template: Template) -> None:
-    template.has_resource_properties("AWS::SSM::Parameter", {"Type": "String", "Value": "-"})
+    template.has_resource_properties(
+        "AWS::SSM::Parameter", {"Type": "String", "Value": "-", "Name": "/ecr-sweeper/EcrSweeper/next-start"}
+    )
 
 
 def test_the_role_is_registered_as_a_pull_time_update_exclusion(template: Template) -> None:

@@ -34,14 +34,15 @@ def ecr() -> Iterator[Any]:
         yield boto3.client("ecr", **OWN)
 
 
+_DEFAULT = object()
 Invoke = Callable[..., Invocation]
 
 
 @pytest.fixture
 def invoke(monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    def run(event: Any = None, env: dict[str, str] | None = None, context: Any = None) -> Invocation:
+    def run(event: Any = None, env: dict[str, str] | None = None, context: Any = _DEFAULT) -> Invocation:
         for name, value in (env or {}).items():
             monkeypatch.setenv(name, value)
-        return invoke_captured(event, context or LambdaContext())
+        return invoke_captured(event, LambdaContext() if context is _DEFAULT else context)
 
     return run

@@ -597,3 +597,16 @@ def test_an_invalid_log_level_does_not_break_the_import_only_the_invocation() ->
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "lambda_handler"
+
+
+@pytest.mark.parametrize("context", [None, object(), "context"])
+def test_any_context_object_is_accepted(ecr: Any, invoke: Invoke, context: Any) -> None:
+    from unittest.mock import MagicMock
+
+    create_repository(ecr, "app", "1")
+    untagged(ecr, "app", "x", 5)
+
+    run = invoke(context=MagicMock() if context == "context" else context)
+
+    assert run.error is None
+    assert digests(ecr, "app") == set()

@@ -454,3 +454,34 @@ def test_a_dry_run_reports_exactly_what_the_real_run_then_deletes(ecr: Any, invo
     assert before - digests(ecr, "mixed") == set(deleted)
     assert dry.metric("ImagesDeleted") == real.metric("ImagesDeleted") == len(deleted)
     assert dry.metric("BytesReclaimed") == real.metric("BytesReclaimed")
+
+
+def test_without_the_exclusion_the_sweeps_own_read_is_not_taken_for_a_pull(ecr: Any, invoke: Invoke) -> None:
+    # The role is not excluded (a missing exclusion, another role): reading the index's manifest
+    # records a pull. The re-check knows that read was its own and deletes the index all the same.
+    [role] = ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"]
+    ecr.deregister_pull_time_update_exclusion(principalArn=role)
+    create_repository(ecr, "multi", "3")
+    child = push(ecr, "multi", "child", pushed_at=ago(30))
+    index = push_index(ecr, "multi", [child], pushed_at=ago(30))
+
+    run = invoke()
+
+    assert digests(ecr, "multi") == set()
+    assert [r["digest"] for r in run.records(action="deleted")] == [index, child]
+
+
+def test_a_pull_of_an_index_by_someone_else_after_the_plan_still_keeps_it(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "multi", "3")
+    child = push(ecr, "multi", "child", pushed_at=ago(30))
+    index = push_index(ecr, "multi", [child], pushed_at=ago(30))
+    # Well after the sweep's own read: a `docker pull` of the index by digest.
+    _before_recheck(
+        lambda: set_image_times("multi", index, last_pulled_at=datetime.now(timezone.utc) + timedelta(minutes=1))
+    )
+
+    run = invoke()
+
+    assert digests(ecr, "multi") == {index, child}
+    [dropped] = [r for r in run.records(action="kept") if r["digest"] == index]
+    assert dropped["reason"].startswith("re-check: pulled at ")
