@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: dev test unit integration infra lint format demo bench synth deploy destroy diff clean
+.PHONY: dev test unit integration e2e infra lint format demo bench synth deploy destroy diff clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +25,16 @@ node_modules/.installed: package.json package-lock.json
 dev: $(VENV)/.installed node_modules/.installed
 
 test: dev
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 unit: dev
 	$(PY) -m pytest tests/unit
 
 integration: dev
 	$(PY) -m pytest -n 2 tests/integration
+
+e2e: dev
+	$(PY) -m pytest tests/e2e
 
 infra: dev
 	$(PY) -m pytest tests/infrastructure

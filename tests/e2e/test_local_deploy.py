@@ -1,0 +1,150 @@
+"""The real CDK CLI deploys the stack into the corrected emulator served on localhost, then destroys it.
+
+What moto's CloudFormation cannot create (alarms, Logs Insights query definitions, the pull-time
+update exclusion, ...) it skips while reporting success; those are read back from the deployed
+template instead. See shared/LOCAL_DEPLOY.md for what was seen when this was first tried.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from infra.app import ROOT, STACK_NAME
+
+CDK = ROOT / "node_modules/.bin/cdk"
+# One worker runs this file, in order: the last test destroys what the others read.
+pytestmark = pytest.mark.xdist_group("local-deploy")
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if not CDK.exists():
+        pytest.fail("node_modules/.bin/cdk is missing: run `make dev` (npm ci)")
+    port = _free_port()
+    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.emulator.server", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **credentials},
+    )
+    assert server.stdout is not None and server.stdout.readline().startswith("READY")
+    # localhost, not 127.0.0.1: the CLI builds S3 URLs from the endpoint, and moto would read
+    # "127" as a bucket name (shared/LOCAL_DEPLOY.md).
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **credentials,
+        "AWS_ENDPOINT_URL": f"http://localhost:{port}",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    out = tmp_path_factory.mktemp("cdk") / "cdk.out"
+
+    def cdk(*args: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(CDK), *args, "--no-notices"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+        return result
+
+    try:
+        cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", "--output", str(out))
+        cdk("deploy", "--require-approval", "never", "--output", str(out))
+
+        def client(service: str) -> Any:
+            return boto3.client(service, endpoint_url=f"http://localhost:{port}", region_name=REGION,
+                                aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+
+        yield {"client": client, "cdk": cdk, "out": out}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _resource(deployed: dict[str, Any], logical_prefix: str) -> str:
+    cloudformation = deployed["client"]("cloudformation")
+    for resource in cloudformation.describe_stack_resources(StackName=STACK_NAME)["StackResources"]:
+        if resource.get("LogicalResourceId", "").startswith(logical_prefix):
+            return str(resource["PhysicalResourceId"])
+    raise AssertionError(f"no {logical_prefix} resource in the deployed stack")
+
+
+def test_the_stack_is_created(deployed: dict[str, Any]) -> None:
+    [stack] = deployed["client"]("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_the_deployed_function(deployed: dict[str, Any]) -> None:
+    config = deployed["client"]("lambda").get_function(FunctionName=_resource(deployed, "Function7"))["Configuration"]
+    assert config["Runtime"] == "python3.14"
+    assert config["Handler"] == "ecr_sweeper.handler.lambda_handler"
+    assert config["Timeout"] == 900 and config["MemorySize"] == 1769
+    variables = config["Environment"]["Variables"]
+    assert variables["RETENTION_TAG_KEY"] == "ecr-sweeper:retention-days"
+    assert variables["DEFAULT_RETENTION_DAYS"] == "7" and variables["DRY_RUN"] == "false"
+    assert variables["CURSOR_PARAMETER"] == "/ecr-sweeper/EcrSweeper/next-start"
+
+
+def test_the_deployed_schedule_targets_the_function_with_retries_and_a_dead_letter_queue(
+    deployed: dict[str, Any],
+) -> None:
+    events = deployed["client"]("events")
+    rule = _resource(deployed, "Schedule8")
+    assert events.describe_rule(Name=rule)["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    [target] = events.list_targets_by_rule(Rule=rule)["Targets"]
+    assert target["Arn"].endswith(_resource(deployed, "Function7"))
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 7200}
+    assert "ScheduleDeadLetters" in target["DeadLetterConfig"]["Arn"]
+    policy = json.loads(
+        deployed["client"]("lambda").get_policy(FunctionName=_resource(deployed, "Function7"))["Policy"]
+    )
+    assert any(s["Principal"] == {"Service": "events.amazonaws.com"} for s in policy["Statement"])
+
+
+def test_the_deployed_log_group_keeps_30_days(deployed: dict[str, Any]) -> None:
+    name = _resource(deployed, "FunctionLogs")
+    [group] = deployed["client"]("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    assert group["retentionInDays"] == 30
+
+
+def test_the_deployed_role_has_only_its_inline_policy(deployed: dict[str, Any]) -> None:
+    iam = deployed["client"]("iam")
+    role = _resource(deployed, "FunctionRole1")
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    [name] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    statements = document["Statement"] if isinstance(document, dict) else json.loads(document)["Statement"]
+    ecr = [s for s in statements if any(a.startswith("ecr:") for a in s["Action"])]
+    assert [s["Resource"] for s in ecr] == [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*"]
+
+
+def test_the_alarm_is_in_the_deployed_template(deployed: dict[str, Any]) -> None:
+    # moto's CloudFormation does not create AWS::CloudWatch::Alarm; the deployed template has it.
+    body = deployed["client"]("cloudformation").get_template(StackName=STACK_NAME)["TemplateBody"]
+    template = body if isinstance(body, dict) else json.loads(body)
+    alarms = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert {a["Properties"].get("MetricName") for a in alarms} >= {"Errors", "DeleteFailures", "RepositoryErrors"}
+
+
+def test_destroy_removes_the_stack(deployed: dict[str, Any]) -> None:
+    deployed["cdk"]("destroy", "--force", "--output", str(deployed["out"]))
+    cloudformation = deployed["client"]("cloudformation")
+    stacks = cloudformation.list_stacks()["StackSummaries"]
+    assert all(s["StackStatus"] == "DELETE_COMPLETE" for s in stacks if s["StackName"] == STACK_NAME)
