@@ -1,4 +1,4 @@
-"""Lambda entry point: validate, wire, sweep. Decisions live in planner.py, AWS calls in registry.py."""
+"""Lambda entry point: validate, wire, sweep. Decisions live in planner.py, AWS calls in the adapters."""
 
 from __future__ import annotations
 
