@@ -267,6 +267,11 @@ def _image_ids(response: ECRResponse) -> list[dict[str, str]]:
     return image_ids
 
 
+def _failure(image_id: dict[str, str], code: str, reason: str) -> dict[str, Any]:
+    """One entry of a batch call's failures[] (ECR API reference, ImageFailure)."""
+    return {"imageId": dict(image_id), "failureCode": code, "failureReason": reason}
+
+
 def _lookup(repository: Repository, image_id: dict[str, str]) -> Image | None:
     """The image an id names: by digest, by tag, or by both (which must then agree)."""
     digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
@@ -417,17 +422,11 @@ def batch_delete_image(self: ECRResponse) -> ActionResult:
             continue
         if digest in faults.delete_items:
             code, reason = faults.delete_items[digest]
-            failures.append({"imageId": dict(image_id), "failureCode": code, "failureReason": reason})
+            failures.append(_failure(image_id, code, reason))
             continue
         image = _lookup(repository, image_id)
         if image is None:
-            failures.append(
-                {
-                    "imageId": dict(image_id),
-                    "failureCode": "ImageNotFound",
-                    "failureReason": "Requested image not found",
-                }
-            )
+            failures.append(_failure(image_id, "ImageNotFound", "Requested image not found"))
             continue
         parents = [
             other.get_image_digest()
@@ -437,11 +436,9 @@ def batch_delete_image(self: ECRResponse) -> ActionResult:
         if parents:
             # ECR refuses to delete a child that a remaining index lists (aws-cdk#25391).
             failures.append(
-                {
-                    "imageId": dict(image_id),
-                    "failureCode": "ImageReferencedByManifestList",
-                    "failureReason": f"Requested image referenced by manifest list: {parents}",
-                }
+                _failure(
+                    image_id, "ImageReferencedByManifestList", f"Requested image referenced by manifest list: {parents}"
+                )
             )
             continue
         if tag and not digest and len(image.image_tags) > 1:
@@ -471,13 +468,7 @@ def batch_get_image(self: ECRResponse) -> ActionResult:
         tag = image_id.get("imageTag")
         image = _lookup(repository, image_id)
         if image is None:
-            failures.append(
-                {
-                    "imageId": dict(image_id),
-                    "failureCode": "ImageNotFound",
-                    "failureReason": "Requested image not found",
-                }
-            )
+            failures.append(_failure(image_id, "ImageNotFound", "Requested image not found"))
             continue
         pulled.append(image)
         images.append(
