@@ -12,10 +12,11 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: dev test unit integration e2e infra lint format demo bench synth deploy destroy diff clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

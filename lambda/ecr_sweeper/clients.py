@@ -24,12 +24,21 @@ def _loader() -> botocore.loaders.Loader:
     return botocore.loaders.create_loader()
 
 
-def client(service: str, region: str | None = None, *, max_pool_connections: int = 10) -> Any:
+def client(
+    service: str,
+    region: str | None = None,
+    *,
+    max_pool_connections: int = 10,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+) -> Any:
+    """A client from the usual credential chain (or `profile`), as the AWS CLI would build it."""
     config = Config(
         retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
         max_pool_connections=max_pool_connections,
         user_agent_appid=USER_AGENT_APP_ID,
     )
-    core = botocore.session.get_session()
+    core = botocore.session.Session(profile=profile)
     core.register_component("data_loader", _loader())
-    return boto3.session.Session(botocore_session=core).client(service, region_name=region, config=config)
+    session = boto3.session.Session(botocore_session=core)
+    return session.client(service, region_name=region, config=config, endpoint_url=endpoint_url)

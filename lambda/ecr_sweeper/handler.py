@@ -76,20 +76,32 @@ def validated(read: Callable[[], T]) -> T:
         raise
 
 
-def sweep(settings: Settings, options: RunOptions, context: Any) -> SweepSummary:
-    """Build the sweep from settings and options, run it, and add its metrics (flushed by the caller)."""
-    lambda_client, ecs_client = client("lambda"), client("ecs")
+def sweep(
+    settings: Settings,
+    options: RunOptions,
+    context: Any,
+    *,
+    connect: Callable[..., Any] | None = None,
+    log: Any = None,
+) -> SweepSummary:
+    """Build the sweep from settings and options, run it, and add its metrics (flushed by the caller).
+
+    `connect` builds clients (default: the function's own credentials and region), and `log`
+    receives the records (default: the Powertools logger); the command-line tool passes its own.
+    """
+    connect = connect or client
+    lambda_client, ecs_client = connect("lambda"), connect("ecs")
     summary = Sweep(
         # One client for every worker, with a connection for each (botocore's default pool is 10).
-        registry=EcrRegistry(client("ecr", max_pool_connections=settings.max_workers + 2)),
+        registry=EcrRegistry(connect("ecr", max_pool_connections=settings.max_workers + 2)),
         settings=settings,
         options=options,
         now=options.as_of or datetime.now(timezone.utc),
-        reporter=Reporter(logger, dry_run=options.dry_run),
+        reporter=Reporter(log or logger, dry_run=options.dry_run),
         scan_in_use=(lambda: scan(lambda_client, ecs_client)) if settings.protect_in_use else None,
         workers=settings.max_workers,
         deadline=Deadline.of(context),
-        cursor=SsmCursor(client("ssm"), settings.cursor_parameter) if settings.cursor_parameter else NoCursor(),
+        cursor=SsmCursor(connect("ssm"), settings.cursor_parameter) if settings.cursor_parameter else NoCursor(),
     ).run()
     emit_metrics(metrics, summary)
     return summary

@@ -1,0 +1,159 @@
+"""The command-line tool end to end against the corrected emulator: plan, sweep, explain, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from ecr_sweeper.cli import main
+from infra.app import ROOT
+from tests.emulator.ecr import Fault, faults
+from tests.emulator.seed import create_repository, push, push_index
+from tests.integration.test_handler import digests
+
+NOW = datetime.now(timezone.utc)
+
+
+def ago(days: float) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+@pytest.fixture
+def registry(ecr: Any) -> dict[str, str]:
+    create_repository(ecr, "team/api", "3")
+    child = push(ecr, "team/api", "child", pushed_at=ago(30))
+    return {
+        "old": push(ecr, "team/api", "old", pushed_at=ago(10)),
+        "young": push(ecr, "team/api", "young", pushed_at=ago(1)),
+        "child": child,
+        "index": push_index(ecr, "team/api", [child], tag="v1", pushed_at=ago(30)),
+    }
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_plan_prints_a_table_per_repository_and_totals(ecr: Any, registry: dict[str, str], capsys: Any) -> None:
+    code, out, _ = cli(capsys, "plan")
+
+    assert code == 0
+    assert "team/api" in out and registry["old"][7:19] in out
+    assert "would_delete" in out and "child of kept index" in out
+    assert "Total: 1 digest(s)" in out and "a month at USD 0.1/GB-month" in out
+    assert len(digests(ecr, "team/api")) == 4, "plan is always a dry run"
+
+
+def test_plan_json_records_carry_the_lambda_log_keys(ecr: Any, registry: dict[str, str], capsys: Any) -> None:
+    code, out, _ = cli(capsys, "plan", "--output", "json", "--region", "us-east-1")
+
+    document = json.loads(out)
+    verdicts = [r for r in document["records"] if r.get("record_type") == "verdict"]
+    assert {r["digest"]: r["action"] for r in verdicts} == {
+        registry["old"]: "would_delete",
+        registry["young"]: "kept",
+        registry["child"]: "kept",
+    }
+    for record in verdicts:
+        assert {"repository", "digest", "action", "reason", "pushed_at", "size_bytes", "region"} <= set(record)
+    assert document["totals"]["digests"] == 1 and document["summaries"][0]["dryRun"] is True
+    assert code == 0
+
+
+def test_plan_as_of_forecasts(ecr: Any, registry: dict[str, str], capsys: Any) -> None:
+    later = (NOW + timedelta(days=5)).isoformat()
+    _, out, _ = cli(capsys, "plan", "--output", "json", "--as-of", later)
+    assert json.loads(out)["totals"]["digests"] == 2
+
+
+def test_sweep_with_yes_deletes_what_the_plan_showed(ecr: Any, registry: dict[str, str], capsys: Any) -> None:
+    code, out, _ = cli(capsys, "sweep", "--yes")
+
+    assert code == 0
+    assert registry["old"] not in digests(ecr, "team/api")
+    assert digests(ecr, "team/api") == {registry["young"], registry["child"], registry["index"]}
+    assert "deleted" in out
+
+
+def test_sweep_without_yes_and_without_a_terminal_deletes_nothing(
+    ecr: Any, registry: dict[str, str], capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+
+    code, _, err = cli(capsys, "sweep")
+
+    assert code == 2 and "pass --yes" in err
+    assert len(digests(ecr, "team/api")) == 4
+
+
+@pytest.mark.parametrize(("answer", "deleted"), [("y", True), ("n", False)])
+def test_sweep_asks_before_deleting(
+    ecr: Any, registry: dict[str, str], capsys: Any, monkeypatch: pytest.MonkeyPatch, answer: str, deleted: bool
+) -> None:
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda _: answer)
+
+    code, _, _ = cli(capsys, "sweep")
+
+    assert code == 0
+    assert (registry["old"] not in digests(ecr, "team/api")) is deleted
+
+
+def test_explain_prints_the_verdict_and_the_facts(ecr: Any, registry: dict[str, str], capsys: Any) -> None:
+    code, out, _ = cli(capsys, "explain", "team/api", registry["child"])
+
+    assert code == 0
+    assert f"kept: child of kept index {registry['index']}" in out
+    assert "pushed_at=" in out and "protection=Index" in out
+
+
+def test_a_failed_repository_exits_1(ecr: Any, registry: dict[str, str], capsys: Any) -> None:
+    faults.calls.append(Fault("DescribeImages", "AccessDeniedException", repository="team/api"))
+    code, out, _ = cli(capsys, "plan")
+    faults.reset()
+    assert code == 1 and "AccessDeniedException" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--profile", "no-such-profile", "plan"), "ProfileNotFound"),
+        (("plan", "--region", "mars-1"), "'mars-1' is not an ECR region"),
+        (("plan", "--as-of", "someday"), "asOf='someday'"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(ecr: Any, capsys: Any, args: tuple[str, ...], message: str) -> None:
+    code, _, err = cli(capsys, *args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_debug_shows_the_traceback(ecr: Any, capsys: Any) -> None:
+    code, _, err = cli(capsys, "--debug", "--profile", "no-such-profile", "plan")
+    assert code == 2 and "Traceback" in err
+
+
+def test_invalid_settings_exit_2(ecr: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEFAULT_RETENTION_DAYS", "soon")
+    code, _, err = cli(capsys, "plan")
+    assert code == 2 and "DEFAULT_RETENTION_DAYS='soon'" in err
+
+
+def test_python_dash_m_runs_the_same_tool() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ecr_sweeper", "--help"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "lambda")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and "plan" in result.stdout and "explain" in result.stdout
