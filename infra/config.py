@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "mapConcurrency": 4,
     "repositoriesPerInvocation": 500,
     "alarmEmail": "",
+    "regions": [],
 }
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ENGINES = ("lambda", "stepfunctions")
@@ -61,6 +62,8 @@ class SweeperConfig:
     repositories_per_invocation: int
     # Subscribed to the alarm topic when set; the subscription must be confirmed from the mail.
     alarm_email: str | None
+    # Swept in turn by one invocation; empty: the stack's own region.
+    regions: tuple[str, ...]
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> SweeperConfig:
@@ -95,6 +98,7 @@ class SweeperConfig:
             map_concurrency=_integer("mapConcurrency", value["mapConcurrency"]),
             repositories_per_invocation=_integer("repositoriesPerInvocation", value["repositoriesPerInvocation"]),
             alarm_email=str(value["alarmEmail"]).strip() or None,
+            regions=_regions(value["regions"]),
         )
         if config.alarm_email and not _EMAIL.fullmatch(config.alarm_email):
             raise ContextError(f"context alarmEmail={value['alarmEmail']!r} is invalid: expected an email address")
@@ -124,10 +128,20 @@ class SweeperConfig:
             c.DRY_RUN_ENV: "true" if self.dry_run else "false",
             c.PROTECT_IN_USE_ENV: "true" if self.protect_in_use else "false",
             c.MAX_WORKERS_ENV: str(self.max_workers),
+            c.REGIONS_ENV: ",".join(self.regions),
             c.SERVICE_NAME_ENV: c.DEFAULT_SERVICE_NAME,
             c.METRICS_NAMESPACE_ENV: c.DEFAULT_METRICS_NAMESPACE,
             c.LOG_LEVEL_ENV: self.log_level,
         }
+
+
+def _regions(value: Any) -> tuple[str, ...]:
+    """A list in cdk.json, or a comma-separated string from `-c regions=eu-west-1,us-east-1`."""
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(region, str) for region in value):
+        raise ContextError(f"context regions={value!r} is invalid: expected a list of region names")
+    return tuple(dict.fromkeys(region.strip() for region in value))
 
 
 def _boolean(key: str, value: Any) -> bool:

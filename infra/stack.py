@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, Aws, Duration, Stack, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
@@ -66,14 +66,18 @@ class EcrSweeperStack(Stack):
             description="ecr-sweeper: read ECR repositories and images, delete expired untagged digests",
         )
         log_group.grant_write(role)
-        repositories = self.format_arn(service="ecr", resource="repository", resource_name="*")
-        role.add_to_policy(iam.PolicyStatement(actions=list(ECR_ACTIONS), resources=[repositories]))
+        # Every permission is scoped to exactly the swept regions (the stack's own by default).
+        self.regions: list[str | None] = list(config.regions) or [None]
+        role.add_to_policy(
+            iam.PolicyStatement(actions=list(ECR_ACTIONS), resources=self._arns("ecr", "repository", "/"))
+        )
         acknowledgments = [
             Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/*]",
+                id=f"AwsSolutions-IAM5[Resource::{arn}]",
                 reason="The sweeper walks every repository of the account and region by design; the actions "
                 "are the ones it calls, and the ARN is limited to repositories of this account and region.",
             )
+            for arn in self._nag_arns("ecr", "repository", "/")
         ]
         if config.protect_in_use:
             acknowledgments += self._grant_in_use_scan(role)
@@ -98,7 +102,19 @@ class EcrSweeperStack(Stack):
             description="ecr-sweeper: the repository the next sweep starts with (- means the first)",
             string_value="-",
         )
-        role.add_to_policy(iam.PolicyStatement(actions=list(SSM_ACTIONS), resources=[self.cursor.parameter_arn]))
+        cursors = [self.cursor] + [
+            ssm.StringParameter(
+                self,
+                f"NextStart-{region}",
+                parameter_name=f"/ecr-sweeper/{self.stack_name}/next-start/{region}",
+                description=f"ecr-sweeper: where the next sweep of {region} starts (- means the first repository)",
+                string_value="-",
+            )
+            for region in config.regions
+        ]
+        role.add_to_policy(
+            iam.PolicyStatement(actions=list(SSM_ACTIONS), resources=[cursor.parameter_arn for cursor in cursors])
+        )
 
         code = function_code(code_path)
         shared: dict[str, Any] = {
@@ -197,29 +213,57 @@ class EcrSweeperStack(Stack):
             )
             self.observability.notify(self.executions_alarm)
 
+    def _arns(self, service: str, resource: str, separator: str) -> list[str]:
+        arn_format = ArnFormat.COLON_RESOURCE_NAME if separator == ":" else ArnFormat.SLASH_RESOURCE_NAME
+        return [
+            self.format_arn(service=service, region=region, resource=resource, resource_name="*", arn_format=arn_format)
+            for region in self.regions
+        ]
+
+    def _nag_arns(self, service: str, resource: str, separator: str) -> list[str]:
+        """The ARNs as cdk-nag prints them in a finding's id."""
+        return [
+            f"arn:<AWS::Partition>:{service}:{region or '<AWS::Region>'}:<AWS::AccountId>:{resource}{separator}*"
+            for region in self.regions
+        ]
+
     def _grant_in_use_scan(self, role: iam.Role) -> list[Acknowledgment]:
-        functions = self.format_arn(
-            service="lambda", resource="function", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        regions = [region or Aws.REGION for region in self.regions]
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=list(LAMBDA_LIST_ACTIONS + ECS_LIST_ACTIONS),
+                resources=["*"],
+                # These calls take no resource ARN; the region condition scopes them all the same.
+                conditions={"StringEquals": {"aws:RequestedRegion": regions}},
+            )
         )
-        tasks = self.format_arn(service="ecs", resource="task", resource_name="*")
-        role.add_to_policy(iam.PolicyStatement(actions=list(LAMBDA_LIST_ACTIONS + ECS_LIST_ACTIONS), resources=["*"]))
-        role.add_to_policy(iam.PolicyStatement(actions=list(LAMBDA_READ_ACTIONS), resources=[functions]))
-        role.add_to_policy(iam.PolicyStatement(actions=list(ECS_READ_ACTIONS), resources=[tasks]))
+        role.add_to_policy(
+            iam.PolicyStatement(actions=list(LAMBDA_READ_ACTIONS), resources=self._arns("lambda", "function", ":"))
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=list(ECS_READ_ACTIONS), resources=self._arns("ecs", "task", "/"))
+        )
         return [
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason="lambda:ListFunctions, ecs:ListClusters, ecs:ListTasks, ecs:ListTaskDefinitions and "
-                "ecs:DescribeTaskDefinition support no resource-level permissions; they are read-only and find "
-                "the digests that must never be deleted.",
+                "ecs:DescribeTaskDefinition support no resource-level permissions; they are read-only, limited "
+                "to the swept regions by condition, and find the digests that must never be deleted.",
             ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*]",
-                reason="lambda:GetFunction on every function of this account and region: each image function "
-                "version is read to learn the digest it runs.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/*]",
-                reason="ecs:DescribeTasks on every task of this account and region: running tasks are read to "
-                "learn the digests they run.",
-            ),
+            *[
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{arn}]",
+                    reason="lambda:GetFunction on every function of this account and region: each image "
+                    "function version is read to learn the digest it runs.",
+                )
+                for arn in self._nag_arns("lambda", "function", ":")
+            ],
+            *[
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{arn}]",
+                    reason="ecs:DescribeTasks on every task of this account and region: running tasks are read "
+                    "to learn the digests they run.",
+                )
+                for arn in self._nag_arns("ecs", "task", "/")
+            ],
         ]

@@ -11,6 +11,8 @@ METRICS_NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
 LOG_LEVEL_ENV = "POWERTOOLS_LOG_LEVEL"
 PROTECT_IN_USE_ENV = "PROTECT_IN_USE"
 MAX_WORKERS_ENV = "MAX_WORKERS"
+# Comma-separated regions to sweep, one after the other; empty: the function's own region.
+REGIONS_ENV = "REGIONS"
 CURSOR_PARAMETER_ENV = "CURSOR_PARAMETER"
 # The Step Functions engine only: where large repository lists go, and how many one invocation sweeps.
 WORK_BUCKET_ENV = "WORK_BUCKET"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
@@ -19,9 +20,9 @@ from ecr_sweeper.constants import (
     SERVICE_NAME_ENV,
 )
 from ecr_sweeper.cursor import SsmCursor
-from ecr_sweeper.outcome import SweepFailed, SweepSummary
+from ecr_sweeper.outcome import SweepFailed, SweepSummary, combine
 from ecr_sweeper.registry import EcrRegistry
-from ecr_sweeper.report import Reporter, emit_metrics
+from ecr_sweeper.report import Reporter, describe_error, emit_metrics
 from ecr_sweeper.schedule import Deadline, NoCursor
 from ecr_sweeper.settings import LOG_LEVELS, ConfigError, RunOptions, Settings
 from ecr_sweeper.sweep import Sweep
@@ -49,10 +50,33 @@ metrics = Metrics(
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     settings = start(context)
     options = validated(lambda: RunOptions.from_event(event, settings))
-    summary = sweep(settings, options, context)
-    if summary.failed or summary.in_use_failed:
+    summary = combine([sweep_region(settings, options, context, region) for region in settings.regions or (None,)])
+    if summary.failed or summary.in_use_failed or summary.failed_regions:
         raise SweepFailed(summary)
     return summary.to_dict()
+
+
+def sweep_region(settings: Settings, options: RunOptions, context: Any, region: str | None) -> SweepSummary:
+    """Sweep one region (None: the function's own). A region that fails does not stop the others."""
+    name = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    logger.append_keys(region=name)
+    try:
+        summary = sweep(
+            settings,
+            options,
+            context,
+            connect=partial(client, region=region) if region else None,
+            cursor_name=f"{settings.cursor_parameter}/{region}" if region and settings.cursor_parameter else None,
+        )
+    except Exception as error:
+        logger.error(
+            f"region {name} failed, nothing deleted there: {describe_error(error)}",
+            extra={"record_type": "region_error", "error": describe_error(error)},
+            exc_info=error,
+        )
+        summary = SweepSummary(dry_run=options.dry_run, as_of=options.as_of, error=describe_error(error))
+    summary.region = name
+    return summary
 
 
 def start(context: Any) -> Settings:
@@ -83,6 +107,7 @@ def sweep(
     *,
     connect: Callable[..., Any] | None = None,
     log: Any = None,
+    cursor_name: str | None = None,
 ) -> SweepSummary:
     """Build the sweep from settings and options, run it, and add its metrics (flushed by the caller).
 
@@ -101,7 +126,10 @@ def sweep(
         scan_in_use=(lambda: scan(lambda_client, ecs_client)) if settings.protect_in_use else None,
         workers=settings.max_workers,
         deadline=Deadline.of(context),
-        cursor=SsmCursor(connect("ssm"), settings.cursor_parameter) if settings.cursor_parameter else NoCursor(),
+        # The cursor parameters live in the function's own region, whichever region is swept.
+        cursor=SsmCursor(client("ssm"), cursor_name or settings.cursor_parameter)
+        if settings.cursor_parameter
+        else NoCursor(),
     ).run()
     emit_metrics(metrics, summary)
     return summary

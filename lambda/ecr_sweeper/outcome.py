@@ -37,6 +37,7 @@ class RepositoryOutcome:
     images_protected: int = 0
     protected_by: Counter[str] = field(default_factory=Counter)
     detail: str | None = None
+    region: str | None = None
 
     def protect(self, protection: Protection | None) -> None:
         self.images_protected += 1
@@ -57,6 +58,8 @@ class RepositoryOutcome:
         }
         if self.detail:
             entry["detail"] = self.detail
+        if self.region:
+            entry["region"] = self.region
         return entry
 
     @property
@@ -76,6 +79,15 @@ class SweepSummary:
     # Repositories the deadline left unstarted, and where the next run starts ("" = the first).
     not_started: int = 0
     next_start: str | None = None
+    region: str | None = None
+    # Set when the whole region failed (its repositories could not even be listed).
+    error: str | None = None
+    # With several regions: the summary of each, in the order they were swept.
+    regions: list[SweepSummary] = field(default_factory=list)
+
+    @property
+    def failed_regions(self) -> list[SweepSummary]:
+        return [s for s in (self.regions or [self]) if s.error]
 
     @property
     def deferred(self) -> int:
@@ -120,7 +132,30 @@ class SweepSummary:
             "invalidRetentionTags": self.count(Status.INVALID_TAG),
             "repositories": [outcome.to_dict() for outcome in listed],
             "repositoriesOmitted": len(self.outcomes) - len(listed),
+            **({"regions": [_region_entry(s) for s in self.regions]} if self.regions else {}),
+            **({"error": self.error} if self.error else {}),
         }
+
+
+def _region_entry(summary: SweepSummary) -> dict[str, Any]:
+    entry = {key: value for key, value in summary.to_dict().items() if key not in ("repositories", "regions")}
+    return {"region": summary.region, **entry}
+
+
+def combine(summaries: list[SweepSummary]) -> SweepSummary:
+    """One summary for several regions: every repository, each marked with its region."""
+    if len(summaries) == 1:
+        return summaries[0]
+    first = summaries[0]
+    merged = SweepSummary(dry_run=first.dry_run, as_of=first.as_of, regions=summaries)
+    for summary in summaries:
+        for outcome in summary.outcomes:
+            outcome.region = summary.region
+        merged.outcomes.extend(summary.outcomes)
+        merged.not_started += summary.not_started
+    failed_scans = [f"{s.region}: {s.in_use}" for s in summaries if s.in_use_failed]
+    merged.in_use = f"failed: {'; '.join(failed_scans)}" if failed_scans else first.in_use
+    return merged
 
 
 class SweepFailed(RuntimeError):
@@ -128,6 +163,13 @@ class SweepFailed(RuntimeError):
 
     def __init__(self, summary: SweepSummary) -> None:
         self.summary = summary
+        if summary.failed_regions:
+            shown = ", ".join(f"{s.region or 'this region'} ({s.error})" for s in summary.failed_regions)
+            super().__init__(
+                f"{len(summary.failed_regions)} region(s) failed before anything was deleted in them: {shown}. "
+                "See the region_error log records."
+            )
+            return
         if summary.in_use_failed:
             super().__init__(
                 f"in-use scan {summary.in_use}; nothing was deleted, since any digest might be running "

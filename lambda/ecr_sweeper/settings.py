@@ -45,6 +45,8 @@ class Settings:
     # Keep digests that Lambda functions and ECS tasks run (and delete nothing if they cannot be read).
     protect_in_use: bool
     max_workers: int
+    # Regions swept in turn; empty: only the function's own region.
+    regions: tuple[str, ...]
     # SSM parameter that remembers where the next sweep starts; None: always start at the first.
     cursor_parameter: str | None
     service_name: str
@@ -84,6 +86,7 @@ class Settings:
             dry_run=parse_bool(c.DRY_RUN_ENV, env.get(c.DRY_RUN_ENV, "false")),
             protect_in_use=parse_bool(c.PROTECT_IN_USE_ENV, env.get(c.PROTECT_IN_USE_ENV, "true")),
             max_workers=parse_workers(env.get(c.MAX_WORKERS_ENV, str(c.DEFAULT_MAX_WORKERS))),
+            regions=parse_regions(env.get(c.REGIONS_ENV, "")),
             cursor_parameter=env.get(c.CURSOR_PARAMETER_ENV) or None,
             service_name=_non_empty(env, c.SERVICE_NAME_ENV, c.DEFAULT_SERVICE_NAME),
             metrics_namespace=_non_empty(env, c.METRICS_NAMESPACE_ENV, c.DEFAULT_METRICS_NAMESPACE),
@@ -98,6 +101,19 @@ def parse_bool(name: str, value: str) -> bool:
     if text == "false":
         return False
     raise ConfigError(f"{name}={value!r} is invalid: expected true or false")
+
+
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
+
+
+def parse_regions(value: str) -> tuple[str, ...]:
+    regions = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    for region in regions:
+        if not _REGION.fullmatch(region):
+            raise ConfigError(
+                f"{c.REGIONS_ENV}={value!r} is invalid: {region!r} is not a region name such as eu-west-1"
+            )
+    return regions
 
 
 def parse_workers(value: str) -> int:

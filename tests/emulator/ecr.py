@@ -51,6 +51,7 @@ class Fault:
     repository: str | None = None
     message: str = "injected by the test emulator"
     times: int | None = None
+    region: str | None = None
 
 
 @dataclass
@@ -93,7 +94,7 @@ class Faults:
         for hook in due:
             hook.action(params)
 
-    def check(self, operation: str, repository: str | None) -> None:
+    def check(self, operation: str, repository: str | None, region: str | None = None) -> None:
         if self.latency_s:
             time.sleep(self.latency_s)
         if self.throttle_rate:
@@ -104,6 +105,8 @@ class Faults:
         with self.lock:
             for fault in self.calls:
                 if fault.operation != operation or fault.repository not in (None, repository):
+                    continue
+                if fault.region not in (None, region):
                     continue
                 if fault.times is not None:
                     if fault.times <= 0:
@@ -227,7 +230,7 @@ def _faulty(operation: str, repository_of: Callable[[ECRResponse], str | None]) 
     def wrap(method: Callable[[ECRResponse], ActionResult]) -> Callable[[ECRResponse], ActionResult]:
         def faulty(self: ECRResponse) -> ActionResult:
             faults.run_hooks(operation, _json_body(self))
-            faults.check(operation, repository_of(self))
+            faults.check(operation, repository_of(self), self.region)
             return method(self)
 
         faulty.__name__ = method.__name__

@@ -57,6 +57,7 @@ def test_function_environment(template: Template) -> None:
         "DRY_RUN": "false",
         "PROTECT_IN_USE": "true",
         "MAX_WORKERS": "16",
+        "REGIONS": "",
         "POWERTOOLS_SERVICE_NAME": "ecr-sweeper",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrSweeper",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -208,6 +209,7 @@ def test_context_overrides() -> None:
         "DRY_RUN": "true",
         "PROTECT_IN_USE": "true",
         "MAX_WORKERS": "4",
+        "REGIONS": "",
         "CURSOR_PARAMETER": properties["Environment"]["Variables"]["CURSOR_PARAMETER"],
         "POWERTOOLS_SERVICE_NAME": "ecr-sweeper",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrSweeper",
@@ -230,6 +232,8 @@ def test_context_overrides() -> None:
         ({"protectInUse": "yes"}, "protectInUse='yes'"),
         ({"maxWorkers": 0}, "MAX_WORKERS='0'"),
         ({"maxWorkers": "lots"}, "maxWorkers='lots'"),
+        ({"regions": ["Mars"]}, "'Mars' is not a region name"),
+        ({"regions": 5}, "regions=5"),
     ],
 )
 def test_invalid_context_stops_synth(context: dict[str, Any], message: str) -> None:
@@ -264,3 +268,26 @@ def test_the_stack_passes_cdk_nag(default_stack: Any) -> None:
 
 def _list(value: Any) -> list[str]:
     return value if isinstance(value, list) else [value]
+
+
+def test_regions_scope_every_permission_to_exactly_those_regions() -> None:
+    _, template = synth({"regions": ["eu-west-1", "us-east-1"]}, bundle=False)
+    assert function_properties(template)["Environment"]["Variables"]["REGIONS"] == "eu-west-1,us-east-1"
+    rendered = json.dumps(statements(template))
+    for service, resource in (("ecr", ":repository/*"), ("lambda", ":function:*"), ("ecs", ":task/*")):
+        for region in ("eu-west-1", "us-east-1"):
+            assert f'":{service}:{region}:"' in rendered, (service, region)
+        assert resource in rendered
+    [listing] = [s for s in statements(template) if s["Resource"] == "*"]
+    assert listing["Condition"] == {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-east-1"]}}
+    names = [p["Properties"].get("Name") for p in template.find_resources("AWS::SSM::Parameter").values()]
+    assert sorted(names) == [
+        "/ecr-sweeper/EcrSweeper/next-start",
+        "/ecr-sweeper/EcrSweeper/next-start/eu-west-1",
+        "/ecr-sweeper/EcrSweeper/next-start/us-east-1",
+    ]
+
+
+def test_without_regions_the_list_calls_are_scoped_to_the_stacks_region(template: Template) -> None:
+    [listing] = [s for s in statements(template) if s["Resource"] == "*"]
+    assert listing["Condition"] == {"StringEquals": {"aws:RequestedRegion": [{"Ref": "AWS::Region"}]}}

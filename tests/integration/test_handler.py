@@ -610,3 +610,56 @@ def test_any_context_object_is_accepted(ecr: Any, invoke: Invoke, context: Any) 
 
     assert run.error is None
     assert digests(ecr, "app") == set()
+
+
+# --- several regions --------------------------------------------------------------------------
+
+
+def test_every_region_is_swept_and_one_that_fails_does_not_stop_the_others(ecr: Any, invoke: Invoke) -> None:
+    import boto3
+
+    from tests.emulator.identity import OWN
+
+    west = boto3.client("ecr", **{**OWN, "region_name": "eu-west-1"})
+    for client, region in (
+        (ecr, "us-east-1"),
+        (west, "eu-west-1"),
+        (boto3.client("ecr", **{**OWN, "region_name": "ap-south-1"}), "ap-south-1"),
+    ):
+        create_repository(client, "app", "1")
+        push(client, "app", f"old-{region}", pushed_at=ago(5), region=region)
+    faults.calls.append(Fault("DescribeRepositories", "AccessDeniedException", region="eu-west-1"))
+
+    run = invoke(env={"REGIONS": "us-east-1,eu-west-1,ap-south-1"})
+    faults.reset()
+
+    assert digests(ecr, "app") == set()
+    assert len(digests(west, "app")) == 1
+    assert run.error is not None and "eu-west-1" in str(run.error) and "AccessDeniedException" in str(run.error)
+    deleted = run.records(action="deleted")
+    assert sorted(r["region"] for r in deleted) == ["ap-south-1", "us-east-1"]
+    [failure] = run.records(record_type="region_error")
+    assert failure["region"] == "eu-west-1" and failure["level"] == "ERROR"
+    assert run.metric("ImagesDeleted") == 2
+
+
+def test_the_summary_of_several_regions_lists_each(ecr: Any, invoke: Invoke) -> None:
+    import boto3
+
+    from tests.emulator.identity import OWN
+
+    west = boto3.client("ecr", **{**OWN, "region_name": "eu-west-1"})
+    create_repository(ecr, "app", "1")
+    create_repository(west, "app", "1")
+    push(west, "app", "old", pushed_at=ago(5), region="eu-west-1")
+
+    run = invoke(env={"REGIONS": "us-east-1,eu-west-1"})
+
+    assert run.error is None
+    assert run.result["imagesDeleted"] == 1  # type: ignore[index]
+    assert [(r["region"], r["imagesDeleted"]) for r in run.result["regions"]] == [("us-east-1", 0), ("eu-west-1", 1)]  # type: ignore[index]
+    assert {r["region"] for r in run.result["repositories"]} == {"us-east-1", "eu-west-1"}  # type: ignore[index]
+
+
+def test_invalid_regions_are_refused_before_any_call(ecr: Any, invoke: Invoke) -> None:
+    assert_refused_before_any_call(ecr, lambda: invoke(env={"REGIONS": "us-east-1,Mars"}), "REGIONS='us-east-1,Mars'")
