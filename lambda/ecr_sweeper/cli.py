@@ -152,24 +152,81 @@ def run(args: argparse.Namespace) -> int:
 
 
 def explain(args: argparse.Namespace, settings: Settings, region: str | None) -> int:
+    """Every rule checked for one digest, whether it applied, and the verdict (README, "What
+    ecr-sweeper will never delete")."""
     options = RunOptions.from_event({"dryRun": True, "repositories": [args.repository]}, settings)
     summary, records = _sweep(args, settings, options, region)
-    about = [r for r in records if r.get("digest") == args.digest]
+    connect = partial(_connect, profile=args.profile, region=region, endpoint_url=args.endpoint_url)
+    rules, verdict = _rules(args.repository, args.digest, records, connect, settings)
     if args.output == "json":
-        print(json.dumps({"repository": args.repository, "digest": args.digest, "records": about}, default=str))
+        print(json.dumps({"repository": args.repository, "digest": args.digest, "rules": rules,
+                          "verdict": verdict}, default=str))  # fmt: skip
     else:
         console = _console()
-        if not about:
-            console.print(f"{args.repository}@{args.digest}: no verdict. It is tagged (never touched), not in the "
-                          "repository, or the repository is not swept (see below).")  # fmt: skip
-            for record in records:
-                if record.get("record_type") == "repository_summary":
-                    console.print(f"repository: {record['status']} {record.get('detail') or ''}")
-        for record in about:
-            console.print(f"[bold]{record['action']}[/]: {record['reason']}")
-            facts = ("pushed_at", "last_pulled_at", "size_bytes", "media_type", "protection")
-            console.print("  " + ", ".join(f"{key}={record.get(key)}" for key in facts if record.get(key) is not None))
+        console.print(f"[bold]{args.repository}@{args.digest}[/]")
+        for rule in rules:
+            mark = "[green]applies[/]" if rule["applies"] else "[dim]does not apply[/]"
+            console.print(f"  {rule['rule']}: {mark} - {rule['detail']}")
+        if verdict:
+            console.print(f"[bold]verdict[/]: {verdict['action']} - {verdict['reason']}")
+        else:
+            console.print("[bold]verdict[/]: none - tagged images are never judged, or the repository was not swept")
     return EXIT_FAILED if summary.failed or summary.in_use_failed else EXIT_OK
+
+
+def _rules(
+    repository: str, digest: str, records: list[dict[str, Any]], connect: Any, settings: Settings
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    from ecr_sweeper.constants import INDEX_MEDIA_TYPES
+    from ecr_sweeper.model import Repository
+    from ecr_sweeper.registry import EcrRegistry
+    from ecr_sweeper.usage import scan
+
+    verdicts = {r["digest"]: r for r in records if r.get("record_type") == "verdict"}
+    [repo_summary] = [r for r in records if r.get("record_type") == "repository_summary"] or [{}]
+    ecr = connect("ecr")
+    arn = next(
+        (r["repositoryArn"] for r in ecr.describe_repositories(repositoryNames=[repository])["repositories"]), ""
+    )
+    registry = EcrRegistry(ecr)
+    images = {image.digest: image for image in registry.images(Repository(repository, arn))}
+    image = images.get(digest)
+    if image is None:
+        return [{"rule": "exists", "applies": False, "detail": "no such digest in the repository"}], None
+    indexes = [d for d, i in images.items() if i.media_type in INDEX_MEDIA_TYPES]
+    children = registry.manifests(Repository(repository, arn), indexes) if indexes else {}
+    parents = [index for index, listed in children.items() if digest in listed]
+
+    def state(other: str) -> str:
+        if images[other].tags:
+            return f"kept: tagged {', '.join(images[other].tags)}"
+        seen = verdicts.get(other)
+        return f"{seen['action']}: {seen['reason']}" if seen else "unknown"
+
+    users = (
+        scan(connect("lambda"), connect("ecs")).for_repository(repository).users(image)
+        if settings.protect_in_use
+        else ()
+    )
+    retention = repo_summary.get("retention")
+    why = f": {repo_summary['detail']}" if repo_summary.get("detail") else ""
+    rules = [
+        {"rule": "tagged", "applies": bool(image.tags), "detail": ", ".join(image.tags) or "no tag"},
+        {"rule": "retention", "applies": repo_summary.get("status") == "swept",
+         "detail": f"{retention} ({repo_summary.get('status')}{why})"},
+        {"rule": "age", "applies": True, "detail": f"pushed {image.pushed_at}"},
+        {"rule": "recent pull", "applies": image.last_pulled_at is not None,
+         "detail": f"last pulled {image.last_pulled_at}" if image.last_pulled_at else "no pull recorded"},
+        {"rule": "in use by Lambda or ECS", "applies": bool(users),
+         "detail": "; ".join(users) if users else ("not scanned (PROTECT_IN_USE=false)" if not settings.protect_in_use
+                                                   else "no function or task runs it")},
+        {"rule": "child of an index", "applies": bool(parents),
+         "detail": "; ".join(f"{p} ({state(p)})" for p in parents) or "no index in the repository lists it"},
+        {"rule": "referrer of an image", "applies": image.subject_digest is not None,
+         "detail": (f"{image.subject_digest} ({state(image.subject_digest)})" if image.subject_digest in images
+                    else f"{image.subject_digest} (gone: an orphan)") if image.subject_digest else "not a referrer"},
+    ]  # fmt: skip
+    return rules, verdicts.get(digest)
 
 
 def _sweep(

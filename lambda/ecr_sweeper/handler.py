@@ -50,7 +50,10 @@ metrics = Metrics(
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     settings = start(context)
     options = validated(lambda: RunOptions.from_event(event, settings))
-    summary = combine([sweep_region(settings, options, context, region) for region in settings.regions or (None,)])
+    summaries = [sweep_region(settings, options, context, region) for region in settings.regions or (None,)]
+    # The metrics are totals over the regions; the EMF document names which regions they cover.
+    metrics.add_metadata(key="regions", value=[s.region for s in summaries])
+    summary = combine(summaries)
     if summary.failed or summary.in_use_failed or summary.failed_regions:
         raise SweepFailed(summary)
     return summary.to_dict()

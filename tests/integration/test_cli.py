@@ -106,12 +106,24 @@ def test_sweep_asks_before_deleting(
     assert (registry["old"] not in digests(ecr, "team/api")) is deleted
 
 
-def test_explain_prints_the_verdict_and_the_facts(ecr: Any, registry: dict[str, str], capsys: Any) -> None:
+def test_explain_prints_every_rule_and_the_verdict(ecr: Any, registry: dict[str, str], capsys: Any) -> None:
     code, out, _ = cli(capsys, "explain", "team/api", registry["child"])
 
     assert code == 0
-    assert f"kept: child of kept index {registry['index']}" in out
-    assert "pushed_at=" in out and "protection=Index" in out
+    assert f"verdict: kept - child of kept index {registry['index']}" in out
+    assert f"child of an index: applies - {registry['index']} (kept: tagged v1)" in out
+    for rule in ("tagged: does not apply", "retention: applies - 3d", "recent pull: does not apply",
+                 "in use by Lambda or ECS: does not apply", "referrer of an image: does not apply"):  # fmt: skip
+        assert rule in out
+
+
+def test_explain_json(ecr: Any, registry: dict[str, str], capsys: Any) -> None:
+    code, out, _ = cli(capsys, "explain", "team/api", registry["old"], "--output", "json")
+
+    document = json.loads(out)
+    assert document["verdict"]["action"] == "would_delete"
+    assert {rule["rule"]: rule["applies"] for rule in document["rules"]}["child of an index"] is False
+    assert code == 0
 
 
 def test_a_failed_repository_exits_1(ecr: Any, registry: dict[str, str], capsys: Any) -> None:

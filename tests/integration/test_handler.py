@@ -641,6 +641,7 @@ def test_every_region_is_swept_and_one_that_fails_does_not_stop_the_others(ecr: 
     [failure] = run.records(record_type="region_error")
     assert failure["region"] == "eu-west-1" and failure["level"] == "ERROR"
     assert run.metric("ImagesDeleted") == 2
+    assert run.emitted.metric_blobs[0]["regions"] == ["us-east-1", "eu-west-1", "ap-south-1"]
 
 
 def test_the_summary_of_several_regions_lists_each(ecr: Any, invoke: Invoke) -> None:
