@@ -142,7 +142,8 @@ def show(title: str, emitted: Any, labels: dict[str, str]) -> None:
     for warning in emitted.records(record_type="invalid_retention_tag"):
         console.print(f"[bold yellow]WARNING[/] {warning['message']}")
     [blob] = emitted.metric_blobs
-    metrics = {k: v for k, v in blob.items() if k not in ("_aws", "service")}
+    names = [m["Name"] for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+    metrics = {name: blob[name] for name in names}
     values = {k: int(v[0] if isinstance(v, list) else v) for k, v in metrics.items()}
     console.print("Metrics (EMF):", ", ".join(f"{k}={v:,}" for k, v in values.items()))
 
