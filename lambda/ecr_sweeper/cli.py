@@ -238,8 +238,10 @@ def _sweep(
         collector.progress = advance
         summary = handler.sweep(settings, options, None, connect=connect, log=collector)
     handler.metrics.clear_metrics()
+    # Once per region: a default argument of setdefault would build a client for every record.
+    name = region or connect("ecr").meta.region_name
     for record in collector.records:
-        record.setdefault("region", region or connect("ecr").meta.region_name)
+        record.setdefault("region", name)
     return summary, collector.records
 
 

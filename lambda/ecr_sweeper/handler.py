@@ -118,7 +118,6 @@ def sweep(
     receives the records (default: the Powertools logger); the command-line tool passes its own.
     """
     connect = connect or client
-    lambda_client, ecs_client = connect("lambda"), connect("ecs")
     summary = Sweep(
         # One client for every worker, with a connection for each (botocore's default pool is 10).
         registry=EcrRegistry(connect("ecr", max_pool_connections=settings.max_workers + 2)),
@@ -126,7 +125,7 @@ def sweep(
         options=options,
         now=options.as_of or datetime.now(timezone.utc),
         reporter=Reporter(log or logger, dry_run=options.dry_run),
-        scan_in_use=(lambda: scan(lambda_client, ecs_client)) if settings.protect_in_use else None,
+        scan_in_use=(lambda: scan(connect("lambda"), connect("ecs"))) if settings.protect_in_use else None,
         workers=settings.max_workers,
         deadline=Deadline.of(context),
         # The cursor parameters live in the function's own region, whichever region is swept.
