@@ -18,7 +18,6 @@ import json
 import math
 import os
 import resource
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
 
 from tests.emulator.bulk import Shape  # noqa: E402
+from tests.emulator.server import free_port  # noqa: E402
 
 IN_USE_SCAN_CALLS = 3  # ListFunctions, ListClusters, ListTaskDefinitions on an account without any
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -104,15 +104,9 @@ class Run:
     registry: dict[str, frozenset[str]]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def emulator(shape: Shape, latency_ms: float, throttle: float, now: str) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.emulator.server", "--port", str(port), "--repositories", str(shape.repositories),
          "--images", str(shape.images), "--latency-ms", str(latency_ms), "--throttle", str(throttle), "--now", now],

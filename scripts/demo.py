@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import re
-import socket
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,6 +27,7 @@ from rich.table import Table  # noqa: E402
 from tests.emulator.ecr import install  # noqa: E402
 from tests.emulator.identity import sweeper_credentials  # noqa: E402
 from tests.emulator.seed import create_repository, push, push_index, push_referrer  # noqa: E402
+from tests.emulator.server import free_port  # noqa: E402
 from tests.output import invoke_captured  # noqa: E402
 
 # Wide enough for the reasons when the output is piped (as in CI); a terminal sets its own width.
@@ -152,9 +152,7 @@ def main() -> int:
     install()
     # The emulator's HTTP access log would drown the tables.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"

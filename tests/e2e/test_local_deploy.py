@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import boto3
 import pytest
 
 from infra.app import ROOT, STACK_NAME
+from tests.emulator.server import free_port
 
 CDK = ROOT / "node_modules/.bin/cdk"
 # One worker runs this file, in order: the last test destroys what the others read.
@@ -26,17 +26,11 @@ pytestmark = pytest.mark.xdist_group("local-deploy")
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not CDK.exists():
         pytest.fail("node_modules/.bin/cdk is missing: run `make dev` (npm ci)")
-    port = _free_port()
+    port = free_port()
     credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.emulator.server", "--port", str(port)],

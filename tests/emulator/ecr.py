@@ -234,7 +234,6 @@ def _faulty(operation: str, repository_of: Callable[[ECRResponse], str | None]) 
             return method(self)
 
         faulty.__name__ = method.__name__
-        faulty.__ecr_sweeper_corrected__ = True  # type: ignore[attr-defined]
         return faulty
 
     return wrap
@@ -572,7 +571,7 @@ def install() -> None:
         ECRResponse.list_pull_time_update_exclusions = list_pull_time_update_exclusions
         ECRResponse.list_tags_for_resource = _faulty("ListTagsForResource", _repository_of_arn)(list_tags_for_resource)
         ECRBackend.put_image = put_image
-        # moto's Image computes a fake digest from layers when none is given; ours is always given.
+        # The fields put_image sets, with defaults for images created any other way (moto's own code).
         ecr_models.Image.ecr_size = None
         ecr_models.Image.last_recorded_pull_time = None
         ecr_models.Image.subject_manifest_digest = None

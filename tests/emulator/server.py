@@ -11,6 +11,7 @@ import argparse
 import logging
 import re
 import signal
+import socket
 import sys
 import threading
 from datetime import datetime, timezone
@@ -21,6 +22,14 @@ from moto.server import ThreadedMotoServer
 
 from tests.emulator import bulk
 from tests.emulator.ecr import faults, install
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (the emulator binds it right after)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/aws4_request")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ from moto.server import ThreadedMotoServer
 
 from tests.emulator.ecr import manifest_digest
 from tests.emulator.seed import DOCKER_MANIFEST, create_repository, image_manifest, push
+from tests.emulator.server import free_port
 
 
 def test_describe_images_pages_with_max_results_and_next_token(ecr: Any) -> None:
@@ -167,15 +167,9 @@ def test_referrer_fields_come_from_the_pushed_manifest(ecr: Any) -> None:
     assert detail["imageSizeInBytes"] == 250
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server_ecr() -> Iterator[Any]:
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
     try:
