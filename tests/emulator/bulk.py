@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from moto.ecr.models import Image
 
@@ -83,3 +84,69 @@ def _append(
     image.artifact_media_type = None
     repository.images.append(image)  # type: ignore[attr-defined]
     return digest
+
+
+@dataclass(frozen=True)
+class Workloads:
+    """What the in-use scan reads, in one region: image functions (each with $LATEST and one
+    published version), ECS clusters of services scaled to zero on their own task definitions,
+    extra ACTIVE task definitions, Batch job definitions, App Runner services and SageMaker models.
+    Each names a digest that no repository holds, so the registry's deletions stay as seeded."""
+
+    functions: int = 10
+    clusters: int = 2
+    services_per_cluster: int = 5
+    task_definitions: int = 30
+    job_definitions: int = 10
+    app_runner_services: int = 3
+    models: int = 12
+
+    def seed(self, endpoint: str, *, region: str = "us-east-1") -> None:
+        import boto3
+
+        def client(service: str) -> Any:
+            return boto3.client(
+                service,
+                endpoint_url=endpoint,
+                region_name=region,
+                aws_access_key_id="bench",
+                aws_secret_access_key="bench",
+            )
+
+        image = f"{DEFAULT_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/bench/workload@sha256:{'0' * 64}"
+        role = client("iam").create_role(RoleName="bench-workload", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam = client("lambda")
+        for n in range(self.functions):
+            lam.create_function(
+                FunctionName=f"fn-{n}", Role=role, PackageType="Image", Code={"ImageUri": image}, Publish=True
+            )
+        ecs = client("ecs")
+        definitions = [
+            ecs.register_task_definition(
+                family=f"td-{n}", containerDefinitions=[{"name": "c", "image": image, "memory": 64}]
+            )["taskDefinition"]["taskDefinitionArn"]
+            for n in range(self.task_definitions)
+        ]
+        for c in range(self.clusters):
+            ecs.create_cluster(clusterName=f"cluster-{c}")
+            for s in range(self.services_per_cluster):
+                definition = definitions[(c * self.services_per_cluster + s) % len(definitions)]
+                ecs.create_service(
+                    cluster=f"cluster-{c}", serviceName=f"svc-{s}", taskDefinition=definition, desiredCount=0
+                )
+        batch = client("batch")
+        for n in range(self.job_definitions):
+            batch.register_job_definition(
+                jobDefinitionName=f"job-{n}",
+                type="container",
+                containerProperties={"image": image, "vcpus": 1, "memory": 64},
+            )
+        apprunner = client("apprunner")
+        for n in range(self.app_runner_services):
+            apprunner.create_service(
+                ServiceName=f"site-{n}",
+                SourceConfiguration={"ImageRepository": {"ImageIdentifier": image, "ImageRepositoryType": "ECR"}},
+            )
+        sagemaker = client("sagemaker")
+        for n in range(self.models):
+            sagemaker.create_model(ModelName=f"model-{n}", PrimaryContainer={"Image": image}, ExecutionRoleArn=role)

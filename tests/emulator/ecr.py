@@ -7,7 +7,6 @@ benchmarks all run against the same corrected behaviour. Each correction names w
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import random
@@ -25,6 +24,8 @@ from moto.ecr import models as ecr_models
 from moto.ecr.exceptions import ImageNotFoundException, InvalidParameterException, RepositoryNotFoundException
 from moto.ecr.models import ECRBackend, Image, Repository, ecr_backends
 from moto.ecr.responses import ECRResponse
+
+from tests.emulator import paging
 
 DEFAULT_ACCOUNT = "123456789012"
 
@@ -174,7 +175,7 @@ def _detail(image: Image) -> dict[str, Any]:
         "imageDigest": image.get_image_digest(),
         "imagePushedAt": datetime.fromtimestamp(image.image_pushed_at, timezone.utc),
         "imageManifestMediaType": image.image_manifest_media_type,
-        "imageStatus": "ACTIVE",
+        "imageStatus": image.image_status,
     }
     if image.image_tags:
         detail["imageTags"] = list(image.image_tags)
@@ -190,6 +191,9 @@ def _detail(image: Image) -> dict[str, Any]:
     pulled = getattr(image, "last_recorded_pull_time", None)
     if pulled is not None:
         detail["lastRecordedPullTime"] = datetime.fromtimestamp(pulled, timezone.utc)
+    for attribute, key in (("last_archived_at", "lastArchivedAt"), ("last_activated_at", "lastActivatedAt")):
+        if getattr(image, attribute, None) is not None:
+            detail[key] = datetime.fromtimestamp(getattr(image, attribute), timezone.utc)
     return detail
 
 
@@ -210,20 +214,9 @@ def _page(response: ECRResponse, items: list[Any], scope: str) -> tuple[list[Any
             f"Invalid parameter at 'maxResults' failed to satisfy constraint: "
             f"'Member must have value less than or equal to {MAX_PAGE}'"
         )
-    start = 0
-    if token:
-        try:
-            decoded = json.loads(base64.b64decode(token))
-            if decoded["scope"] != scope:
-                raise ValueError(scope)
-            start = int(decoded["offset"])
-        except (ValueError, KeyError, TypeError):
-            raise InvalidParameterException("Invalid parameter at 'nextToken': invalid token") from None
-    end = start + size
-    next_token = None
-    if end < len(items):
-        next_token = base64.b64encode(json.dumps({"scope": scope, "offset": end}).encode()).decode()
-    return items[start:end], next_token
+    return paging.page(
+        items, size, token, scope, lambda: InvalidParameterException("Invalid parameter at 'nextToken': invalid token")
+    )
 
 
 def _faulty(operation: str, repository_of: Callable[[ECRResponse], str | None]) -> Callable[..., Any]:
@@ -304,8 +297,14 @@ def describe_repositories(self: ECRResponse) -> ActionResult:
     return ActionResult(result)
 
 
+IMAGE_STATUSES = ("ACTIVE", "ARCHIVED", "ACTIVATING")
+
+
 def describe_images(self: ECRResponse) -> ActionResult:
-    """Restores the tagStatus filter, maxResults/nextToken paging, and the OCI 1.1 fields."""
+    """Restores the tagStatus filter, maxResults/nextToken paging, the OCI 1.1 fields, and the
+    archive storage class: "If [filter.imageStatus is] not specified, only images with ACTIVE status
+    are returned" (API_DescribeImagesFilter). A lookup by imageIds is not a listing and is served
+    whatever the status (the reference documents the default for the filter only)."""
     name = self._get_param("repositoryName")
     repository = self.ecr_backend._get_repository(name, self._get_param("registryId"))
     image_ids = self._get_param("imageIds")
@@ -322,12 +321,16 @@ def describe_images(self: ECRResponse) -> ActionResult:
     tag_status = (self._get_param("filter") or {}).get("tagStatus", "ANY")
     if tag_status not in ("TAGGED", "UNTAGGED", "ANY"):
         raise InvalidParameterException(f"Invalid parameter at 'filter.tagStatus': {tag_status}")
+    image_status = (self._get_param("filter") or {}).get("imageStatus", "ACTIVE")
+    if image_status not in (*IMAGE_STATUSES, "ANY"):
+        raise InvalidParameterException(f"Invalid parameter at 'filter.imageStatus': {image_status}")
     images = [
         image
         for image in repository.images
-        if tag_status == "ANY" or (tag_status == "TAGGED") == bool(image.image_tags)
+        if (tag_status == "ANY" or (tag_status == "TAGGED") == bool(image.image_tags))
+        and image_status in ("ANY", image.image_status)
     ]
-    page, token = _page(self, images, f"images:{name}:{tag_status}")
+    page, token = _page(self, images, f"images:{name}:{tag_status}:{image_status}")
     result: dict[str, Any] = {"imageDetails": [_detail(image) for image in page]}
     if token:
         result["nextToken"] = token
@@ -392,6 +395,8 @@ def put_image(
     if existing is not None:
         if image_tag:
             existing.update_tag(image_tag)
+        # "The image can be restored ... by re-pushing the image" (ECR user guide, "Archiving an image").
+        existing.image_status = "ACTIVE"
         return existing
 
     image = Image(self.account_id, image_tag, image_manifest, repository_name, media_type, computed)
@@ -459,7 +464,12 @@ def batch_delete_image(self: ECRResponse) -> ActionResult:
 
 def batch_get_image(self: ECRResponse) -> ActionResult:
     """Restores pull-time recording: a pull by a principal that is not excluded sets
-    lastRecordedPullTime (ECR user guide, pull-time update exclusions)."""
+    lastRecordedPullTime (ECR user guide, pull-time update exclusions). Refuses archived images:
+    "Archived images cannot be pulled. Requests to pull the archived image will fail with a 404
+    error" (ECR user guide, "Archiving an image"; also while ACTIVATING, "Restoring an image"), and
+    "When an image is pulled, the BatchGetImage API is called once to retrieve the image manifest"
+    (API_BatchGetImage). The API reference names no failure code for this case: the 404 of a pull
+    is served here as the per-item failure ImageNotFound, and the call itself succeeds."""
     name = self._get_param("repositoryName")
     repository = self.ecr_backend._get_repository(name, self._get_param("registryId"))
     image_ids = _image_ids(self)
@@ -471,6 +481,9 @@ def batch_get_image(self: ECRResponse) -> ActionResult:
         image = _lookup(repository, image_id)
         if image is None:
             failures.append(_failure(image_id, "ImageNotFound", "Requested image not found"))
+            continue
+        if image.image_status != "ACTIVE":
+            failures.append(_failure(image_id, "ImageNotFound", f"Requested image is {image.image_status.lower()}"))
             continue
         pulled.append(image)
         images.append(
@@ -544,6 +557,45 @@ def list_pull_time_update_exclusions(self: ECRResponse) -> ActionResult:
     return ActionResult({"pullTimeUpdateExclusions": page, **({"nextToken": token} if token else {})})
 
 
+def update_image_storage_class(self: ECRResponse) -> ActionResult:
+    """moto lacks UpdateImageStorageClass (API_UpdateImageStorageClass): ARCHIVE moves an image to
+    the archive storage class (ARCHIVED); STANDARD restores an archived one, which stays ACTIVATING
+    until the restore completes, "typically up to 20 minutes" (ECR user guide, "Restoring an image";
+    tests complete it with `finish_restore`)."""
+    name = self._get_param("repositoryName")
+    repository = self.ecr_backend._get_repository(name, self._get_param("registryId"))
+    image_id = self._get_param("imageId") or {}
+    target = self._get_param("targetStorageClass")
+    if target not in ("STANDARD", "ARCHIVE"):
+        raise InvalidParameterException(f"Invalid parameter at 'targetStorageClass': {target}")
+    image = _lookup(repository, image_id)
+    if image is None:
+        raise ImageNotFoundException(json.dumps(image_id), name, repository.registry_id)
+    now = datetime.now(timezone.utc).timestamp()
+    if target == "ARCHIVE" and image.image_status == "ACTIVE":
+        image.image_status, image.last_archived_at = "ARCHIVED", now
+    elif target == "STANDARD" and image.image_status == "ARCHIVED":
+        image.image_status = "ACTIVATING"
+    return _json(  # type: ignore[return-value]
+        {
+            "registryId": repository.registry_id,
+            "repositoryName": name,
+            "imageId": {
+                "imageDigest": image.get_image_digest(),
+                **({"imageTag": t} if (t := image_id.get("imageTag")) else {}),
+            },
+            "imageStatus": image.image_status,
+        }
+    )
+
+
+def finish_restore(repository: str, digest: str, *, region: str = "us-east-1", account: str = DEFAULT_ACCOUNT) -> None:
+    """Complete a restore, as ECR does some minutes after UpdateImageStorageClass(STANDARD)."""
+    image = _find(backend(region, account)._get_repository(repository), digest)
+    if image.image_status == "ACTIVATING":
+        image.image_status, image.last_activated_at = "ACTIVE", datetime.now(timezone.utc).timestamp()
+
+
 def list_tags_for_resource(self: ECRResponse) -> ActionResult:
     return _json(self.ecr_backend.list_tags_for_resource(self._get_param("resourceArn")))  # type: ignore[return-value]
 
@@ -553,15 +605,20 @@ _install_lock = threading.Lock()
 
 
 def install() -> None:
-    """Apply the corrections to moto's classes (ECR here, Lambda and ECS in compute.py). Idempotent."""
+    """Apply the corrections to moto's classes (ECR here; Lambda and ECS tasks in compute.py, ECS
+    services in ecs_services.py, Batch and SageMaker in workloads.py, App Runner's stand-in in
+    apprunner.py, Step Functions in states.py). Idempotent."""
     global _installed
     with _install_lock:
         if _installed:
             return
-        from tests.emulator import compute, states
+        from tests.emulator import apprunner, compute, ecs_services, states, workloads
 
         compute.install()
+        ecs_services.install()
         states.install()
+        workloads.install()
+        apprunner.install()
         ECRResponse.describe_repositories = _faulty("DescribeRepositories", lambda r: None)(describe_repositories)
         ECRResponse.describe_images = _faulty("DescribeImages", _repository_param)(describe_images)
         ECRResponse.batch_delete_image = _faulty("BatchDeleteImage", _repository_param)(batch_delete_image)
@@ -570,10 +627,14 @@ def install() -> None:
         ECRResponse.deregister_pull_time_update_exclusion = deregister_pull_time_update_exclusion
         ECRResponse.list_pull_time_update_exclusions = list_pull_time_update_exclusions
         ECRResponse.list_tags_for_resource = _faulty("ListTagsForResource", _repository_of_arn)(list_tags_for_resource)
+        ECRResponse.update_image_storage_class = update_image_storage_class
         ECRBackend.put_image = put_image
         # The fields put_image sets, with defaults for images created any other way (moto's own code).
         ecr_models.Image.ecr_size = None
         ecr_models.Image.last_recorded_pull_time = None
         ecr_models.Image.subject_manifest_digest = None
         ecr_models.Image.artifact_media_type = None
+        ecr_models.Image.image_status = "ACTIVE"
+        ecr_models.Image.last_archived_at = None
+        ecr_models.Image.last_activated_at = None
         _installed = True

@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -57,6 +58,23 @@ def _fast_dispatch() -> None:
     DomainDispatcherApplication.get_application = get_application  # type: ignore[method-assign]
 
 
+def _delay_other_services(seconds: float) -> None:
+    """The same latency for the in-use scan's calls (Lambda, ECS, Batch, App Runner, SageMaker) as
+    for ECR's, whose corrected operations apply it themselves."""
+    if not seconds:
+        return
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.call_action
+
+    def delayed(self: BaseResponse) -> Any:
+        if self.service_name != "ecr":
+            time.sleep(seconds)
+        return original(self)
+
+    BaseResponse.call_action = delayed  # type: ignore[method-assign]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
@@ -75,6 +93,7 @@ def main() -> int:
     if args.repositories:
         bulk.seed(bulk.Shape(args.repositories, args.images), now)
     faults.latency_s = args.latency_ms / 1000
+    _delay_other_services(faults.latency_s)
     faults.throttle_rate = args.throttle
     faults.rng.seed(args.rng_seed)
 

@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
-from tests.emulator.ecr import manifest_digest
-from tests.emulator.seed import DOCKER_MANIFEST, create_repository, image_manifest, push
+from tests.emulator.ecr import finish_restore, manifest_digest
+from tests.emulator.seed import DOCKER_MANIFEST, create_repository, image_manifest, push, push_index
 from tests.emulator.server import free_port
 
 
@@ -282,3 +282,111 @@ def test_ecs_reports_the_digest_each_container_started_from(ecr: Any) -> None:
     [task] = ecs.describe_tasks(cluster="c", tasks=ecs.list_tasks(cluster="c")["taskArns"])["tasks"]
 
     assert task["containers"][0]["imageDigest"] == digest
+
+
+# --- the archive storage class (API_UpdateImageStorageClass, API_DescribeImagesFilter,
+# ECR user guide "Archiving an image" and "Restoring an image") --------------------------------
+
+
+def _archive(ecr: Any, repository: str, digest: str, target: str = "ARCHIVE") -> str:
+    response = ecr.update_image_storage_class(
+        repositoryName=repository, imageId={"imageDigest": digest}, targetStorageClass=target
+    )
+    return str(response["imageStatus"])
+
+
+def _listed(ecr: Any, repository: str, **image_filter: str) -> dict[str, str]:
+    details = ecr.describe_images(repositoryName=repository, **({"filter": image_filter} if image_filter else {}))
+    return {d["imageDigest"]: d["imageStatus"] for d in details["imageDetails"]}
+
+
+def test_archived_images_are_listed_only_when_the_image_status_filter_asks_for_them(ecr: Any) -> None:
+    create_repository(ecr, "arch")
+    active = push(ecr, "arch", "active")
+    archived = push(ecr, "arch", "archived", tag="v1")
+
+    assert _archive(ecr, "arch", archived) == "ARCHIVED"
+
+    # "If not specified, only images with ACTIVE status are returned."
+    assert _listed(ecr, "arch") == {active: "ACTIVE"}
+    assert _listed(ecr, "arch", imageStatus="ARCHIVED") == {archived: "ARCHIVED"}
+    assert _listed(ecr, "arch", imageStatus="ANY", tagStatus="TAGGED") == {archived: "ARCHIVED"}
+    assert _listed(ecr, "arch", imageStatus="ANY") == {active: "ACTIVE", archived: "ARCHIVED"}
+    [detail] = ecr.describe_images(repositoryName="arch", imageIds=[{"imageDigest": archived}])["imageDetails"]
+    assert detail["imageStatus"] == "ARCHIVED" and "lastArchivedAt" in detail
+
+
+def test_a_restore_is_activating_until_it_completes_and_a_push_restores_at_once(ecr: Any) -> None:
+    create_repository(ecr, "arch")
+    restored = push(ecr, "arch", "restored")
+    repushed = push(ecr, "arch", "repushed")
+    for digest in (restored, repushed):
+        _archive(ecr, "arch", digest)
+
+    assert _archive(ecr, "arch", restored, "STANDARD") == "ACTIVATING"
+    push(ecr, "arch", "repushed")
+
+    assert _listed(ecr, "arch", imageStatus="ANY") == {restored: "ACTIVATING", repushed: "ACTIVE"}
+    finish_restore("arch", restored)
+    assert _listed(ecr, "arch") == {restored: "ACTIVE", repushed: "ACTIVE"}
+
+
+def test_an_archived_manifest_cannot_be_pulled(ecr: Any) -> None:
+    create_repository(ecr, "arch")
+    child = push(ecr, "arch", "child")
+    index = push_index(ecr, "arch", [child], tag="v1")
+    _archive(ecr, "arch", index)
+
+    response = ecr.batch_get_image(repositoryName="arch", imageIds=[{"imageDigest": index}, {"imageDigest": child}])
+
+    assert [i["imageId"]["imageDigest"] for i in response["images"]] == [child]
+    [failure] = response["failures"]
+    assert failure["imageId"]["imageDigest"] == index and failure["failureCode"] == "ImageNotFound"
+
+
+def test_an_archived_index_still_stops_its_children_being_deleted(ecr: Any) -> None:
+    create_repository(ecr, "arch")
+    child = push(ecr, "arch", "child")
+    index = push_index(ecr, "arch", [child], tag="v1")
+    _archive(ecr, "arch", index)
+
+    response = ecr.batch_delete_image(repositoryName="arch", imageIds=[{"imageDigest": child}])
+
+    assert [f["failureCode"] for f in response["failures"]] == ["ImageReferencedByManifestList"]
+
+
+# --- Batch and SageMaker paging (Batch and SageMaker API references) ---------------------------
+
+
+def test_batch_job_definitions_page_and_keep_their_status(ecr: Any) -> None:
+    batch = boto3.client("batch", region_name="us-east-1")
+    properties = {"image": "x", "vcpus": 1, "memory": 128}
+    arns = [
+        batch.register_job_definition(jobDefinitionName=f"j{n}", type="container", containerProperties=properties)[
+            "jobDefinitionArn"
+        ]
+        for n in range(5)
+    ]
+    batch.deregister_job_definition(jobDefinition=arns[0])
+
+    first = batch.describe_job_definitions(status="ACTIVE", maxResults=3)
+    second = batch.describe_job_definitions(status="ACTIVE", maxResults=3, nextToken=first["nextToken"])
+
+    assert [len(first["jobDefinitions"]), len(second["jobDefinitions"])] == [3, 1] and "nextToken" not in second
+    listed = {d["jobDefinitionArn"] for page in (first, second) for d in page["jobDefinitions"]}
+    assert listed == set(arns[1:])
+    with pytest.raises(ClientError, match="ClientException"):
+        batch.describe_job_definitions(maxResults=101)
+
+
+def test_sagemaker_models_page(ecr: Any) -> None:
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    role = "arn:aws:iam::123456789012:role/r"
+    for n in range(12):
+        sagemaker.create_model(ModelName=f"m{n:02d}", PrimaryContainer={"Image": "x"}, ExecutionRoleArn=role)
+
+    first = sagemaker.list_models()
+    second = sagemaker.list_models(NextToken=first["NextToken"])
+
+    assert [len(first["Models"]), len(second["Models"])] == [10, 2] and "NextToken" not in second
+    assert len({m["ModelName"] for page in (first, second) for m in page["Models"]}) == 12
