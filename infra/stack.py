@@ -36,11 +36,41 @@ ECR_ACTIONS = (
 )
 # The rotating start of the sweep (cursor.py), on its one parameter.
 SSM_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter")
-# The in-use scan (usage.py): which digests Lambda functions and ECS tasks run.
-LAMBDA_LIST_ACTIONS = ("lambda:ListFunctions",)
-LAMBDA_READ_ACTIONS = ("lambda:GetFunction",)
-ECS_LIST_ACTIONS = ("ecs:ListClusters", "ecs:ListTasks", "ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition")
-ECS_READ_ACTIONS = ("ecs:DescribeTasks",)
+# The in-use scan (usage.py): which digests the region's workloads run or will pull. Actions that
+# support no resource-level permission (Service Authorization Reference: no resource type listed
+# for them) are granted on "*", limited to the swept regions by aws:RequestedRegion.
+IN_USE_UNSCOPED_ACTIONS = (
+    "lambda:ListFunctions",
+    "ecs:ListClusters",
+    "ecs:ListServices",
+    "ecs:ListTasks",
+    "ecs:ListTaskDefinitions",
+    "ecs:DescribeTaskDefinition",
+    "batch:DescribeJobDefinitions",
+    "apprunner:ListServices",
+    "sagemaker:ListModels",
+)
+# Action -> the narrowest resource type it accepts (service, resource type, separator before the
+# name), and why reading every such resource of the account and region is needed.
+IN_USE_SCOPED_ACTIONS: dict[str, tuple[str, str, str, str]] = {
+    "lambda:GetFunction": ("lambda", "function", ":", "each image function version is read for the digest it runs"),
+    "ecs:DescribeServices": ("ecs", "service", "/", "each service is read for the task definitions it deploys"),
+    "ecs:DescribeServiceRevisions": (
+        "ecs",
+        "service-revision",
+        "/",
+        "each current service revision is read for the digests ECS resolved for it",
+    ),
+    "ecs:DescribeTasks": ("ecs", "task", "/", "running tasks are read for the digests they were started from"),
+    "apprunner:DescribeService": ("apprunner", "service", "/", "each App Runner service is read for its image"),
+    "sagemaker:DescribeModel": ("sagemaker", "model", "/", "each SageMaker model is read for its container images"),
+    "sagemaker:DescribeModelPackage": (
+        "sagemaker",
+        "model-package",
+        "/",
+        "the model packages that models are built from are read for their images",
+    ),
+}
 # One invocation may sweep for the Lambda maximum: a large account needs it.
 TIMEOUT = Duration.minutes(15)
 # Lambda allots CPU in proportion to memory, and a sweep's own work is CPU: botocore signing each
@@ -231,39 +261,29 @@ class EcrSweeperStack(Stack):
         regions = [region or Aws.REGION for region in self.regions]
         role.add_to_policy(
             iam.PolicyStatement(
-                actions=list(LAMBDA_LIST_ACTIONS + ECS_LIST_ACTIONS),
+                actions=list(IN_USE_UNSCOPED_ACTIONS),
                 resources=["*"],
                 # These calls take no resource ARN; the region condition scopes them all the same.
                 conditions={"StringEquals": {"aws:RequestedRegion": regions}},
             )
         )
-        role.add_to_policy(
-            iam.PolicyStatement(actions=list(LAMBDA_READ_ACTIONS), resources=self._arns("lambda", "function", ":"))
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(actions=list(ECS_READ_ACTIONS), resources=self._arns("ecs", "task", "/"))
-        )
-        return [
+        acknowledgments = [
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
-                reason="lambda:ListFunctions, ecs:ListClusters, ecs:ListTasks, ecs:ListTaskDefinitions and "
-                "ecs:DescribeTaskDefinition support no resource-level permissions; they are read-only, limited "
-                "to the swept regions by condition, and find the digests that must never be deleted.",
-            ),
-            *[
-                Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::{arn}]",
-                    reason="lambda:GetFunction on every function of this account and region: each image "
-                    "function version is read to learn the digest it runs.",
-                )
-                for arn in self._nag_arns("lambda", "function", ":")
-            ],
-            *[
-                Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::{arn}]",
-                    reason="ecs:DescribeTasks on every task of this account and region: running tasks are read "
-                    "to learn the digests they run.",
-                )
-                for arn in self._nag_arns("ecs", "task", "/")
-            ],
+                reason=f"{', '.join(IN_USE_UNSCOPED_ACTIONS)} support no resource-level permissions (Service "
+                "Authorization Reference); they are read-only, limited to the swept regions by condition, and "
+                "find the digests that must never be deleted.",
+            )
         ]
+        for action, (service, resource, separator, why) in IN_USE_SCOPED_ACTIONS.items():
+            role.add_to_policy(
+                iam.PolicyStatement(actions=[action], resources=self._arns(service, resource, separator))
+            )
+            acknowledgments += [
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{arn}]",
+                    reason=f"{action} on every {resource} of this account and region, read-only: {why}.",
+                )
+                for arn in self._nag_arns(service, resource, separator)
+            ]
+        return acknowledgments

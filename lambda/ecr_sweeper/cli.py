@@ -194,7 +194,8 @@ def _rules(
     if image is None:
         return [{"rule": "exists", "applies": False, "detail": "no such digest in the repository"}], None
     indexes = [d for d, i in images.items() if i.media_type in INDEX_MEDIA_TYPES]
-    children = registry.manifests(Repository(repository, arn), indexes) if indexes else {}
+    archived = {d for d, i in images.items() if i.archived}
+    children = registry.manifests(Repository(repository, arn), indexes, archived=archived) if indexes else {}
     parents = [index for index, listed in children.items() if digest in listed]
 
     def state(other: str) -> str:
@@ -203,23 +204,20 @@ def _rules(
         seen = verdicts.get(other)
         return f"{seen['action']}: {seen['reason']}" if seen else "unknown"
 
-    users = (
-        scan(connect("lambda"), connect("ecs")).for_repository(repository).users(image)
-        if settings.protect_in_use
-        else ()
-    )
+    users = [str(use) for use in scan(connect).users(digest)] if settings.protect_in_use else []
     retention = repo_summary.get("retention")
     why = f": {repo_summary['detail']}" if repo_summary.get("detail") else ""
     rules = [
         {"rule": "tagged", "applies": bool(image.tags), "detail": ", ".join(image.tags) or "no tag"},
+        {"rule": "archived", "applies": image.archived, "detail": f"image status {image.status}"},
         {"rule": "retention", "applies": repo_summary.get("status") == "swept",
          "detail": f"{retention} ({repo_summary.get('status')}{why})"},
         {"rule": "age", "applies": True, "detail": f"pushed {image.pushed_at}"},
         {"rule": "recent pull", "applies": image.last_pulled_at is not None,
          "detail": f"last pulled {image.last_pulled_at}" if image.last_pulled_at else "no pull recorded"},
-        {"rule": "in use by Lambda or ECS", "applies": bool(users),
+        {"rule": "in use", "applies": bool(users),
          "detail": "; ".join(users) if users else ("not scanned (PROTECT_IN_USE=false)" if not settings.protect_in_use
-                                                   else "no function or task runs it")},
+                                                   else "no workload runs it or names it by digest")},
         {"rule": "child of an index", "applies": bool(parents),
          "detail": "; ".join(f"{p} ({state(p)})" for p in parents) or "no index in the repository lists it"},
         {"rule": "referrer of an image", "applies": image.subject_digest is not None,

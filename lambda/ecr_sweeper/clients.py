@@ -31,10 +31,11 @@ def client(
     max_pool_connections: int = 10,
     profile: str | None = None,
     endpoint_url: str | None = None,
+    attempts: int = RETRY_ATTEMPTS,
 ) -> Any:
     """A client from the usual credential chain (or `profile`), as the AWS CLI would build it."""
     config = Config(
-        retries={"mode": "standard", "total_max_attempts": RETRY_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": attempts},
         max_pool_connections=max_pool_connections,
         user_agent_appid=USER_AGENT_APP_ID,
     )

@@ -35,6 +35,8 @@ MAX_RETENTION_DAYS = 3650
 DELETE_BATCH_SIZE = 100
 # BatchGetImage reads up to 100 manifests per call.
 BATCH_GET_SIZE = 100
+# DescribeImages takes up to 100 imageIds per call (ImageIdentifierList).
+DESCRIBE_IDS_SIZE = 100
 # The manifest types that list other manifests (ECR user guide; OCI image spec).
 INDEX_MEDIA_TYPES = frozenset(
     {

@@ -20,9 +20,10 @@ from ecr_sweeper.constants import (
     SERVICE_NAME_ENV,
 )
 from ecr_sweeper.cursor import SsmCursor
+from ecr_sweeper.errors import describe_error
 from ecr_sweeper.outcome import SweepFailed, SweepSummary, combine
 from ecr_sweeper.registry import EcrRegistry
-from ecr_sweeper.report import Reporter, describe_error, emit_metrics
+from ecr_sweeper.report import Reporter, emit_metrics
 from ecr_sweeper.schedule import Deadline, NoCursor
 from ecr_sweeper.settings import LOG_LEVELS, ConfigError, RunOptions, Settings
 from ecr_sweeper.sweep import Sweep
@@ -125,7 +126,7 @@ def sweep(
         options=options,
         now=options.as_of or datetime.now(timezone.utc),
         reporter=Reporter(log or logger, dry_run=options.dry_run),
-        scan_in_use=(lambda: scan(connect("lambda"), connect("ecs"))) if settings.protect_in_use else None,
+        scan_in_use=(lambda: scan(connect)) if settings.protect_in_use else None,
         workers=settings.max_workers,
         deadline=Deadline.of(context),
         # The cursor parameters live in the function's own region, whichever region is swept.

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+
+# An archived image cannot be pulled until restored (ECR user guide, "Archiving an image"); one
+# being restored is ACTIVATING. Both are kept and protect what they list and what refers to them.
+ARCHIVED_STATUSES = frozenset({"ARCHIVED", "ACTIVATING"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +30,17 @@ class Image:
     media_type: str | None = None
     artifact_media_type: str | None = None
     subject_digest: str | None = None
+    # ACTIVE, ARCHIVED or ACTIVATING (ImageDetail.imageStatus; absent before the archive class).
+    status: str = "ACTIVE"
 
     @property
     def untagged(self) -> bool:
         return not self.tags
+
+    @property
+    def archived(self) -> bool:
+        """In the archive storage class, or on its way back: never a candidate, always kept."""
+        return self.status in ARCHIVED_STATUSES
 
 
 class Action(enum.Enum):
@@ -46,6 +57,31 @@ class Protection(enum.Enum):
     REFERRER = "Referrer"
     LAMBDA = "Lambda"
     ECS = "Ecs"
+    BATCH = "Batch"
+    APP_RUNNER = "AppRunner"
+    SAGEMAKER = "SageMaker"
+
+
+# The families of "in use", and the word each one's reasons start with ("in use by ecs <ARN>").
+IN_USE_FAMILIES: Mapping[Protection, str] = {
+    Protection.LAMBDA: "lambda",
+    Protection.ECS: "ecs",
+    Protection.BATCH: "batch",
+    Protection.APP_RUNNER: "apprunner",
+    Protection.SAGEMAKER: "sagemaker",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    """One workload that runs, or will pull at its next scale-out, a digest."""
+
+    family: Protection
+    # The workload's ARN (or ARN and qualifier), as the reason names it.
+    who: str
+
+    def __str__(self) -> str:
+        return f"{IN_USE_FAMILIES[self.family]} {self.who}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,18 +90,10 @@ class Verdict:
     action: Action
     reason: str
     protection: Protection | None = None
-
-
-@dataclass(frozen=True)
-class RepositoryUsage:
-    """Who runs which digest (or tag) of one repository: "lambda <ARN>" or "ecs <ARN>" entries."""
-
-    digests: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-    def users(self, image: Image) -> tuple[str, ...]:
-        by_tag = tuple(user for tag in image.tags for user in self.tags.get(tag, ()))
-        return self.digests.get(image.digest, ()) + by_tag
+    # For a digest in use: every workload found using it (the reason names the first).
+    users: tuple[Use, ...] = ()
+    # For a deletion the sweep cannot vouch for: what may still make ECR refuse it.
+    caveat: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

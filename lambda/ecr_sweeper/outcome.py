@@ -29,6 +29,8 @@ class RepositoryOutcome:
     retention: str | None = None
     images_scanned: int = 0
     untagged_images: int = 0
+    # Archived (or being restored): listed and protecting, never judged or deleted.
+    archived_images: int = 0
     # In a dry run: the digests that would be deleted, and their bytes.
     images_deleted: int = 0
     bytes_reclaimed: int = 0
@@ -51,6 +53,7 @@ class RepositoryOutcome:
             "retention": self.retention,
             "imagesScanned": self.images_scanned,
             "untaggedImages": self.untagged_images,
+            "archivedImages": self.archived_images,
             "imagesDeleted": self.images_deleted,
             "bytesReclaimed": self.bytes_reclaimed,
             "deleteFailures": self.delete_failures,
@@ -121,6 +124,7 @@ class SweepSummary:
             "repositoriesScanned": len(self.outcomes),
             "imagesScanned": self.total("images_scanned"),
             "untaggedImages": self.total("untagged_images"),
+            "archivedImages": self.total("archived_images"),
             "imagesDeleted": self.total("images_deleted"),
             "bytesReclaimed": self.total("bytes_reclaimed"),
             "deleteFailures": self.total("delete_failures"),
@@ -172,8 +176,8 @@ class SweepFailed(RuntimeError):
             return
         if summary.in_use_failed:
             super().__init__(
-                f"in-use scan {summary.in_use}; nothing was deleted, since any digest might be running "
-                "in a Lambda function or an ECS task. See the in_use_scan_failed log record."
+                f"in-use scan {summary.in_use}; nothing was deleted, since any digest might be one that a "
+                "workload runs or will pull. See the in_use_scan_failed log record."
             )
             return
         failed = summary.failed

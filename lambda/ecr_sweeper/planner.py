@@ -1,22 +1,24 @@
 """Pure decisions: a verdict with its reason for every untagged digest, and a safe deletion order.
 
 An untagged digest is deleted only when it has expired and nothing protects it:
-- a tagged image is never judged, and protects what it points at;
-- a digest that a Lambda function or an ECS task runs is kept ("in use by ...");
+- a tagged image is never judged, and protects what it points at; so is an archived one;
+- a digest that any workload runs, or will pull at its next scale-out, is kept ("in use by ...");
 - a digest younger than the retention, or pulled within it, is kept;
 - a digest listed in manifests[] of a kept index is kept, transitively ("child of kept index ...");
 - a referrer (subjectManifestDigest) of a kept image is kept ("referrer of kept image ...");
-  a referrer follows its subject: deleted with it, first; an orphan referrer expires on its own.
+  a referrer follows its subject: deleted with it, first; an orphan referrer expires on its own,
+  once the sweep has checked again, just before deleting it, that its subject is really gone.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from ecr_sweeper.model import Action, Image, Protection, RepositoryUsage, Verdict
+from ecr_sweeper.constants import INDEX_MEDIA_TYPES
+from ecr_sweeper.model import Action, Image, Protection, Use, Verdict
 from ecr_sweeper.policy import Retention
 
 
@@ -27,6 +29,9 @@ class Plan:
     # The DELETE verdicts in waves: an index before its children and a referrer before its
     # subject, so that ECR never answers ImageReferencedByManifestList.
     waves: list[list[Verdict]] = field(default_factory=list)
+    # Referrer -> its subject, for each referrer whose subject is not in the listing: deleting it
+    # would be justified by an absence, so the re-check asks ECR for the subject once more.
+    absent_subjects: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def deletions(self) -> list[Verdict]:
@@ -39,10 +44,12 @@ def plan(
     now: datetime,
     *,
     children: Mapping[str, Sequence[str]] | None = None,
-    usage: RepositoryUsage | None = None,
+    in_use: Mapping[str, Sequence[Use]] | None = None,
 ) -> Plan:
+    """`in_use` maps digests to the workloads that use them, whatever repository they named:
+    digests are content hashes, so a digest in use is the same image in every repository."""
     children = children or {}
-    usage = usage or RepositoryUsage()
+    in_use = in_use or {}
     present = {image.digest: image for image in images}
     referrers: dict[str, list[str]] = defaultdict(list)
     for image in images:
@@ -52,12 +59,12 @@ def plan(
     decided: dict[str, Verdict] = {}
     kept: list[str] = []
     for image in images:
-        if image.tags:
+        if image.tags or image.archived:
             kept.append(image.digest)
             continue
-        users = usage.users(image)
+        users = tuple(in_use.get(image.digest, ()))
         if users:
-            decided[image.digest] = Verdict(image, Action.KEEP, f"in use by {users[0]}", _user_protection(users[0]))
+            decided[image.digest] = Verdict(image, Action.KEEP, f"in use by {users[0]}", users[0].family, users)
         elif _follows_subject(image, present):
             continue
         else:
@@ -73,17 +80,32 @@ def plan(
         for digest, reason, protection in _protects(parent, children, referrers):
             if digest in present and digest not in protected:
                 protected.add(digest)
-                if present[digest].untagged:
+                if _candidate(present[digest]):
                     decided[digest] = Verdict(present[digest], Action.KEEP, reason, protection)
                 queue.append(digest)
 
     for image in images:
-        if image.untagged and image.digest not in decided:
+        if _candidate(image) and image.digest not in decided:
             # A referrer whose subject is not kept goes with its subject.
             decided[image.digest] = Verdict(image, Action.DELETE, f"referrer of deleted image {image.subject_digest}")
 
-    verdicts = [decided[image.digest] for image in images if image.untagged]
-    return Plan(verdicts, _waves(verdicts, children, referrers))
+    caveats = _caveats(images, decided, children)
+    verdicts = [
+        replace(decided[image.digest], caveat=caveats[image.digest])
+        if image.digest in caveats
+        else decided[image.digest]
+        for image in images
+        if _candidate(image)
+    ]
+    absent = {
+        v.image.digest: v.image.subject_digest
+        for v in verdicts
+        if v.action is Action.DELETE
+        and v.image.subject_digest is not None
+        and v.image.subject_digest != v.image.digest
+        and v.image.subject_digest not in present
+    }
+    return Plan(verdicts, _waves(verdicts, children, referrers, set(caveats)), absent)
 
 
 def judge(image: Image, retention: Retention, now: datetime) -> Verdict:
@@ -116,6 +138,34 @@ def judge(image: Image, retention: Retention, now: datetime) -> Verdict:
     )
 
 
+def _caveats(
+    images: Sequence[Image], decided: Mapping[str, Verdict], children: Mapping[str, Sequence[str]]
+) -> dict[str, str]:
+    """Deletions that an archived index may forbid, and why.
+
+    ECR serves no manifest of an archived image, so what such an index lists is unknown here, and
+    ECR refuses to delete what it lists. Push times do not narrow it down: a restored image "behaves
+    like a newly pushed image" (ECR user guide, "Archiving an image in Amazon ECR"). The plan keeps
+    these deletions and says so, so that a dry run never promises one that ECR may refuse; the
+    referrers of such a digest wait for it: they are deleted after it, and only if it is.
+    """
+    unread = [i.digest for i in images if i.archived and i.media_type in INDEX_MEDIA_TYPES and i.digest not in children]
+    if not unread:
+        return {}
+    doomed = {digest for digest, verdict in decided.items() if verdict.action is Action.DELETE}
+    listed = ", ".join(unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
+    caveat = (
+        f"archived index {listed} may list it (ECR serves no archived manifest); "
+        "if so ECR refuses the delete and it is kept"
+    )
+    return dict.fromkeys(doomed, caveat)
+
+
+def _candidate(image: Image) -> bool:
+    """Judged by the sweep: untagged and active. An archived image is neither judged nor deleted."""
+    return image.untagged and not image.archived
+
+
 def _follows_subject(image: Image, present: Mapping[str, Image]) -> bool:
     return image.subject_digest is not None and image.subject_digest != image.digest and image.subject_digest in present
 
@@ -129,22 +179,28 @@ def _protects(
         yield referrer, f"referrer of kept image {parent}", Protection.REFERRER
 
 
-def _user_protection(user: str) -> Protection:
-    return Protection.LAMBDA if user.startswith("lambda ") else Protection.ECS
-
-
 def _waves(
-    verdicts: Sequence[Verdict], children: Mapping[str, Sequence[str]], referrers: Mapping[str, Sequence[str]]
+    verdicts: Sequence[Verdict],
+    children: Mapping[str, Sequence[str]],
+    referrers: Mapping[str, Sequence[str]],
+    doubtful: Collection[str] = (),
 ) -> list[list[Verdict]]:
     doomed = {v.image.digest: v for v in verdicts if v.action is Action.DELETE}
-    # Who must be deleted before a digest: the indexes that list it and the referrers of it.
+    # Who must be deleted before a digest: the indexes that list it and the referrers of it; but a
+    # `doubtful` subject, which ECR may refuse to delete, goes before its referrers.
     before: dict[str, list[str]] = defaultdict(list)
     for index, listed in children.items():
         if index in doomed:
             for child in listed:
                 before[child].append(index)
     for subject, refs in referrers.items():
-        before[subject].extend(ref for ref in refs if ref in doomed)
+        for ref in refs:
+            if ref not in doomed:
+                continue
+            if subject in doubtful:
+                before[ref].append(subject)
+            else:
+                before[subject].append(ref)
 
     level: dict[str, int] = {}
 

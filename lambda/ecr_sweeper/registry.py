@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecr_sweeper.constants import BATCH_GET_SIZE, DELETE_BATCH_SIZE, INDEX_MEDIA_TYPES, PAGE_SIZE
+from ecr_sweeper.constants import BATCH_GET_SIZE, DELETE_BATCH_SIZE, DESCRIBE_IDS_SIZE, INDEX_MEDIA_TYPES, PAGE_SIZE
 from ecr_sweeper.model import DeleteFailure, Image, Repository
 
 # Asked for explicitly so that ECR returns each manifest as pushed, never a converted one.
@@ -51,19 +51,27 @@ class EcrRegistry:
         return {tag["Key"]: tag["Value"] for tag in response.get("tags", [])}
 
     def images(self, repository: Repository) -> list[Image]:
-        """Every ACTIVE image of one repository, tagged or not, read 1,000 per call."""
+        """Every image of one repository, tagged or not, archived or not, read 1,000 per call.
+
+        Without imageStatus ANY, DescribeImages lists only ACTIVE images (API_DescribeImagesFilter):
+        an archived index would be invisible while ECR still refuses to delete what it lists.
+        """
         pages = self._ecr.get_paginator("describe_images").paginate(
             repositoryName=repository.name,
-            filter={"tagStatus": "ANY"},
+            filter={"tagStatus": "ANY", "imageStatus": "ANY"},
             PaginationConfig={"PageSize": PAGE_SIZE},
         )
         return [_image(detail) for page in pages for detail in page["imageDetails"]]
 
-    def manifests(self, repository: Repository, digests: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    def manifests(
+        self, repository: Repository, digests: Sequence[str], *, archived: Collection[str] = ()
+    ) -> dict[str, tuple[str, ...]]:
         """The children (manifests[].digest) of each index, 100 indexes per BatchGetImage call.
 
-        An index that is gone meanwhile is left out. Any other failure raises: children we cannot
-        see might be deleted as if they had no parent.
+        An index that is gone meanwhile is left out, and so is an `archived` one that ECR does not
+        serve: an archived image cannot be pulled (ECR user guide, "Archiving an image"), and
+        BatchGetImage is the pull of its manifest. The caller sees which ones are missing. Any other
+        failure raises: children we cannot see might be deleted as if they had no parent.
         """
         children: dict[str, tuple[str, ...]] = {}
         for start in range(0, len(digests), BATCH_GET_SIZE):
@@ -74,6 +82,8 @@ class EcrRegistry:
                 acceptedMediaTypes=ACCEPTED_MEDIA_TYPES,
             )
             for failure in response.get("failures", []):
+                if failure.get("imageId", {}).get("imageDigest") in archived:
+                    continue
                 if failure.get("failureCode") != "ImageNotFound":
                     raise ManifestUnreadable(
                         f"BatchGetImage could not read {failure.get('imageId', {}).get('imageDigest')}: "
@@ -86,22 +96,36 @@ class EcrRegistry:
                 )
         return children
 
-    def describe(self, repository: Repository, digests: Sequence[str]) -> dict[str, Image]:
-        """The current details of these digests (at most 100); a digest that is gone is left out."""
-        if not digests:
+    def describe(
+        self, repository: Repository, digests: Sequence[str], *, likely_gone: Sequence[str] = ()
+    ) -> dict[str, Image]:
+        """The current details of these digests; a digest that is gone is left out.
+
+        `likely_gone` digests are asked in the same call (up to 100 ids in all), but are expected
+        to be missing: when the call fails, they are asked one by one, apart from the others.
+        """
+        asked = [*digests, *likely_gone]
+        if len(asked) > DESCRIBE_IDS_SIZE:
+            raise ValueError(f"DescribeImages takes up to {DESCRIBE_IDS_SIZE} ids, got {len(asked)}")
+        if not asked:
             return {}
         try:
             response = self._ecr.describe_images(
-                repositoryName=repository.name, imageIds=[{"imageDigest": digest} for digest in digests]
+                repositoryName=repository.name, imageIds=[{"imageDigest": digest} for digest in asked]
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ImageNotFoundException":
                 raise
-            if len(digests) == 1:
+            if len(asked) == 1:
                 return {}
-            # DescribeImages fails the whole call when one id is missing; ask one by one to see which.
+            # DescribeImages fails the whole call when one id is missing; ask again to see which.
             found: dict[str, Image] = {}
-            for digest in digests:
+            if likely_gone:
+                found.update(self.describe(repository, digests))
+                others = list(likely_gone)
+            else:
+                others = list(digests)
+            for digest in others:
                 found.update(self.describe(repository, [digest]))
             return found
         return {detail["imageDigest"]: _image(detail) for detail in response["imageDetails"]}
@@ -151,4 +175,5 @@ def _image(detail: dict[str, Any]) -> Image:
         media_type=detail.get("imageManifestMediaType"),
         artifact_media_type=detail.get("artifactMediaType"),
         subject_digest=detail.get("subjectManifestDigest"),
+        status=detail.get("imageStatus") or "ACTIVE",
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from ecr_sweeper.errors import describe_error
 from ecr_sweeper.model import DeleteFailure, Image, Protection, Repository
 from ecr_sweeper.outcome import RepositoryOutcome, Status, SweepSummary
 
@@ -33,6 +34,7 @@ METRICS: dict[str, tuple[Callable[[SweepSummary], int], MetricUnit]] = {
     "RepositoriesScanned": (lambda s: len(s.outcomes), MetricUnit.Count),
     "ImagesScanned": (lambda s: s.total("images_scanned"), MetricUnit.Count),
     "UntaggedImages": (lambda s: s.total("untagged_images"), MetricUnit.Count),
+    "ArchivedImages": (lambda s: s.total("archived_images"), MetricUnit.Count),
     "ImagesDeleted": (lambda s: s.total("images_deleted"), MetricUnit.Count),
     "BytesReclaimed": (lambda s: s.total("bytes_reclaimed"), MetricUnit.Bytes),
     "DeleteFailures": (lambda s: s.total("delete_failures"), MetricUnit.Count),
@@ -81,6 +83,8 @@ class Reporter:
         moment (re-check) from DEBUG to INFO, since a planned deletion did not happen."""
         if protection is not None:
             extra["protection"] = protection.value
+        if extra.get("caveat") is None:
+            extra.pop("caveat", None)
         record = {
             "record_type": "verdict",
             "repository": repository.name,
@@ -124,24 +128,44 @@ class Reporter:
             },
         )
 
-    def in_use_found(self, digests: int) -> None:
+    def in_use_found(self, digests: int, by_family: dict[str, int], not_offered: list[str]) -> None:
+        families = ", ".join(f"{family} {count}" for family, count in sorted(by_family.items())) or "none"
+        absent = f"; not offered in this region: {', '.join(not_offered)}" if not_offered else ""
         self._logger.info(
-            f"in-use scan: {digests} digest(s) run by Lambda functions or ECS tasks are protected",
-            extra={"record_type": "in_use_scan", "digests_in_use": digests},
+            f"in-use scan: {digests} digest(s) that workloads run or will pull are protected ({families}){absent}",
+            extra={
+                "record_type": "in_use_scan",
+                "digests_in_use": digests,
+                "digests_by_family": by_family,
+                "sources_not_offered": not_offered,
+            },
         )
 
     def in_use_off(self) -> None:
         self._logger.warning(
-            "in-use protection is off (PROTECT_IN_USE=false): digests that Lambda functions or ECS tasks "
-            "run are not protected",
+            "in-use protection is off (PROTECT_IN_USE=false): digests that workloads run or will pull "
+            "are not protected",
             extra={"record_type": "in_use_scan", "protect_in_use": False},
         )
 
     def in_use_failed(self, error: BaseException) -> None:
         self._logger.error(
             f"in-use scan failed, nothing deleted in this region: {error}",
-            extra={"record_type": "in_use_scan_failed", "error": describe_error(error)},
+            extra={
+                "record_type": "in_use_scan_failed",
+                "error": describe_error(error),
+                "source": getattr(error, "source", None),
+                "cause": getattr(error, "cause", None),
+                "fix": getattr(error, "fix", None),
+            },
             exc_info=error,
+        )
+
+    def archived_indexes_unreadable(self, repository: Repository, digests: tuple[str, ...]) -> None:
+        self._logger.info(
+            f"{repository.name}: {len(digests)} archived index(es) whose manifest ECR does not serve; what they "
+            "list is unknown here, and ECR refuses to delete it (such a digest is then reported kept)",
+            extra={"record_type": "archived_indexes", "repository": repository.name, "digests": list(digests)},
         )
 
     def deadline_reached(self, left: int, next_start: str) -> None:
@@ -190,14 +214,6 @@ class Reporter:
 def emit_metrics(metrics: Any, summary: SweepSummary) -> None:
     for name, (read, unit) in METRICS.items():
         metrics.add_metric(name=name, unit=unit, value=read(summary))
-
-
-def describe_error(error: BaseException) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        code = response["Error"].get("Code", type(error).__name__)
-        return f"{code}: {response['Error'].get('Message', '')}".rstrip(": ")
-    return f"{type(error).__name__}: {error}"
 
 
 def _iso(value: Any) -> str | None:

@@ -7,18 +7,22 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_c
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from ecr_sweeper.constants import DELETE_BATCH_SIZE, INDEX_MEDIA_TYPES
+from ecr_sweeper.constants import DELETE_BATCH_SIZE, DESCRIBE_IDS_SIZE, INDEX_MEDIA_TYPES
+from ecr_sweeper.errors import describe_error
 from ecr_sweeper.model import Action, Image, Protection, Repository, Verdict
 from ecr_sweeper.outcome import RepositoryOutcome, Status, SweepSummary
 from ecr_sweeper.planner import Plan, plan
 from ecr_sweeper.policy import InvalidRetention, KeepForever, Retention, parse_retention
 from ecr_sweeper.registry import EcrRegistry
-from ecr_sweeper.report import DELETE_FAILED, DELETED, GONE, KEPT, WOULD_DELETE, Reporter, describe_error
+from ecr_sweeper.report import DELETE_FAILED, DELETED, GONE, KEPT, WOULD_DELETE, Reporter
 from ecr_sweeper.schedule import CursorStore, Deadline, NoCursor, rotate
 from ecr_sweeper.settings import RunOptions, Settings
 from ecr_sweeper.usage import InUse, UsageScanFailed
 
 REFERENCED_BY_INDEX = "ImageReferencedByManifestList"
+# A delete answered with ImageNotFound: the digest is gone already (a retried call whose first
+# response was lost, or a concurrent delete). Nothing failed.
+NOT_FOUND = "ImageNotFound"
 # Clock difference tolerated between this function and ECR when matching a recorded pull to the
 # sweep's own manifest read.
 OWN_READ_SKEW = timedelta(seconds=5)
@@ -44,6 +48,19 @@ class OwnReads:
 
 
 @dataclass(frozen=True)
+class Planned:
+    plan: Plan
+    reads: OwnReads
+    # Index -> the manifests it lists, for every index whose manifest could be read.
+    children: dict[str, tuple[str, ...]]
+    # Archived indexes whose manifest ECR would not serve: what they list is unknown here.
+    unreadable: tuple[str, ...] = ()
+
+    def has_visible_parent(self, digest: str) -> bool:
+        return any(digest in listed for listed in self.children.values())
+
+
+@dataclass(frozen=True)
 class Sweep:
     registry: EcrRegistry
     settings: Settings
@@ -51,7 +68,7 @@ class Sweep:
     # The time expiry is judged at: asOf for a forecast, else the invocation's start.
     now: datetime
     reporter: Reporter
-    # Reads what Lambda and ECS run; None when in-use protection is turned off.
+    # Reads what the region's workloads run or will pull; None when in-use protection is off.
     scan_in_use: Callable[[], InUse] | None = None
     # Repositories swept at once. The registry's client is shared by the workers (botocore
     # clients are thread-safe) and its connection pool is sized to match.
@@ -74,7 +91,7 @@ class Sweep:
                 self.reporter.in_use_failed(error)
                 self.reporter.finished(summary)
                 return summary
-            self.reporter.in_use_found(in_use.count)
+            self.reporter.in_use_found(in_use.count, in_use.by_family(), in_use.skipped)
         queue = self._selected(summary)
         not_started = self._sweep_all(queue, in_use, summary)
         summary.not_started = len(not_started)
@@ -183,37 +200,41 @@ class Sweep:
             return None
         return policy
 
-    def _plan(
-        self, repository: Repository, images: list[Image], policy: Retention, in_use: InUse
-    ) -> tuple[Plan, OwnReads]:
+    def _plan(self, repository: Repository, images: list[Image], policy: Retention, in_use: InUse) -> Planned:
         indexes = [image.digest for image in images if image.media_type in INDEX_MEDIA_TYPES]
+        archived = {image.digest for image in images if image.archived}
         reads = OwnReads()
         children: dict[str, tuple[str, ...]] = {}
         if indexes:
             started = datetime.now(timezone.utc)
-            children = self.registry.manifests(repository, indexes)
+            children = self.registry.manifests(repository, indexes, archived=archived)
             reads = OwnReads(frozenset(indexes), started, datetime.now(timezone.utc))
-        the_plan = plan(images, policy, self.now, children=children, usage=in_use.for_repository(repository.name))
-        return the_plan, reads
+        the_plan = plan(images, policy, self.now, children=children, in_use=in_use.digests)
+        unreadable = tuple(digest for digest in indexes if digest in archived and digest not in children)
+        return Planned(the_plan, reads, children, unreadable)
 
     def _sweep_images(
         self, repository: Repository, policy: Retention, outcome: RepositoryOutcome, in_use: InUse
     ) -> None:
         images = self.registry.images(repository)
         outcome.images_scanned = len(images)
-        the_plan, reads = self._plan(repository, images, policy, in_use)
+        outcome.archived_images = sum(1 for image in images if image.archived)
+        planned = self._plan(repository, images, policy, in_use)
+        the_plan = planned.plan
+        if planned.unreadable:
+            self.reporter.archived_indexes_unreadable(repository, planned.unreadable)
         outcome.untagged_images = len(the_plan.verdicts)
         for verdict in the_plan.verdicts:
             if verdict.action is Action.KEEP:
                 self._kept(repository, verdict.image, verdict.reason, verdict.protection, outcome)
         if self.options.dry_run:
             for verdict in the_plan.deletions:
-                self.reporter.verdict(repository, verdict.image, WOULD_DELETE, verdict.reason)
+                self.reporter.verdict(repository, verdict.image, WOULD_DELETE, verdict.reason, caveat=verdict.caveat)
                 outcome.images_deleted += 1
                 outcome.bytes_reclaimed += verdict.image.size_bytes
             return
 
-        referenced = self._delete_waves(repository, the_plan.waves, outcome, reads, final=False)
+        referenced = self._delete_waves(repository, planned, the_plan.waves, outcome, final=False)
         if referenced and outcome.status is not Status.DEFERRED:
             self._replan_and_retry(repository, policy, outcome, in_use, referenced)
 
@@ -228,56 +249,117 @@ class Sweep:
         """Digests an index still listed: plan once more on a fresh listing, then delete what is
         still due. What fails again is reported, never forced."""
         failed = {verdict.image.digest for verdict in referenced}
-        fresh, reads = self._plan(repository, self.registry.images(repository), policy, in_use)
-        for verdict in fresh.verdicts:
+        fresh = self._plan(repository, self.registry.images(repository), policy, in_use)
+        for verdict in fresh.plan.verdicts:
             if verdict.image.digest in failed and verdict.action is Action.KEEP:
                 self._kept(repository, verdict.image, f"re-plan: {verdict.reason}", verdict.protection, outcome)
-        waves = [[v for v in wave if v.image.digest in failed] for wave in fresh.waves]
-        self._delete_waves(repository, [wave for wave in waves if wave], outcome, reads, final=True)
+        waves = [[v for v in wave if v.image.digest in failed] for wave in fresh.plan.waves]
+        self._delete_waves(repository, fresh, [wave for wave in waves if wave], outcome, final=True)
 
     def _delete_waves(
         self,
         repository: Repository,
+        planned: Planned,
         waves: Sequence[Sequence[Verdict]],
         outcome: RepositoryOutcome,
-        reads: OwnReads,
         *,
         final: bool,
     ) -> list[Verdict]:
-        """Delete wave after wave, 100 per call; returns what ECR refused as still referenced."""
+        """Delete wave after wave, 100 per call; returns what ECR refused as still referenced.
+
+        A referrer whose subject is still there after its wave (kept by the re-check, refused or
+        failed) is not deleted: a signature of a kept image stays with it.
+        """
         referenced: list[Verdict] = []
+        # Deleted, or found gone, in this run; and what was meant to go but is still there.
+        done: set[str] = set()
+        held: set[str] = set()
         batches = [
             wave[start : start + DELETE_BATCH_SIZE]
             for wave in waves
             for start in range(0, len(wave), DELETE_BATCH_SIZE)
         ]
-        for number, planned in enumerate(batches):
+        for number, batch_verdicts in enumerate(batches):
             if not self.deadline.can_start_batch():
                 left = sum(len(batch) for batch in batches[number:])
                 outcome.status = Status.DEFERRED
                 outcome.detail = f"deadline: {left} planned deletion(s) left for the next run"
                 self.reporter.deadline_reached_in(repository.name, left)
                 return []
-            batch = self._recheck(repository, planned, outcome, reads)
+            due = self._withhold(repository, batch_verdicts, held, outcome)
+            batch = self._recheck(repository, due, outcome, planned, done)
             if batch:
-                referenced += self._delete(repository, batch, outcome, final=final)
+                referenced += self._delete(repository, batch, outcome, planned, done, final=final)
+            held |= {verdict.image.digest for verdict in batch_verdicts} - done
         return referenced
 
-    def _recheck(
-        self, repository: Repository, batch: Sequence[Verdict], outcome: RepositoryOutcome, reads: OwnReads
+    def _withhold(
+        self, repository: Repository, batch: Sequence[Verdict], held: set[str], outcome: RepositoryOutcome
     ) -> list[Verdict]:
-        """Describe the batch again just before deleting it: drop what changed since the plan."""
-        current = self.registry.describe(repository, [verdict.image.digest for verdict in batch])
+        due = []
+        for verdict in batch:
+            subject = verdict.image.subject_digest
+            if subject is not None and subject in held:
+                self._kept(
+                    repository,
+                    verdict.image,
+                    f"referrer of kept image {subject}: its subject was not deleted",
+                    Protection.REFERRER,
+                    outcome,
+                    level_info=True,
+                )
+                held.add(verdict.image.digest)
+            else:
+                due.append(verdict)
+        return due
+
+    def _recheck(
+        self,
+        repository: Repository,
+        batch: Sequence[Verdict],
+        outcome: RepositoryOutcome,
+        planned: Planned,
+        done: set[str],
+    ) -> list[Verdict]:
+        """Describe the batch again just before deleting it: drop what changed since the plan.
+
+        The subjects of orphan referrers are asked for in the same call: a referrer deleted because
+        its subject is missing must not be deleted because of a stale listing.
+        """
+        digests = [verdict.image.digest for verdict in batch]
+        absent = planned.plan.absent_subjects
+        subjects = list(dict.fromkeys(absent[d] for d in digests if d in absent))
+        room = DESCRIBE_IDS_SIZE - len(digests)
+        current = self.registry.describe(repository, digests, likely_gone=subjects[:room])
+        for start in range(room, len(subjects), DESCRIBE_IDS_SIZE):
+            rest = subjects[start : start + DESCRIBE_IDS_SIZE]
+            current.update(self.registry.describe(repository, [], likely_gone=rest))
+        reads = planned.reads
         due = []
         for verdict in batch:
             now = current.get(verdict.image.digest)
+            subject = absent.get(verdict.image.digest)
             if now is None:
+                done.add(verdict.image.digest)
                 self.reporter.verdict(
                     repository, verdict.image, GONE, "re-check: no longer in the repository; nothing to delete"
                 )
             elif now.tags:
                 self.reporter.verdict(
                     repository, now, KEPT, f"re-check: tagged {', '.join(now.tags)} since the plan", level_info=True
+                )
+            elif now.archived:
+                self.reporter.verdict(
+                    repository, now, KEPT, f"re-check: {now.status.lower()} since the plan", level_info=True
+                )
+            elif subject is not None and subject in current:
+                self._kept(
+                    repository,
+                    now,
+                    f"re-check: its subject {subject} exists, so it is not an orphan",
+                    Protection.REFERRER,
+                    outcome,
+                    level_info=True,
                 )
             elif (
                 now.last_pulled_at is not None
@@ -297,10 +379,18 @@ class Sweep:
         return due
 
     def _delete(
-        self, repository: Repository, batch: Sequence[Verdict], outcome: RepositoryOutcome, *, final: bool
+        self,
+        repository: Repository,
+        batch: Sequence[Verdict],
+        outcome: RepositoryOutcome,
+        planned: Planned,
+        done: set[str],
+        *,
+        final: bool,
     ) -> list[Verdict]:
         by_digest = {verdict.image.digest: verdict for verdict in batch}
         result = self.registry.delete_batch(repository, list(by_digest))
+        done.update(result.deleted)
         for digest in result.deleted:
             verdict = by_digest[digest]
             self.reporter.verdict(repository, verdict.image, DELETED, verdict.reason)
@@ -309,8 +399,27 @@ class Sweep:
         referenced = []
         for failure in result.failures:
             failed = by_digest.get(failure.digest)
-            if failed is not None and failure.code == REFERENCED_BY_INDEX and not final:
-                referenced.append(failed)
+            if failed is not None and failure.code == REFERENCED_BY_INDEX:
+                if not final:
+                    referenced.append(failed)
+                    continue
+                if not planned.has_visible_parent(failure.digest):
+                    # Listed by an index the sweep cannot see (archived, or pushed since the
+                    # listing): ECR keeps it, and that is protection, not a failure.
+                    self._kept(
+                        repository,
+                        failed.image,
+                        f"kept by ECR: {failure.code}: {failure.reason}".rstrip(": "),
+                        Protection.INDEX,
+                        outcome,
+                        level_info=True,
+                    )
+                    continue
+            if failed is not None and failure.code == NOT_FOUND:
+                done.add(failure.digest)
+                self.reporter.verdict(
+                    repository, failed.image, GONE, f"ECR answered {NOT_FOUND}: already deleted; nothing to delete"
+                )
                 continue
             outcome.delete_failures += 1
             if failed is None:

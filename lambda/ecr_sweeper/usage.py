@@ -1,132 +1,362 @@
-"""Which ECR digests the account's Lambda functions and ECS tasks run (AWS calls, no decisions).
+"""Which ECR digests the region's workloads run, or will pull at their next scale-out (AWS calls, no decisions).
 
-ECS resolves a tag to a digest per deployment and Lambda per code update, so an older untagged
-digest can still be what a scale-out or a cold start pulls (aws/amazon-ecs-agent#4226,
-aws-actions/aws-lambda-deploy#68). If any of this cannot be read, the sweep deletes nothing.
+Sources, each read completely or not at all:
+- Lambda: every image function version, by ImageUri and by ResolvedImageUri, the digest a tag
+  resolved to when the code was set (aws-actions/aws-lambda-deploy#68);
+- ECS services, scaled to zero or not: the task definitions of their PRIMARY and ACTIVE deployments
+  and task sets, ACTIVE or INACTIVE, and the digests ECS resolved for their current service
+  revisions (DescribeServiceRevisions, containerImages[].imageDigest): what a scale-out pulls
+  (aws/amazon-ecs-agent#4226, containers-roadmap#2394);
+- ECS tasks, running or pending: the digest each container was started from (containers[].imageDigest);
+- ECS task definitions that are ACTIVE and name a digest;
+- AWS Batch job definitions that are ACTIVE and name a digest;
+- App Runner services whose image identifier is an ECR digest;
+- SageMaker models (PrimaryContainer, Containers[], and the model packages they name).
+Digests are content hashes, so a digest in use is protected in every repository of the region.
+If any source cannot be read completely, the scan raises UsageScanFailed and nothing is deleted.
 """
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import functools
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from ecr_sweeper.model import RepositoryUsage
+import botocore.session
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
-# <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>[@sha256:<hex>|:<tag>]
-_ECR_IMAGE = re.compile(
-    r"\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/"
-    r"(?P<repository>[a-z0-9][a-z0-9._/-]*?)(?:@(?P<digest>sha256:[0-9a-f]{64})|:(?P<tag>[\w][\w.-]{0,127}))?"
-)
+from ecr_sweeper.errors import describe_error, error_code
+from ecr_sweeper.model import Protection, Use
+from ecr_sweeper.references import is_digest, parse_image
+
 # ECS ListTasks filters by desired status: a pending task is on its way to RUNNING.
 ECS_TASK_STATUSES = ("RUNNING", "PENDING")
+# Batch sizes of the describe calls (ECS API reference: DescribeTasks 100, DescribeServices 10,
+# DescribeServiceRevisions 20).
 DESCRIBE_TASKS_SIZE = 100
+DESCRIBE_SERVICES_SIZE = 10
+DESCRIBE_SERVICE_REVISIONS_SIZE = 20
+# App Runner ListServices: MaxResults 1..20, and boto3 has no paginator for it.
+APP_RUNNER_PAGE_SIZE = 20
+# A deployment's or task set's tasks run now (PRIMARY) or still drain or scale (ACTIVE).
+LIVE_DEPLOYMENTS = ("PRIMARY", "ACTIVE")
+
+ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+THROTTLED = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
 
 
 class UsageScanFailed(RuntimeError):
-    """Lambda or ECS could not be read completely; no digest may be deleted on a partial picture."""
+    """A source of "in use" could not be read completely; no digest may be deleted on a partial picture."""
+
+    def __init__(self, source: str, cause: str, fix: str) -> None:
+        self.source, self.cause, self.fix = source, cause, fix
+        super().__init__(f"in-use source {source} could not be read: {cause}. Fix: {fix}")
 
 
-@dataclass(frozen=True)
-class ImageRef:
-    repository: str
-    digest: str | None = None
-    tag: str | None = None
-
-
-def parse_image(uri: str) -> ImageRef | None:
-    """An ECR image URI (by digest, by tag, or bare meaning `latest`); None for other registries."""
-    match = _ECR_IMAGE.fullmatch(uri.strip())
-    if match is None:
-        return None
-    if match["digest"] is None and match["tag"] is None:
-        return ImageRef(match["repository"], tag="latest")
-    return ImageRef(match["repository"], match["digest"], match["tag"])
-
-
-@dataclass
 class InUse:
-    """Everything found in use, by repository; read-only once the scan is done."""
+    """Every digest found in use, and who uses it; read-only once the scan is done."""
 
-    digests: dict[str, dict[str, list[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
-    tags: dict[str, dict[str, list[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    def __init__(self) -> None:
+        self._uses: dict[str, list[Use]] = defaultdict(list)
+        # Sources that do not exist in the region (the service is not offered there).
+        self.skipped: list[str] = []
 
-    def add(self, ref: ImageRef, user: str) -> None:
-        if ref.digest:
-            self.digests[ref.repository][ref.digest].append(user)
-        if ref.tag:
-            self.tags[ref.repository][ref.tag].append(user)
+    def add(self, digest: str | None, use: Use) -> None:
+        if digest is not None and is_digest(digest) and use not in self._uses[digest]:
+            self._uses[digest].append(use)
 
-    def add_uri(self, uri: str | None, user: str) -> None:
-        ref = parse_image(uri or "")
+    def add_reference(self, reference: str | None, use: Use) -> None:
+        """An image reference protects its digest; a reference by tag alone names a tagged image,
+        which is never deleted, and a reference to another registry is not ECR's."""
+        ref = parse_image(reference)
         if ref is not None:
-            self.add(ref, user)
+            self.add(ref.digest, use)
 
-    def for_repository(self, name: str) -> RepositoryUsage:
-        return RepositoryUsage(
-            digests={d: tuple(users) for d, users in self.digests.get(name, {}).items()},
-            tags={t: tuple(users) for t, users in self.tags.get(name, {}).items()},
-        )
+    @functools.cached_property
+    def digests(self) -> Mapping[str, tuple[Use, ...]]:
+        return {digest: tuple(uses) for digest, uses in self._uses.items()}
+
+    def users(self, digest: str) -> tuple[Use, ...]:
+        return self.digests.get(digest, ())
 
     @property
     def count(self) -> int:
-        return sum(len(d) for d in self.digests.values())
+        return len(self._uses)
+
+    def by_family(self) -> dict[str, int]:
+        """How many digests each family protects (a digest counts for each family that uses it)."""
+        counts: Counter[str] = Counter()
+        for uses in self._uses.values():
+            counts.update({use.family.value for use in uses})
+        return dict(counts)
 
 
-def scan(lambda_client: Any, ecs_client: Any) -> InUse:
-    """Read every image-based Lambda version and every ECS task and ACTIVE task definition."""
+class _Source:
+    """One service's client, with every failure turned into a UsageScanFailed that names the
+    call, the cause and the fix."""
+
+    def __init__(self, service: str, client: Any, in_use: InUse) -> None:
+        self.service = service
+        self.client = client
+        self.in_use = in_use
+
+    def call(self, operation: str, *, gone: Iterable[str] = (), **kwargs: Any) -> dict[str, Any] | None:
+        """One call; None when it answers with one of the `gone` error codes (deleted meanwhile)."""
+        try:
+            response: dict[str, Any] = getattr(self.client, operation)(**kwargs)
+        except (ClientError, BotoCoreError, OSError) as error:
+            if error_code(error) in gone:
+                return None
+            raise self._failed(operation, error) from error
+        failures = response.get("failures")
+        if failures:
+            raise UsageScanFailed(
+                self._name(operation),
+                f"the response lists failures {failures}",
+                "the next run reads it again; if it persists, look up the failed resources in the "
+                f"{self.service} console",
+            )
+        return response
+
+    def pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+        """Every item of every page, through boto3's paginator."""
+        pages = iter(self.client.get_paginator(operation).paginate(**kwargs))
+        while True:
+            try:
+                page = next(pages, None)
+            except (ClientError, BotoCoreError, OSError) as error:
+                raise self._failed(operation, error) from error
+            if page is None:
+                return
+            yield from page.get(key, [])
+
+    def _name(self, operation: str) -> str:
+        return f"{self.service} {_pascal(operation)}"
+
+    def _failed(self, operation: str, error: BaseException) -> BaseException:
+        if isinstance(error, EndpointConnectionError | ConnectTimeoutError) and not _offered(self.client):
+            return _NotOffered(self.service)
+        return UsageScanFailed(
+            self._name(operation), describe_error(error), _fix(self.client, self.service, operation, error)
+        )
+
+
+class _NotOffered(Exception):
+    """The service does not exist in the region: nothing there can use a digest."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+
+# The order of the sources is the order of the reasons: a digest that several workloads use is
+# reported with the first one found, so the most lasting need (a service) comes before a task.
+def _scan_lambda(source: _Source) -> None:
+    for function in source.pages("list_functions", "Functions", FunctionVersion="ALL"):
+        if function.get("PackageType") != "Image":
+            continue
+        # A version deleted between the listing and this call is simply gone.
+        response = source.call(
+            "get_function",
+            gone=("ResourceNotFoundException",),
+            FunctionName=function["FunctionName"],
+            Qualifier=function["Version"],
+        )
+        if response is None:
+            continue
+        use = Use(Protection.LAMBDA, function["FunctionArn"])
+        code = response.get("Code", {})
+        source.in_use.add_reference(code.get("ImageUri"), use)
+        # The digest the tag resolved to when the code was set: what a cold start pulls.
+        source.in_use.add_reference(code.get("ResolvedImageUri"), use)
+
+
+def _scan_ecs(source: _Source) -> None:
+    definitions: dict[str, list[str]] = {}
+
+    def images_of(task_definition: str) -> list[str]:
+        # Services often run an ACTIVE revision that the definition scan reads too: one describe each.
+        if task_definition not in definitions:
+            response = source.call("describe_task_definition", taskDefinition=task_definition) or {}
+            containers = response.get("taskDefinition", {}).get("containerDefinitions", [])
+            definitions[task_definition] = [c.get("image", "") for c in containers]
+        return definitions[task_definition]
+
+    for cluster in source.pages("list_clusters", "clusterArns"):
+        _scan_ecs_services(source, cluster, images_of)
+        _scan_ecs_tasks(source, cluster)
+    for arn in source.pages("list_task_definitions", "taskDefinitionArns", status="ACTIVE"):
+        use = Use(Protection.ECS, arn)
+        for image in images_of(arn):
+            source.in_use.add_reference(image, use)
+
+
+def _scan_ecs_services(source: _Source, cluster: str, images_of: Callable[[str], list[str]]) -> None:
+    """A service scaled to zero has no task, and its task definition may be INACTIVE; its next
+    scale-out pulls what its deployment resolved (ECS "software version consistency")."""
+    revisions: dict[str, Use] = {}
+    for batch in _chunks(list(source.pages("list_services", "serviceArns", cluster=cluster)), DESCRIBE_SERVICES_SIZE):
+        response = source.call("describe_services", cluster=cluster, services=batch) or {}
+        for service in response.get("services", []):
+            use = Use(Protection.ECS, service["serviceArn"])
+            live = [
+                *(d for d in service.get("deployments", []) if d.get("status") in LIVE_DEPLOYMENTS),
+                *(t for t in service.get("taskSets", []) if t.get("status") in LIVE_DEPLOYMENTS),
+            ]
+            for task_definition in dict.fromkeys(d["taskDefinition"] for d in live if d.get("taskDefinition")):
+                for image in images_of(task_definition):
+                    source.in_use.add_reference(image, use)
+            for revision in service.get("currentServiceRevisions", []):
+                revisions[revision["arn"]] = use
+    for batch in _chunks(list(revisions), DESCRIBE_SERVICE_REVISIONS_SIZE):
+        response = source.call("describe_service_revisions", serviceRevisionArns=batch) or {}
+        for revision in response.get("serviceRevisions", []):
+            use = revisions[revision["serviceRevisionArn"]]
+            for image in revision.get("containerImages", []):
+                source.in_use.add(image.get("imageDigest"), use)
+                source.in_use.add_reference(image.get("image"), use)
+
+
+def _scan_ecs_tasks(source: _Source, cluster: str) -> None:
+    arns = [
+        arn
+        for status in ECS_TASK_STATUSES
+        for arn in source.pages("list_tasks", "taskArns", cluster=cluster, desiredStatus=status)
+    ]
+    for batch in _chunks(arns, DESCRIBE_TASKS_SIZE):
+        response = source.call("describe_tasks", cluster=cluster, tasks=batch) or {}
+        for task in response.get("tasks", []):
+            use = Use(Protection.ECS, task["taskArn"])
+            for container in task.get("containers", []):
+                # The digest ECS reports as running is protected whatever the image string says.
+                source.in_use.add(container.get("imageDigest"), use)
+                source.in_use.add_reference(container.get("image"), use)
+
+
+def _scan_batch(source: _Source) -> None:
+    for definition in source.pages("describe_job_definitions", "jobDefinitions", status="ACTIVE"):
+        use = Use(Protection.BATCH, definition["jobDefinitionArn"])
+        # Images sit in containerProperties, nodeProperties.nodeRangeProperties[] (container,
+        # ecsProperties, eksProperties), ecsProperties.taskProperties[].containers[] and
+        # eksProperties.podProperties (containers, initContainers): every "image" member of them.
+        for key in ("containerProperties", "nodeProperties", "ecsProperties", "eksProperties"):
+            for image in _values_of("image", definition.get(key)):
+                source.in_use.add_reference(image, use)
+
+
+def _scan_app_runner(source: _Source) -> None:
+    token: str | None = None
+    while True:
+        page = source.call("list_services", MaxResults=APP_RUNNER_PAGE_SIZE, **({"NextToken": token} if token else {}))
+        for summary in (page or {}).get("ServiceSummaryList", []):
+            arn = summary["ServiceArn"]
+            response = source.call("describe_service", gone=("ResourceNotFoundException",), ServiceArn=arn)
+            if response is None:
+                continue
+            image = response["Service"].get("SourceConfiguration", {}).get("ImageRepository", {})
+            source.in_use.add_reference(image.get("ImageIdentifier"), Use(Protection.APP_RUNNER, arn))
+        token = (page or {}).get("NextToken")
+        if not token:
+            return
+
+
+def _scan_sagemaker(source: _Source) -> None:
+    packages: dict[str, list[dict[str, Any]]] = {}
+    for summary in source.pages("list_models", "Models"):
+        model = source.call("describe_model", ModelName=summary["ModelName"])
+        if model is None:
+            continue
+        use = Use(Protection.SAGEMAKER, model.get("ModelArn") or summary["ModelArn"])
+        primary = [model["PrimaryContainer"]] if model.get("PrimaryContainer") else []
+        containers = [*primary, *model.get("Containers", [])]
+        for container in containers:
+            source.in_use.add_reference(container.get("Image"), use)
+            package = container.get("ModelPackageName")
+            if package and not container.get("Image"):
+                # A model built from a model package runs the package's images (InferenceSpecification).
+                if package not in packages:
+                    described = source.call("describe_model_package", ModelPackageName=package) or {}
+                    packages[package] = described.get("InferenceSpecification", {}).get("Containers", [])
+                for packaged in packages[package]:
+                    source.in_use.add(packaged.get("ImageDigest"), use)
+                    source.in_use.add_reference(packaged.get("Image"), use)
+
+
+# Service (boto3 name) -> reader, in the order of the reasons.
+SOURCES: tuple[tuple[str, Callable[[_Source], None]], ...] = (
+    ("lambda", _scan_lambda),
+    ("ecs", _scan_ecs),
+    ("batch", _scan_batch),
+    ("apprunner", _scan_app_runner),
+    ("sagemaker", _scan_sagemaker),
+)
+
+
+def scan(connect: Callable[..., Any]) -> InUse:
+    """Read every source of the region that `connect(service)` builds clients for."""
     in_use = InUse()
-    try:
-        _scan_lambda(lambda_client, in_use)
-        _scan_ecs(ecs_client, in_use)
-    except Exception as error:  # any gap in the picture makes deletion unsafe
-        raise UsageScanFailed(f"{type(error).__name__}: {error}") from error
+    for service, read in SOURCES:
+        client = connect(service)
+        if not _offered(client):
+            # Not in the SDK's endpoint data: one quick attempt tells a new region from a missing service.
+            client = connect(service, attempts=1)
+        try:
+            read(_Source(service, client, in_use))
+        except _NotOffered as missing:
+            in_use.skipped.append(missing.service)
+        except UsageScanFailed:
+            raise
+        except Exception as error:  # any gap in the picture makes deletion unsafe
+            raise UsageScanFailed(service, describe_error(error), "report this as a bug") from error
     return in_use
 
 
-def _scan_lambda(client: Any, in_use: InUse) -> None:
-    for function in _pages(client, "list_functions", "Functions", FunctionVersion="ALL"):
-        if function.get("PackageType") != "Image":
-            continue
-        arn = function["FunctionArn"]
-        code = client.get_function(FunctionName=function["FunctionName"], Qualifier=function["Version"])["Code"]
-        user = f"lambda {arn}"
-        in_use.add_uri(code.get("ImageUri"), user)
-        # The digest the tag resolved to when the code was set: what a cold start pulls.
-        in_use.add_uri(code.get("ResolvedImageUri"), user)
+@functools.cache
+def _regions(service: str, partition: str) -> frozenset[str]:
+    return frozenset(botocore.session.get_session().get_available_regions(service, partition))
 
 
-def _scan_ecs(client: Any, in_use: InUse) -> None:
-    for cluster in _pages(client, "list_clusters", "clusterArns"):
-        task_arns = [
-            arn
-            for status in ECS_TASK_STATUSES
-            for arn in _pages(client, "list_tasks", "taskArns", cluster=cluster, desiredStatus=status)
-        ]
-        for start in range(0, len(task_arns), DESCRIBE_TASKS_SIZE):
-            batch = task_arns[start : start + DESCRIBE_TASKS_SIZE]
-            response = client.describe_tasks(cluster=cluster, tasks=batch)
-            if response.get("failures"):
-                raise UsageScanFailed(f"DescribeTasks failures in {cluster}: {response['failures']}")
-            for task in response.get("tasks", []):
-                for container in task.get("containers", []):
-                    ref = parse_image(container.get("image") or "")
-                    if ref is None:
-                        continue
-                    user = f"ecs {task['taskArn']}"
-                    in_use.add(ref, user)
-                    if container.get("imageDigest"):
-                        in_use.add(ImageRef(ref.repository, digest=container["imageDigest"]), user)
-    for arn in _pages(client, "list_task_definitions", "taskDefinitionArns", status="ACTIVE"):
-        definition = client.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-        for container in definition.get("containerDefinitions", []):
-            ref = parse_image(container.get("image") or "")
-            if ref is not None and ref.digest:
-                in_use.add(ImageRef(ref.repository, digest=ref.digest), f"ecs {arn}")
+def _offered(client: Any) -> bool:
+    """Whether the SDK's endpoint data lists the service in the client's region. Used only to tell
+    a service that does not exist in a region from one that cannot be reached."""
+    meta = client.meta
+    return meta.region_name in _regions(meta.service_model.service_name, meta.partition)
 
 
-def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
-    for page in client.get_paginator(operation).paginate(**kwargs):
-        yield from page.get(key, [])
+def _fix(client: Any, service: str, operation: str, error: BaseException) -> str:
+    action = f"{client.meta.service_model.signing_name}:{_pascal(operation)}"
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError):
+        return (
+            f"let the function reach {client.meta.endpoint_url} (from a VPC: an interface endpoint for "
+            f"{service} or a NAT gateway)"
+        )
+    code = error_code(error)
+    if code in ACCESS_DENIED:
+        return (
+            f"allow {action} to the function's role (the stack grants it; look for a permissions boundary "
+            "or a service control policy that denies it)"
+        )
+    if code in THROTTLED:
+        return f"{action} was throttled after every retry; the next run reads it again, or raise its rate quota"
+    return "the next run reads it again; if this persists, check the service's health in the region"
+
+
+def _pascal(operation: str) -> str:
+    return "".join(part.capitalize() for part in operation.split("_"))
+
+
+def _values_of(key: str, tree: Any) -> Iterator[str]:
+    if isinstance(tree, Mapping):
+        for name, value in tree.items():
+            if name == key and isinstance(value, str):
+                yield value
+            else:
+                yield from _values_of(key, value)
+    elif isinstance(tree, list):
+        for item in tree:
+            yield from _values_of(key, item)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

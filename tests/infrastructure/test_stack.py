@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from typing import Any
@@ -14,14 +15,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.app import FEATURE_FLAGS, ROOT
 from infra.config import DEFAULTS, ContextError
-from infra.stack import (
-    ECR_ACTIONS,
-    ECS_LIST_ACTIONS,
-    ECS_READ_ACTIONS,
-    LAMBDA_LIST_ACTIONS,
-    LAMBDA_READ_ACTIONS,
-    SSM_ACTIONS,
-)
+from infra.stack import ECR_ACTIONS, IN_USE_SCOPED_ACTIONS, IN_USE_UNSCOPED_ACTIONS, SSM_ACTIONS
 from tests.infrastructure.conftest import CDK_JSON, synth
 
 
@@ -108,13 +102,25 @@ def test_iam_allows_only_the_actions_the_code_calls_each_on_its_narrowest_resour
         ["ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:DescribeImages", "ecr:BatchGetImage",
          "ecr:BatchDeleteImage"]
     )  # fmt: skip
+    # Each read of the in-use scan on the resource type the Service Authorization Reference gives it
+    # (https://docs.aws.amazon.com/service-authorization/latest/reference/ "Actions, resources, and
+    # condition keys" for Lambda, ECS, App Runner and SageMaker).
     assert actions_on(template, scoped("lambda", "function")) == ["lambda:GetFunction"]
     assert actions_on(template, scoped("ecs", "task")) == ["ecs:DescribeTasks"]
-    # Only list and describe calls that support no resource-level permissions get "*".
+    assert actions_on(template, scoped("ecs", "service")) == ["ecs:DescribeServices"]
+    assert actions_on(template, scoped("ecs", "service-revision")) == ["ecs:DescribeServiceRevisions"]
+    assert actions_on(template, scoped("apprunner", "service")) == ["apprunner:DescribeService"]
+    assert actions_on(template, scoped("sagemaker", "model")) == ["sagemaker:DescribeModel"]
+    assert actions_on(template, scoped("sagemaker", "model-package")) == ["sagemaker:DescribeModelPackage"]
+    # Only list and describe calls that support no resource-level permissions get "*" (the same
+    # reference lists no resource type for them), and only in the swept regions.
     assert actions_on(template, "*") == sorted(
-        ["lambda:ListFunctions", "ecs:ListClusters", "ecs:ListTasks", "ecs:ListTaskDefinitions",
-         "ecs:DescribeTaskDefinition"]
+        ["lambda:ListFunctions", "ecs:ListClusters", "ecs:ListServices", "ecs:ListTasks", "ecs:ListTaskDefinitions",
+         "ecs:DescribeTaskDefinition", "batch:DescribeJobDefinitions", "apprunner:ListServices",
+         "sagemaker:ListModels"]
     )  # fmt: skip
+    [unscoped] = [st for st in statements(template) if st["Resource"] == "*"]
+    assert unscoped["Condition"] == {"StringEquals": {"aws:RequestedRegion": [{"Ref": "AWS::Region"}]}}
     logs = [s for s in statements(template) if isinstance(s["Resource"], dict) and "Fn::GetAtt" in s["Resource"]]
     assert sorted(a for s in logs for a in _list(s["Action"])) == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert all(s["Resource"]["Fn::GetAtt"][0].startswith("FunctionLogs") for s in logs)
@@ -122,7 +128,8 @@ def test_iam_allows_only_the_actions_the_code_calls_each_on_its_narrowest_resour
     assert [sorted(_list(s["Action"])) for s in ssm] == [["ssm:GetParameter", "ssm:PutParameter"]]
     assert "NextStart" in json.dumps(ssm[0]["Resource"])
     assert all(s["Effect"] == "Allow" for s in statements(template))
-    assert len(statements(template)) == 6
+    # ECR, logs, the cursor, the unscoped in-use reads, and one statement per scoped in-use read.
+    assert len(statements(template)) == 4 + len(IN_USE_SCOPED_ACTIONS)
 
 
 def test_the_rotation_cursor_parameter_starts_at_the_beginning(template: Template) -> None:
@@ -140,10 +147,10 @@ def test_the_role_is_registered_as_a_pull_time_update_exclusion(template: Templa
     assert any(d.startswith("PullTimeUpdateExclusion") for d in function["DependsOn"])
 
 
-def test_protect_in_use_off_drops_the_lambda_and_ecs_permissions() -> None:
+def test_protect_in_use_off_drops_every_in_use_permission() -> None:
     _, template = synth({"protectInUse": False}, bundle=False)
     granted = [a for s in statements(template) for a in _list(s["Action"])]
-    assert not [a for a in granted if a.startswith(("lambda:", "ecs:"))]
+    assert not [a for a in granted if a.startswith(("lambda:", "ecs:", "batch:", "apprunner:", "sagemaker:"))]
     assert function_properties(template)["Environment"]["Variables"]["PROTECT_IN_USE"] == "false"
 
 
@@ -160,11 +167,18 @@ def test_the_granted_actions_match_what_the_adapters_call() -> None:
         return {"".join(word.title() for word in op.split("_")) for op in operations}
 
     registry = (ROOT / "lambda/ecr_sweeper/registry.py").read_text()
-    usage = (ROOT / "lambda/ecr_sweeper/usage.py").read_text()
     assert {"ecr:" + op for op in called(registry, "self._ecr")} == set(ECR_ACTIONS)
-    in_use = {op for op in called(usage, "client")}
-    granted = {a.split(":")[1] for a in LAMBDA_LIST_ACTIONS + LAMBDA_READ_ACTIONS + ECS_LIST_ACTIONS + ECS_READ_ACTIONS}
-    assert in_use == granted
+    # Each source's reader (and its helpers, named after it) calls exactly what its service grants.
+    from ecr_sweeper import usage
+
+    in_use = set()
+    for service, reader in usage.SOURCES:
+        for name, function in vars(usage).items():
+            if callable(function) and (name == reader.__name__ or name.startswith(f"{reader.__name__}_")):
+                body = inspect.getsource(function)
+                operations = set(re.findall(r'source\.(?:call|pages)\(\s*"(\w+)"', body))
+                in_use |= {f"{service}:" + "".join(w.title() for w in op.split("_")) for op in operations}
+    assert in_use == set(IN_USE_UNSCOPED_ACTIONS) | set(IN_USE_SCOPED_ACTIONS)
     cursor = (ROOT / "lambda/ecr_sweeper/cursor.py").read_text()
     assert {"ssm:" + op for op in called(cursor, "self._ssm")} == set(SSM_ACTIONS)
 

@@ -113,7 +113,8 @@ def test_explain_prints_every_rule_and_the_verdict(ecr: Any, registry: dict[str,
     assert f"verdict: kept - child of kept index {registry['index']}" in out
     assert f"child of an index: applies - {registry['index']} (kept: tagged v1)" in out
     for rule in ("tagged: does not apply", "retention: applies - 3d", "recent pull: does not apply",
-                 "in use by Lambda or ECS: does not apply", "referrer of an image: does not apply"):  # fmt: skip
+                 "in use: does not apply", "archived: does not apply",
+                 "referrer of an image: does not apply"):  # fmt: skip
         assert rule in out
 
 

@@ -22,6 +22,19 @@ from tests.output import invoke_captured
 
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 AGES = st.sampled_from([0.2, 2.0, 5.0, 12.0, 60.0])
+# Every reference form of the grammar (README, "What ecr-sweeper will never delete"), including a
+# repository other than the one that holds the digest.
+FORMS = (
+    "{registry}/prop@{digest}",
+    "{registry}/prop:t1@{digest}",
+    "123456789012.dkr-ecr.us-east-1.on.aws/prop@{digest}",
+    "123456789012.dkr-ecr-fips.us-east-1.on.aws/prop:x@{digest}",
+    "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/prop@{digest}",
+    "{registry}/team/elsewhere@{digest}",
+)
+FAMILIES = ("ecs", "batch", "sagemaker", "apprunner")
+# App Runner's ImageIdentifier pattern (botocore model) admits only the IPv4 registry host.
+ALLOWED = {family: FORMS for family in FAMILIES} | {"apprunner": tuple(f for f in FORMS if f.startswith("{registry}"))}
 
 
 @dataclass
@@ -30,7 +43,9 @@ class Node:
     age: float
     pulled: float | None
     tagged: bool
-    in_use: bool
+    # (family, reference form) of a workload that names this digest, or None.
+    in_use: tuple[str, str] | None
+    archived: bool
     links: tuple[int, ...] = ()  # index: children; referrer: (subject,) or () for an orphan
 
 
@@ -38,12 +53,19 @@ class Node:
 def registries(draw: st.DrawFn) -> tuple[int, list[Node]]:
     nodes: list[Node] = []
 
+    def in_use() -> tuple[str, str] | None:
+        if draw(st.integers(0, 9)) != 0:
+            return None
+        family = draw(st.sampled_from(FAMILIES))
+        return family, draw(st.sampled_from(ALLOWED[family]))
+
     def common() -> dict[str, Any]:
         return {
             "age": draw(AGES),
             "pulled": draw(st.none() | AGES),
             "tagged": draw(st.integers(0, 4)) == 0,
-            "in_use": draw(st.integers(0, 9)) == 0,
+            "in_use": in_use(),
+            "archived": draw(st.integers(0, 7)) == 0,
         }
 
     for _ in range(draw(st.integers(1, 6))):
@@ -65,7 +87,8 @@ def expected_survivors(retention: int, nodes: list[Node]) -> set[int]:
             return False
         return node.age < retention or (node.pulled is not None and node.pulled < retention)
 
-    keep = {n for n, node in enumerate(nodes) if node.tagged or node.in_use}
+    # Tagged, in use or archived: never deleted, and each protects what it lists and its referrers.
+    keep = {n for n, node in enumerate(nodes) if node.tagged or node.in_use or node.archived}
     # A referrer whose subject exists follows its subject; everything else is judged on its own age.
     keep |= {n for n, node in enumerate(nodes) if fresh(node) and not (node.kind == "referrer" and node.links)}
     changed = True
@@ -82,6 +105,25 @@ def expected_survivors(retention: int, nodes: list[Node]) -> set[int]:
                 keep.add(n)
                 changed = True
     return keep
+
+
+def use(family: str, name: str, reference: str) -> None:
+    """A workload of `family` that names `reference`."""
+    if family == "ecs":
+        boto3.client("ecs", **OWN).register_task_definition(
+            family=name, containerDefinitions=[{"name": "c", "image": reference, "memory": 64}]
+        )
+    elif family == "batch":
+        boto3.client("batch", **OWN).register_job_definition(
+            jobDefinitionName=name, type="container", containerProperties={"image": reference, "vcpus": 1, "memory": 64}
+        )
+    elif family == "sagemaker":
+        boto3.client("sagemaker", **OWN).create_model(
+            ModelName=name, PrimaryContainer={"Image": reference}, ExecutionRoleArn="arn:aws:iam::123456789012:role/m"
+        )
+    else:
+        source = {"ImageRepository": {"ImageIdentifier": reference, "ImageRepositoryType": "ECR"}}
+        boto3.client("apprunner", **OWN).create_service(ServiceName=name, SourceConfiguration=source)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -107,17 +149,19 @@ def test_the_sweep_deletes_exactly_the_unprotected_expired_digests(registry: tup
             else:
                 subject = digests[node.links[0]] if node.links else "sha256:" + f"{n:x}" * 64
                 digests.append(push_referrer(ecr, "prop", subject[:71], salt=str(n), **times))
-        ecs = boto3.client("ecs", **OWN)
         for n, node in enumerate(nodes):
-            if node.in_use:
-                ecs.register_task_definition(
-                    family=f"uses-{n}",
-                    containerDefinitions=[{"name": "c", "image": f"{REGISTRY}/prop@{digests[n]}", "memory": 64}],
+            if node.archived:
+                ecr.update_image_storage_class(
+                    repositoryName="prop", imageId={"imageDigest": digests[n]}, targetStorageClass="ARCHIVE"
                 )
+            if node.in_use:
+                family, form = node.in_use
+                use(family, f"uses-{n}", form.format(registry=REGISTRY, digest=digests[n]))
 
         run = invoke_captured(None, None)
 
-        left = {d["imageDigest"] for d in ecr.describe_images(repositoryName="prop", maxResults=1000)["imageDetails"]}
+        listing = ecr.describe_images(repositoryName="prop", maxResults=1000, filter={"imageStatus": "ANY"})
+        left = {d["imageDigest"] for d in listing["imageDetails"]}
     assert run.error is None, run.error
     survivors = {digests[n] for n in expected_survivors(retention, nodes)}
     assert survivors <= left, "a protected digest is gone"

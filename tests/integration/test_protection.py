@@ -10,9 +10,17 @@ import pytest
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.responses import LambdaResponse
 
-from tests.emulator.ecr import Hook, add_tag, faults, set_image_times
+from tests.emulator.ecr import Hook, add_tag, faults, manifest_digest, set_image_times
 from tests.emulator.identity import SWEEPER_ROLE
-from tests.emulator.seed import DOCKER_LIST, SPDX_SBOM, create_repository, push, push_index, push_referrer
+from tests.emulator.seed import (
+    DOCKER_LIST,
+    SPDX_SBOM,
+    create_repository,
+    image_manifest,
+    push,
+    push_index,
+    push_referrer,
+)
 from tests.integration.conftest import Invoke
 from tests.integration.test_handler import _count_calls, digests
 
@@ -170,6 +178,141 @@ def test_an_orphan_referrer_expires_by_its_own_age(ecr: Any, invoke: Invoke) -> 
 
     assert digests(ecr, "signed") == {young_orphan}
     assert [r["digest"] for r in run.records(action="deleted")] == [old_orphan]
+
+
+def test_an_orphan_referrer_whose_subject_turns_out_to_exist_is_kept(ecr: Any, invoke: Invoke) -> None:
+    # Given a referrer whose subject is missing from the listing (a stale listing, or a subject
+    # pushed meanwhile)
+    create_repository(ecr, "signed", "7")
+    subject_manifest = image_manifest("late-subject")
+    subject = manifest_digest(subject_manifest)
+    orphan = push_referrer(ecr, "signed", subject, pushed_at=ago(30))
+    asked: list[set[str]] = []
+
+    def push_subject(params: dict[str, Any]) -> None:
+        if params.get("imageIds"):
+            asked.append({i["imageDigest"] for i in params["imageIds"]})
+            if len(asked) == 1:
+                ecr.put_image(repositoryName="signed", imageManifest=subject_manifest, imageDigest=subject)
+
+    faults.hooks.append(Hook("DescribeImages", push_subject, times=None))
+    calls = _count_calls(ecr)
+
+    # When the sweep is about to delete it as an orphan
+    run = invoke()
+    counted = dict(calls)
+
+    # Then the subject is asked for in the same re-check call, found, and the referrer is kept
+    assert asked == [{orphan, subject}]
+    assert counted["DescribeImages"] == 2, "the listing and one re-check call"
+    assert digests(ecr, "signed") == {orphan, subject}
+    [kept] = run.records(action="kept")
+    assert kept["digest"] == orphan
+    assert kept["reason"] == f"re-check: its subject {subject} exists, so it is not an orphan"
+    assert kept["level"] == "INFO"
+    assert run.metric("ProtectedByReferrer") == 1 and run.metric("ImagesDeleted") == 0
+
+
+def test_an_orphan_referrer_whose_subject_is_really_gone_is_deleted_after_asking(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "signed", "7")
+    gone_subject = "sha256:" + "9" * 64
+    orphan = push_referrer(ecr, "signed", gone_subject, pushed_at=ago(30))
+    other = push(ecr, "signed", "other", pushed_at=ago(30))
+    calls = _count_calls(ecr)
+
+    run = invoke()
+    counted = dict(calls)
+
+    assert digests(ecr, "signed") == set()
+    assert {r["digest"] for r in run.records(action="deleted")} == {orphan, other}
+    # The listing, the combined re-check (refused: the subject is missing), the batch alone, the subject alone.
+    assert counted["DescribeImages"] == 4
+
+
+# --- archived images --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("restoring", [False, True])
+def test_an_archived_index_keeps_its_children_without_a_single_delete_failure(
+    ecr: Any, invoke: Invoke, restoring: bool
+) -> None:
+    # Given a release index that was archived (or is being restored), over old untagged children
+    create_repository(ecr, "multi", "1")
+    amd64 = push(ecr, "multi", "amd64", pushed_at=ago(200))
+    arm64 = push(ecr, "multi", "arm64", pushed_at=ago(200))
+    index = push_index(ecr, "multi", [amd64, arm64], tag="v1", pushed_at=ago(200))
+    loose = push(ecr, "multi", "archived-loose", pushed_at=ago(200))
+    for digest in (index, loose):
+        ecr.update_image_storage_class(
+            repositoryName="multi", imageId={"imageDigest": digest}, targetStorageClass="ARCHIVE"
+        )
+    if restoring:
+        ecr.update_image_storage_class(
+            repositoryName="multi", imageId={"imageDigest": index}, targetStorageClass="STANDARD"
+        )
+    status = "ACTIVATING" if restoring else "ARCHIVED"
+
+    dry = invoke(event={"dryRun": True})
+    run = invoke(env=DEBUG)
+
+    # Then nothing archived is judged, ECR's refusals are protection, and no alarm fires
+    everything = {
+        d["imageDigest"]
+        for d in ecr.describe_images(repositoryName="multi", filter={"imageStatus": "ANY"})["imageDetails"]
+    }
+    assert everything == {amd64, arm64, index, loose}
+    assert run.error is None
+    assert {r["digest"] for r in run.records(record_type="verdict")} == {amd64, arm64}
+    for child in (amd64, arm64):
+        action, reason = verdicts(run)[child]
+        assert action == "kept" and reason.startswith("kept by ECR: ImageReferencedByManifestList")
+    assert run.metric("DeleteFailures") == 0
+    assert run.metric("ProtectedByIndex") == 2
+    assert run.metric("ArchivedImages") == 2
+    assert run.result["archivedImages"] == 2  # type: ignore[index]
+    # The dry run cannot read an archived manifest either, and says so, for each deletion it announces.
+    [notice] = dry.records(record_type="archived_indexes")
+    assert notice["digests"] == [index] and "ECR refuses to delete" in notice["message"]
+    announced = {r["digest"]: r for r in dry.records(action="would_delete")}
+    assert set(announced) == {amd64, arm64}
+    assert all(r["caveat"].startswith(f"archived index {index} may list it") for r in announced.values())
+    assert status in {
+        d["imageStatus"]
+        for d in ecr.describe_images(repositoryName="multi", filter={"imageStatus": status})["imageDetails"]
+    }
+
+
+def test_the_signature_of_a_child_that_ecr_keeps_for_an_archived_index_is_kept_too(ecr: Any, invoke: Invoke) -> None:
+    # Given an old child of an archived index, signed: the sweep cannot read the index, so it plans
+    # to delete both; ECR refuses the child, and its signature must not be lost.
+    create_repository(ecr, "signed", "1")
+    child = push(ecr, "signed", "child", pushed_at=ago(200))
+    signature = push_referrer(ecr, "signed", child, pushed_at=ago(200))
+    index = push_index(ecr, "signed", [child], tag="v1", pushed_at=ago(200))
+    ecr.update_image_storage_class(
+        repositoryName="signed", imageId={"imageDigest": index}, targetStorageClass="ARCHIVE"
+    )
+
+    run = invoke(env=DEBUG)
+
+    assert {child, signature} <= digests(ecr, "signed")
+    assert verdicts(run)[signature] == ("kept", f"referrer of kept image {child}: its subject was not deleted")
+    assert verdicts(run)[child][1].startswith("kept by ECR: ImageReferencedByManifestList")
+    assert run.metric("DeleteFailures") == 0 and run.metric("ImagesDeleted") == 0
+
+
+def test_an_archived_subject_keeps_its_referrers(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "signed", "1")
+    image = push(ecr, "signed", "app", pushed_at=ago(200))
+    signature = push_referrer(ecr, "signed", image, pushed_at=ago(200))
+    ecr.update_image_storage_class(
+        repositoryName="signed", imageId={"imageDigest": image}, targetStorageClass="ARCHIVE"
+    )
+
+    run = invoke(env=DEBUG)
+
+    assert verdicts(run) == {signature: ("kept", f"referrer of kept image {image}")}
+    assert run.metric("ProtectedByReferrer") == 1
 
 
 # --- 3. pull time -----------------------------------------------------------------------------

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from ecr_sweeper.model import Action, Image, Protection, RepositoryUsage
+import pytest
+
+from ecr_sweeper.model import Action, Image, Protection, Use
 from ecr_sweeper.planner import Plan, judge, plan
 from ecr_sweeper.policy import Retention
 
@@ -86,7 +88,13 @@ INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
 
 
 def node(
-    name: str, days: float, *, tags: tuple[str, ...] = (), subject: str | None = None, index: bool = False
+    name: str,
+    days: float,
+    *,
+    tags: tuple[str, ...] = (),
+    subject: str | None = None,
+    index: bool = False,
+    status: str = "ACTIVE",
 ) -> Image:
     return Image(
         digest=f"sha256:{name}",
@@ -95,6 +103,7 @@ def node(
         size_bytes=1,
         media_type=INDEX_TYPE if index else None,
         subject_digest=None if subject is None else f"sha256:{subject}",
+        status=status,
     )
 
 
@@ -157,14 +166,91 @@ def test_a_referrer_is_deleted_in_a_wave_before_its_subject() -> None:
 
 def test_in_use_wins_over_every_other_reason_and_protects_the_graph() -> None:
     images = [node("idx", 9, index=True), node("child", 9)]
-    usage = RepositoryUsage(digests={"sha256:idx": ("lambda arn:aws:lambda:us-east-1:1:function:f",)})
-    result = plan(images, Retention(0), NOW, children={"sha256:idx": ["sha256:child"]}, usage=usage)
+    function = Use(Protection.LAMBDA, "arn:aws:lambda:us-east-1:1:function:f")
+    service = Use(Protection.ECS, "arn:aws:ecs:us-east-1:1:service/c/s")
+    in_use = {"sha256:idx": (function, service)}
+    result = plan(images, Retention(0), NOW, children={"sha256:idx": ["sha256:child"]}, in_use=in_use)
     assert by_digest(result)["idx"] == (Action.KEEP, "in use by lambda arn:aws:lambda:us-east-1:1:function:f")
     assert by_digest(result)["child"] == (Action.KEEP, "child of kept index sha256:idx")
     assert result.verdicts[0].protection is Protection.LAMBDA
+    assert result.verdicts[0].users == (function, service)
     assert result.verdicts[1].protection is Protection.INDEX
+
+
+@pytest.mark.parametrize(
+    ("family", "word", "who"),
+    [
+        (Protection.LAMBDA, "lambda", "arn:aws:lambda:us-east-1:1:function:f:$LATEST"),
+        (Protection.ECS, "ecs", "arn:aws:ecs:us-east-1:1:service/c/s"),
+        (Protection.BATCH, "batch", "arn:aws:batch:us-east-1:1:job-definition/j:3"),
+        (Protection.APP_RUNNER, "apprunner", "arn:aws:apprunner:us-east-1:1:service/s/1"),
+        (Protection.SAGEMAKER, "sagemaker", "arn:aws:sagemaker:us-east-1:1:model/m"),
+    ],
+)
+def test_each_in_use_family_names_itself_in_the_reason(family: Protection, word: str, who: str) -> None:
+    [verdict] = plan([node("x", 99)], Retention(1), NOW, in_use={"sha256:x": (Use(family, who),)}).verdicts
+    assert verdict.action is Action.KEEP
+    assert verdict.reason == f"in use by {word} {who}"
+    assert verdict.protection is family
+
+
+@pytest.mark.parametrize("status", ["ARCHIVED", "ACTIVATING"])
+def test_an_archived_image_is_never_a_candidate_and_protects_its_children_and_referrers(status: str) -> None:
+    images = [
+        node("archived-idx", 99, index=True, status=status),
+        node("child", 99),
+        node("sig", 99, subject="archived-idx"),
+        node("archived-loose", 99, status=status),
+    ]
+    result = plan(images, Retention(0), NOW, children={"sha256:archived-idx": ["sha256:child"]})
+    assert by_digest(result) == {
+        "child": (Action.KEEP, "child of kept index sha256:archived-idx"),
+        "sig": (Action.KEEP, "referrer of kept image sha256:archived-idx"),
+    }
+    assert result.waves == []
+
+
+def test_an_orphan_referrer_to_be_deleted_names_its_absent_subject() -> None:
+    images = [node("orphan", 9, subject="missing"), node("old", 9), node("sig", 9, subject="old")]
+    result = plan(images, Retention(1), NOW)
+    assert result.absent_subjects == {"sha256:orphan": "sha256:missing"}
 
 
 def test_children_missing_from_the_repository_are_ignored() -> None:
     images = [node("idx", 9, tags=("t",), index=True)]
     assert plan(images, Retention(1), NOW, children={"sha256:idx": ["sha256:elsewhere"]}).verdicts == []
+
+
+def test_a_deletion_an_unreadable_archived_index_may_forbid_carries_a_caveat() -> None:
+    # The archived index's manifest could not be read (no entry in children): what it lists is
+    # unknown, whatever the push times (a restored image counts as newly pushed).
+    images = [
+        node("older", 90),
+        node("archived-idx", 60, index=True, status="ARCHIVED"),
+        node("newer", 30),
+        node("young", 0.1),
+    ]
+    result = plan(images, Retention(1), NOW)
+    caveats = {v.image.digest.removeprefix("sha256:"): v.caveat for v in result.verdicts}
+    assert caveats["older"] == caveats["newer"]
+    assert str(caveats["older"]).startswith("archived index sha256:archived-idx may list it")
+    assert caveats["young"] is None, "a kept digest needs no caveat"
+    assert [v.action for v in result.verdicts] == [Action.DELETE, Action.DELETE, Action.KEEP]
+
+
+def test_the_referrer_of_a_doubtful_deletion_waits_for_its_subject() -> None:
+    images = [
+        node("subject", 90),
+        node("sig", 90, subject="subject"),
+        node("archived-idx", 60, index=True, status="ARCHIVED"),
+    ]
+    result = plan(images, Retention(1), NOW)
+    assert waves(result) == [["subject"], ["sig"]]
+    assert all(v.caveat for v in result.verdicts)
+
+
+def test_an_archived_index_whose_manifest_was_read_leaves_no_doubt() -> None:
+    images = [node("child", 90), node("other", 90), node("archived-idx", 60, index=True, status="ARCHIVED")]
+    result = plan(images, Retention(1), NOW, children={"sha256:archived-idx": ["sha256:child"]})
+    assert by_digest(result)["child"] == (Action.KEEP, "child of kept index sha256:archived-idx")
+    assert [v.caveat for v in result.verdicts] == [None, None]

@@ -1,64 +1,238 @@
-"""Reading image URIs and the in-use scan's failure mode."""
+"""The in-use scan's bookkeeping and failure modes, against stubbed clients (no emulator)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.stub import Stubber
 
-from ecr_sweeper.model import Image
-from ecr_sweeper.usage import ImageRef, InUse, UsageScanFailed, parse_image, scan
+from ecr_sweeper.model import Protection, Use
+from ecr_sweeper.usage import SOURCES, InUse, UsageScanFailed, scan
 
 HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 DIGEST = "sha256:" + "ab" * 32
+OTHER = "sha256:" + "cd" * 32
+TASK = Use(Protection.ECS, "arn:aws:ecs:us-east-1:123456789012:task/c/1")
+FUNCTION = Use(Protection.LAMBDA, "arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST")
 
 
-@pytest.mark.parametrize(
-    ("uri", "expected"),
-    [
-        (f"{HOST}/team/api@{DIGEST}", ImageRef("team/api", digest=DIGEST)),
-        (f"{HOST}/team/api:v1.2", ImageRef("team/api", tag="v1.2")),
-        (f"{HOST}/api", ImageRef("api", tag="latest")),
-        ("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/api:x", ImageRef("api", tag="x")),
-        ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/api:x", ImageRef("api", tag="x")),
-        ("public.ecr.aws/nginx/nginx:latest", None),
-        ("docker.io/library/redis:7", None),
-        ("redis", None),
-        (f"{HOST}/api@sha256:short", None),
-    ],
-)
-def test_parse_image(uri: str, expected: ImageRef | None) -> None:
-    assert parse_image(uri) == expected
-
-
-def test_in_use_by_digest_and_by_tag() -> None:
+def test_a_digest_is_protected_whatever_repository_the_reference_named() -> None:
     in_use = InUse()
-    in_use.add_uri(f"{HOST}/api@{DIGEST}", "ecs arn:task")
-    in_use.add_uri(f"{HOST}/api:prod", "lambda arn:fn")
-    usage = in_use.for_repository("api")
-    assert usage.users(Image(DIGEST, (), None, 0)) == ("ecs arn:task",)
-    assert usage.users(Image("sha256:other", ("prod",), None, 0)) == ("lambda arn:fn",)
-    assert in_use.for_repository("other").users(Image(DIGEST, (), None, 0)) == ()
+    in_use.add_reference(f"{HOST}/api@{DIGEST}", TASK)
+    in_use.add_reference(f"{HOST}/other-repo:tag@{DIGEST}", FUNCTION)
+    assert in_use.users(DIGEST) == (TASK, FUNCTION)
+    assert in_use.count == 1
 
 
-def test_a_denied_listing_fails_the_whole_scan() -> None:
-    lam = boto3.client("lambda", region_name="us-east-1")
-    ecs = boto3.client("ecs", region_name="us-east-1")
-    with Stubber(lam) as stub:
-        stub.add_client_error("list_functions", "AccessDeniedException", "not authorized")
-        with pytest.raises(UsageScanFailed, match="AccessDeniedException"):
-            scan(lam, ecs)
+def test_tag_only_and_foreign_references_protect_nothing() -> None:
+    in_use = InUse()
+    in_use.add_reference(f"{HOST}/api:prod", TASK)
+    in_use.add_reference(f"docker.io/library/redis@{DIGEST}", TASK)
+    in_use.add(None, TASK)
+    in_use.add("sha256:not-a-digest", TASK)
+    assert in_use.count == 0
 
 
-def test_describe_tasks_failures_fail_the_scan() -> None:
-    lam = boto3.client("lambda", region_name="us-east-1")
-    ecs = boto3.client("ecs", region_name="us-east-1")
+def test_a_workload_is_listed_once_per_digest_and_families_are_counted() -> None:
+    in_use = InUse()
+    for _ in range(2):
+        in_use.add(DIGEST, TASK)
+    in_use.add(DIGEST, FUNCTION)
+    in_use.add(OTHER, TASK)
+    assert in_use.users(DIGEST) == (TASK, FUNCTION)
+    assert in_use.by_family() == {"Ecs": 2, "Lambda": 1}
+
+
+class Stubs:
+    """One stubbed client per scanned service; every service answers "nothing here" unless a
+    test queues responses for it."""
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.clients = {
+            service: boto3.client(service, region_name=region, config=Config(retries={"total_max_attempts": 1}))
+            for service, _ in SOURCES
+        }
+        self.stubs = {service: Stubber(client) for service, client in self.clients.items()}
+
+    def connect(self, service: str, **_: Any) -> Any:
+        return self.clients[service]
+
+    def empty(self, *services: str) -> None:
+        for service in services:
+            stub = self.stubs[service]
+            if service == "lambda":
+                stub.add_response("list_functions", {"Functions": []})
+            elif service == "ecs":
+                stub.add_response("list_clusters", {"clusterArns": []})
+                stub.add_response("list_task_definitions", {"taskDefinitionArns": []})
+            elif service == "batch":
+                stub.add_response("describe_job_definitions", {"jobDefinitions": []})
+            elif service == "apprunner":
+                stub.add_response("list_services", {"ServiceSummaryList": []})
+            elif service == "sagemaker":
+                stub.add_response("list_models", {"Models": []})
+
+
+@pytest.fixture
+def stubs() -> Iterator[Stubs]:
+    stubs = Stubs()
+    with ExitStack() as stack:
+        for stub in stubs.stubs.values():
+            stack.enter_context(stub)
+        yield stubs
+
+
+def test_a_denied_listing_fails_the_scan_naming_source_cause_and_fix(stubs: Stubs) -> None:
+    stubs.empty("lambda", "ecs")
+    stubs.stubs["batch"].add_client_error(
+        "describe_job_definitions", "AccessDeniedException", "not authorized to perform batch:DescribeJobDefinitions"
+    )
+    with pytest.raises(UsageScanFailed) as failed:
+        scan(stubs.connect)
+    assert failed.value.source == "batch DescribeJobDefinitions"
+    assert failed.value.cause.startswith("AccessDeniedException: not authorized")
+    assert "allow batch:DescribeJobDefinitions to the function's role" in failed.value.fix
+    assert str(failed.value).startswith("in-use source batch DescribeJobDefinitions could not be read")
+
+
+def test_throttling_after_every_retry_says_the_next_run_reads_it_again(stubs: Stubs) -> None:
+    stubs.stubs["lambda"].add_client_error("list_functions", "TooManyRequestsException", "Rate exceeded")
+    with pytest.raises(UsageScanFailed) as failed:
+        scan(stubs.connect)
+    assert "lambda:ListFunctions was throttled" in failed.value.fix
+
+
+def test_describe_tasks_failures_fail_the_scan(stubs: Stubs) -> None:
     arn = "arn:aws:ecs:us-east-1:123456789012:task/c/1"
-    with Stubber(lam) as lam_stub, Stubber(ecs) as ecs_stub:
-        lam_stub.add_response("list_functions", {"Functions": []})
-        ecs_stub.add_response("list_clusters", {"clusterArns": ["c"]})
-        ecs_stub.add_response("list_tasks", {"taskArns": [arn]})
-        ecs_stub.add_response("list_tasks", {"taskArns": []})
-        ecs_stub.add_response("describe_tasks", {"tasks": [], "failures": [{"arn": arn, "reason": "MISSING"}]})
-        with pytest.raises(UsageScanFailed, match="DescribeTasks failures"):
-            scan(lam, ecs)
+    stubs.empty("lambda")
+    ecs = stubs.stubs["ecs"]
+    ecs.add_response("list_clusters", {"clusterArns": ["c"]})
+    ecs.add_response("list_services", {"serviceArns": []})
+    ecs.add_response("list_tasks", {"taskArns": [arn]})
+    ecs.add_response("list_tasks", {"taskArns": []})
+    ecs.add_response("describe_tasks", {"tasks": [], "failures": [{"arn": arn, "reason": "MISSING"}]})
+    with pytest.raises(UsageScanFailed, match=r"ecs DescribeTasks .*failures"):
+        scan(stubs.connect)
+
+
+def test_a_lambda_version_deleted_during_the_scan_is_simply_gone(stubs: Stubs) -> None:
+    listed = {
+        "FunctionName": "f",
+        "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:f:3",
+        "Version": "3",
+        "PackageType": "Image",
+    }
+    stubs.stubs["lambda"].add_response("list_functions", {"Functions": [listed]})
+    stubs.stubs["lambda"].add_client_error("get_function", "ResourceNotFoundException", "Function not found")
+    stubs.empty("ecs", "batch", "apprunner", "sagemaker")
+    assert scan(stubs.connect).count == 0
+
+
+def test_batch_images_are_read_from_every_container_form(stubs: Stubs) -> None:
+    digests = ["sha256:" + f"{n:02d}" * 32 for n in range(5)]
+    definition = {
+        "jobDefinitionName": "j",
+        "jobDefinitionArn": "arn:aws:batch:us-east-1:123456789012:job-definition/j:1",
+        "revision": 1,
+        "type": "multinode",
+        "status": "ACTIVE",
+        "containerProperties": {"image": f"{HOST}/a@{digests[0]}"},
+        "nodeProperties": {
+            "numNodes": 1,
+            "mainNode": 0,
+            "nodeRangeProperties": [{"targetNodes": "0", "container": {"image": f"{HOST}/b@{digests[1]}"}}],
+        },
+        "ecsProperties": {"taskProperties": [{"containers": [{"image": f"{HOST}/c@{digests[2]}"}]}]},
+        "eksProperties": {
+            "podProperties": {
+                "containers": [{"image": f"{HOST}/d@{digests[3]}"}],
+                "initContainers": [{"image": f"{HOST}/e@{digests[4]}"}],
+            }
+        },
+    }
+    stubs.empty("lambda", "ecs")
+    stubs.stubs["batch"].add_response("describe_job_definitions", {"jobDefinitions": [definition]})
+    stubs.empty("apprunner", "sagemaker")
+    in_use = scan(stubs.connect)
+    assert {d for d in digests if in_use.users(d)} == set(digests)
+    assert str(in_use.users(digests[4])[0]) == f"batch {definition['jobDefinitionArn']}"
+
+
+def test_a_sagemaker_model_built_from_a_model_package_protects_the_packages_images(stubs: Stubs) -> None:
+    model_arn = "arn:aws:sagemaker:us-east-1:123456789012:model/m"
+    stubs.empty("lambda", "ecs", "batch", "apprunner")
+    sagemaker = stubs.stubs["sagemaker"]
+    sagemaker.add_response(
+        "list_models", {"Models": [{"ModelName": "m", "ModelArn": model_arn, "CreationTime": "2026-01-01T00:00:00Z"}]}
+    )
+    sagemaker.add_response(
+        "describe_model",
+        {
+            "ModelName": "m",
+            "ModelArn": model_arn,
+            "CreationTime": "2026-01-01T00:00:00Z",
+            "Containers": [{"ModelPackageName": "pkg/1"}],
+        },
+    )
+    sagemaker.add_response(
+        "describe_model_package",
+        {
+            "ModelPackageName": "pkg",
+            "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/pkg/1",
+            "CreationTime": "2026-01-01T00:00:00Z",
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": []},
+            "InferenceSpecification": {
+                "Containers": [{"Image": f"{HOST}/model:v1", "ImageDigest": DIGEST}],
+                "SupportedContentTypes": [],
+                "SupportedResponseMIMETypes": [],
+            },
+        },
+    )
+    in_use = scan(stubs.connect)
+    assert in_use.users(DIGEST) == (Use(Protection.SAGEMAKER, model_arn),)
+
+
+def test_a_service_that_the_region_does_not_offer_is_skipped_after_one_quick_attempt() -> None:
+    # App Runner is not in sa-east-1 (the SDK's endpoint data), and its endpoint does not answer.
+    stubs = Stubs(region="sa-east-1")
+    closed = boto3.client(
+        "apprunner",
+        region_name="sa-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=1),
+    )
+    attempts: list[dict[str, Any]] = []
+
+    def connect(service: str, **kwargs: Any) -> Any:
+        if service == "apprunner":
+            attempts.append(kwargs)
+            return closed
+        return stubs.clients[service]
+
+    with ExitStack() as stack:
+        for service, stub in stubs.stubs.items():
+            if service != "apprunner":
+                stack.enter_context(stub)
+        stubs.empty("lambda", "ecs", "batch", "sagemaker")
+        in_use = scan(connect)
+    assert in_use.skipped == ["apprunner"]
+    assert attempts == [{}, {"attempts": 1}]
+
+
+def test_an_offered_service_that_cannot_be_reached_fails_closed() -> None:
+    unreachable = boto3.client(
+        "lambda",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=1),
+    )
+    with pytest.raises(UsageScanFailed) as failed:
+        scan(lambda service, **_: unreachable)
+    assert failed.value.source == "lambda ListFunctions"
+    assert "let the function reach http://127.0.0.1:9" in failed.value.fix

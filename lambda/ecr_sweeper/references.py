@@ -1,0 +1,62 @@
+"""The one grammar for Amazon ECR image references, as workloads name them (pure, no AWS calls).
+
+    <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:<tag>][@sha256:<hex>]
+
+Registry hosts (ECR user guide, "Making requests to Amazon ECR registries"; AWS General Reference,
+"Amazon ECR endpoints and quotas"):
+- `dkr.ecr` and `dkr.ecr-fips` under `amazonaws.com`, and under `amazonaws.com.cn` in China;
+- the dual-stack `dkr-ecr` and `dkr-ecr-fips` under `on.aws`.
+Container runtimes accept `name:tag@sha256:...` and pull the digest, ignoring the tag, so the
+digest wins whenever both are given. A reference to any other registry is not ECR's and is ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_HOST = (
+    r"(?P<account>\d{12})\."
+    # Host names are case-insensitive (RFC 4343); repository names, tags and digests are not.
+    r"(?i:dkr\.ecr(?:-fips)?\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?"
+    r"|dkr-ecr(?:-fips)?\.(?P<dual_region>[a-z]{2}(?:-[a-z]+)+-\d+)\.on\.aws)"
+)
+# ECR repository names (CreateRepository, repositoryName pattern), so also paths with slashes.
+_REPOSITORY = r"(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
+# Docker/OCI tag grammar: up to 128 characters.
+_TAG = r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{0,127}))?"
+_DIGEST = r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
+_REFERENCE = re.compile(_HOST + "/" + _REPOSITORY + _TAG + _DIGEST)
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A parsed ECR reference. `digest` is what a runtime pulls when it is set; `tag` is kept for
+    the record. A reference with neither names the `latest` tag."""
+
+    account: str
+    region: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+
+def parse_image(reference: str | None) -> ImageRef | None:
+    """The ECR image a reference names, or None when it is not an ECR reference at all."""
+    match = _REFERENCE.fullmatch((reference or "").strip())
+    if match is None:
+        return None
+    tag, digest = match["tag"], match["digest"]
+    return ImageRef(
+        account=match["account"],
+        region=(match["region"] or match["dual_region"]).lower(),
+        repository=match["repository"],
+        tag=tag if tag or digest else "latest",
+        digest=digest,
+    )
+
+
+def is_digest(value: str | None) -> bool:
+    """True for a sha256 content digest as ECR and ECS report it (`imageDigest`)."""
+    return bool(value) and DIGEST.fullmatch(value or "") is not None
