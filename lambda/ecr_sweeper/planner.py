@@ -32,6 +32,8 @@ class Plan:
     # Referrer -> its subject, for each referrer whose subject is not in the listing: deleting it
     # would be justified by an absence, so the re-check asks ECR for the subject once more.
     absent_subjects: Mapping[str, str] = field(default_factory=dict)
+    # Archived indexes whose manifest could not be read: what they list is unknown.
+    unread_indexes: tuple[str, ...] = ()
 
     @property
     def deletions(self) -> list[Verdict]:
@@ -89,7 +91,10 @@ def plan(
             # A referrer whose subject is not kept goes with its subject.
             decided[image.digest] = Verdict(image, Action.DELETE, f"referrer of deleted image {image.subject_digest}")
 
-    caveats = _caveats(images, decided, children)
+    unread = tuple(
+        i.digest for i in images if i.archived and i.media_type in INDEX_MEDIA_TYPES and i.digest not in children
+    )
+    caveats = _caveats(unread, decided)
     verdicts = [
         replace(decided[image.digest], caveat=caveats[image.digest])
         if image.digest in caveats
@@ -105,7 +110,7 @@ def plan(
         and v.image.subject_digest != v.image.digest
         and v.image.subject_digest not in present
     }
-    return Plan(verdicts, _waves(verdicts, children, referrers, set(caveats)), absent)
+    return Plan(verdicts, _waves(verdicts, children, referrers, set(caveats)), absent, unread)
 
 
 def judge(image: Image, retention: Retention, now: datetime) -> Verdict:
@@ -138,10 +143,8 @@ def judge(image: Image, retention: Retention, now: datetime) -> Verdict:
     )
 
 
-def _caveats(
-    images: Sequence[Image], decided: Mapping[str, Verdict], children: Mapping[str, Sequence[str]]
-) -> dict[str, str]:
-    """Deletions that an archived index may forbid, and why.
+def _caveats(unread: Sequence[str], decided: Mapping[str, Verdict]) -> dict[str, str]:
+    """Deletions that an `unread` archived index may forbid, and why.
 
     ECR serves no manifest of an archived image, so what such an index lists is unknown here, and
     ECR refuses to delete what it lists. Push times do not narrow it down: a restored image "behaves
@@ -149,7 +152,6 @@ def _caveats(
     these deletions and says so, so that a dry run never promises one that ECR may refuse; the
     referrers of such a digest wait for it: they are deleted after it, and only if it is.
     """
-    unread = [i.digest for i in images if i.archived and i.media_type in INDEX_MEDIA_TYPES and i.digest not in children]
     if not unread:
         return {}
     doomed = {digest for digest, verdict in decided.items() if verdict.action is Action.DELETE}

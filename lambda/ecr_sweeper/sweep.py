@@ -53,8 +53,6 @@ class Planned:
     reads: OwnReads
     # Index -> the manifests it lists, for every index whose manifest could be read.
     children: dict[str, tuple[str, ...]]
-    # Archived indexes whose manifest ECR would not serve: what they list is unknown here.
-    unreadable: tuple[str, ...] = ()
 
     def has_visible_parent(self, digest: str) -> bool:
         return any(digest in listed for listed in self.children.values())
@@ -210,8 +208,7 @@ class Sweep:
             children = self.registry.manifests(repository, indexes, archived=archived)
             reads = OwnReads(frozenset(indexes), started, datetime.now(timezone.utc))
         the_plan = plan(images, policy, self.now, children=children, in_use=in_use.digests)
-        unreadable = tuple(digest for digest in indexes if digest in archived and digest not in children)
-        return Planned(the_plan, reads, children, unreadable)
+        return Planned(the_plan, reads, children)
 
     def _sweep_images(
         self, repository: Repository, policy: Retention, outcome: RepositoryOutcome, in_use: InUse
@@ -221,8 +218,8 @@ class Sweep:
         outcome.archived_images = sum(1 for image in images if image.archived)
         planned = self._plan(repository, images, policy, in_use)
         the_plan = planned.plan
-        if planned.unreadable:
-            self.reporter.archived_indexes_unreadable(repository, planned.unreadable)
+        if the_plan.unread_indexes:
+            self.reporter.archived_indexes_unreadable(repository, the_plan.unread_indexes)
         outcome.untagged_images = len(the_plan.verdicts)
         for verdict in the_plan.verdicts:
             if verdict.action is Action.KEEP:
