@@ -32,10 +32,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
 
-from tests.emulator.bulk import Shape  # noqa: E402
+from tests.emulator.bulk import Shape, Workloads  # noqa: E402
 from tests.emulator.server import free_port  # noqa: E402
 
-IN_USE_SCAN_CALLS = 3  # ListFunctions, ListClusters, ListTaskDefinitions on an account without any
+WORKLOADS = Workloads()
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
@@ -48,7 +48,33 @@ def minimum_calls(shape: Shape) -> int:
         + math.ceil(shape.indexes_per_repository() / 100)  # BatchGetImage, index manifests only
         + 2 * math.ceil(deletes / 100)  # BatchDeleteImage, and the re-check before each
     )
-    return math.ceil(shape.repositories / 1000) + shape.repositories * per_repository + IN_USE_SCAN_CALLS
+    return math.ceil(shape.repositories / 1000) + shape.repositories * per_repository + minimum_in_use_calls(WORKLOADS)
+
+
+def pages(items: int, size: int) -> int:
+    """A listing costs one call even when it is empty."""
+    return max(1, math.ceil(items / size))
+
+
+def minimum_in_use_calls(w: Workloads) -> int:
+    """The in-use scan's pages, at each API's page size, plus one describe per object (README,
+    "Performance"). Services are scaled to zero: no task to describe."""
+    versions = 2 * w.functions  # $LATEST and one published version each
+    services = w.services_per_cluster
+    per_cluster = (
+        pages(services, 10)  # ListServices
+        + math.ceil(services / 10)  # DescribeServices, 10 per call
+        + math.ceil(services / 20)  # DescribeServiceRevisions, 20 per call, one revision each
+        + 2  # ListTasks, RUNNING and PENDING
+    )
+    return (
+        pages(versions, 50) + versions  # ListFunctions, GetFunction per image version
+        + pages(w.clusters, 100) + w.clusters * per_cluster
+        + pages(w.task_definitions, 100) + w.task_definitions  # services run some of these: described once
+        + pages(w.job_definitions, 100)  # DescribeJobDefinitions
+        + pages(w.app_runner_services, 20) + w.app_runner_services  # ListServices, DescribeService each
+        + pages(w.models, 10) + w.models  # ListModels, DescribeModel each
+    )  # fmt: skip
 
 
 # --- the child: one sweep, measured -----------------------------------------------------------
@@ -151,6 +177,7 @@ def snapshot(endpoint: str) -> dict[str, frozenset[str]]:
 
 def sweep(shape: Shape, workers: int, latency_ms: float, throttle: float, now: str) -> Run:
     with emulator(shape, latency_ms, throttle, now) as endpoint:
+        WORKLOADS.seed(endpoint)
         result = subprocess.run(
             [sys.executable, __file__, "--child", endpoint, "--workers", str(workers)],
             cwd=ROOT, capture_output=True, text=True, check=False,
