@@ -15,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ecr_sweeper.constants import DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME
+from ecr_sweeper.model import Protection
 
 # The nightly run, plus two hours of slack for a slow run or a late schedule.
 HEARTBEAT = Duration.hours(26)
@@ -134,13 +135,13 @@ class Observability(Construct):
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"{stack.stack_name}-sweeps", default_interval=Duration.days(14)
         )
-        families = ("Age", "Pull", "Index", "Referrer", "Lambda", "Ecs")
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Digests deleted", left=[custom("ImagesDeleted")], width=8),
             cloudwatch.GraphWidget(title="Bytes reclaimed", left=[custom("BytesReclaimed")], width=8),
             cloudwatch.GraphWidget(
                 title="Protected, by reason",
-                left=[custom(f"ProtectedBy{family}") for family in families],
+                # Every family the function emits (report.py: ProtectedBy<Family>), from its own enum.
+                left=[custom(f"ProtectedBy{family.value}") for family in Protection],
                 stacked=True,
                 width=8,
             ),

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from ecr_sweeper.model import Protection
 from infra.config import ContextError
 from infra.observability import QUERIES
 from tests.infrastructure.conftest import synth
@@ -109,9 +110,12 @@ def test_the_dashboard_shows_deletions_bytes_protections_failures_and_duration(t
     [dashboard] = template.find_resources("AWS::CloudWatch::Dashboard").values()
     assert dashboard["Properties"]["DashboardName"] == "EcrSweeper-sweeps"
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for needle in ("ImagesDeleted", "BytesReclaimed", "ProtectedByIndex", "ProtectedByLambda", "DeleteFailures",
-                   "RepositoryErrors", "Duration", "Digests deleted", "Run duration"):  # fmt: skip
+    for needle in ("ImagesDeleted", "BytesReclaimed", "DeleteFailures", "RepositoryErrors", "Duration",
+                   "Digests deleted", "Run duration"):  # fmt: skip
         assert needle in body
+    # Every protection family the function emits has its line.
+    for family in Protection:
+        assert f"ProtectedBy{family.value}" in body
 
 
 def test_an_invalid_alarm_email_stops_synth() -> None:
