@@ -3,6 +3,7 @@ the log records and the metrics it emitted."""
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -10,8 +11,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from tests.emulator.identity import OWN, sweeper_credentials
+from tests.emulator.server import free_port
 from tests.output import Invocation, invoke_captured
 
 
@@ -25,6 +28,21 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+
+@pytest.fixture
+def local_endpoint() -> Iterator[str]:
+    """The corrected emulator served by ThreadedMotoServer on 127.0.0.1, emptied afterwards."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        yield endpoint
+    finally:
+        # The server serves moto's process-wide backends: leave nothing behind for later tests.
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+        server.stop()
 
 
 @pytest.fixture

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
 from tests.emulator.ecr import finish_restore, manifest_digest
 from tests.emulator.seed import DOCKER_MANIFEST, create_repository, image_manifest, push, push_index
-from tests.emulator.server import free_port
 
 
 def test_describe_images_pages_with_max_results_and_next_token(ecr: Any) -> None:
@@ -168,14 +165,8 @@ def test_referrer_fields_come_from_the_pushed_manifest(ecr: Any) -> None:
 
 
 @pytest.fixture
-def server_ecr() -> Iterator[Any]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        yield boto3.client("ecr", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{port}")
-    finally:
-        server.stop()
+def server_ecr(local_endpoint: str) -> Any:
+    return boto3.client("ecr", region_name="us-east-1", endpoint_url=local_endpoint)
 
 
 def test_the_corrections_also_serve_a_local_server(server_ecr: Any) -> None:

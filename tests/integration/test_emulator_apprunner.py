@@ -14,11 +14,9 @@ from botocore.exceptions import ClientError, ParamValidationError
 from moto import backend_index, mock_aws
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
-from moto.server import ThreadedMotoServer
 
 from tests.emulator import apprunner
 from tests.emulator.apprunner import MAX_PAGE, AppRunnerResponse, install
-from tests.emulator.server import free_port
 
 ACCOUNT = "123456789012"
 REPOSITORY = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/app"
@@ -253,15 +251,9 @@ def test_install_is_idempotent() -> None:
 
 
 @pytest.fixture
-def served() -> Iterator[Any]:
+def served(local_endpoint: str) -> Any:
     install()
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        yield boto3.client("apprunner", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{port}")
-    finally:
-        server.stop()
+    return boto3.client("apprunner", region_name="us-east-1", endpoint_url=local_endpoint)
 
 
 def test_a_local_server_serves_the_same_api(served: Any) -> None:

@@ -3,7 +3,6 @@ still needs reads, against images pushed through the corrected ECR."""
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -14,11 +13,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.exceptions import JsonRESTError
 from moto.ecs.responses import EC2ContainerServiceResponse
-from moto.server import ThreadedMotoServer
 
 from tests.emulator.ecs_services import finish_rollout, install
 from tests.emulator.seed import create_repository, push
-from tests.emulator.server import free_port
 
 install()
 
@@ -279,21 +276,12 @@ def test_a_test_can_make_describe_service_revisions_fail(aws: tuple[Any, Any], m
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[Any, Any]]:
-    """ECR and ECS clients on a ThreadedMotoServer on 127.0.0.1, emptied afterwards."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        yield (
-            boto3.client("ecr", region_name="us-east-1", endpoint_url=endpoint),
-            boto3.client("ecs", region_name="us-east-1", endpoint_url=endpoint),
-        )
-    finally:
-        # The server serves moto's process-wide backends: leave nothing behind for later tests.
-        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
-        server.stop()
+def served(local_endpoint: str) -> tuple[Any, Any]:
+    """ECR and ECS clients on the emulator served on 127.0.0.1."""
+    return (
+        boto3.client("ecr", region_name="us-east-1", endpoint_url=local_endpoint),
+        boto3.client("ecs", region_name="us-east-1", endpoint_url=local_endpoint),
+    )
 
 
 def test_the_service_corrections_also_serve_a_local_server(served: tuple[Any, Any]) -> None:
