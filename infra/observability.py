@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -57,21 +57,62 @@ class Observability(Construct):
         log_group: logs.ILogGroup,
         alarm_email: str | None,
         runs_started: cloudwatch.Metric,
+        removal: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         """`runs_started` counts scheduled runs: the function's invocations, or the state machine's
         executions with the Step Functions engine."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
 
+        # Only this account's alarms may use the key and publish to the topic ("confused deputy"
+        # prevention: SNS developer guide, "Amazon SNS access policy", aws:SourceAccount/aws:SourceArn).
+        from_our_alarms = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": stack.format_arn(
+                    service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+                )
+            },
+        }
+        cloudwatch_principal = iam.ServicePrincipal("cloudwatch.amazonaws.com")
         # CloudWatch can publish to an encrypted topic only with a customer managed key whose
-        # policy lets cloudwatch.amazonaws.com use it (the AWS managed aws/sns key does not).
-        key = kms.Key(self, "AlarmTopicKey", enable_key_rotation=True, description="ecr-sweeper alarm topic")
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        # policy lets cloudwatch.amazonaws.com use it (the AWS managed aws/sns key does not):
+        # SNS developer guide, "Encryption at rest", compatibility with CloudWatch alarms.
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            enable_key_rotation=True,
+            description="ecr-sweeper alarm topic",
+            # A deleted key waits out its pending window (7 to 30 days) before it is gone.
+            removal_policy=removal,
+            pending_window=Duration.days(7),
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccount",
+                principals=[cloudwatch_principal],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions=from_our_alarms,
+            )
+        )
         self.topic = sns.Topic(self, "AlarmTopic", display_name="ecr-sweeper alarms", master_key=key, enforce_ssl=True)
+        # enforce_ssl creates an AWS::SNS::TopicPolicy, and a topic policy replaces the default one:
+        # without this statement nothing may publish, and every alarm action fails.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccount",
+                principals=[cloudwatch_principal],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=from_our_alarms,
+            )
+        )
         if alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
 
-        # A run EventBridge could not start (throttled invocation, function missing) lands here.
+        # A run that EventBridge could not deliver, and (lambda engine) a run the function's async
+        # queue dropped or that failed, lands here.
         self.dead_letters = sqs.Queue(
             self,
             "ScheduleDeadLetters",
@@ -103,20 +144,30 @@ class Observability(Construct):
                 custom("RepositoryErrors"),
                 "ecr-sweeper: some repositories could not be swept. Query repository_error records.",
             ),
+            # A run leaves a data point; no run in the whole window leaves none. With missing data
+            # treated as missing, "if all data points in the evaluation range are missing, the alarm
+            # transitions to INSUFFICIENT_DATA" (CloudWatch user guide, "Configuring how CloudWatch
+            # alarms treat missing data"), and a new alarm starts in INSUFFICIENT_DATA. So the
+            # transition OK -> INSUFFICIENT_DATA is a missed night, within the window, while a fresh
+            # deploy stays where it started, and pages no one, until its first run turns it OK.
             "NoRun": self._alarm(
                 "NoRunAlarm",
                 runs_started.with_(period=HEARTBEAT_PERIOD, statistic="Sum"),
-                f"ecr-sweeper did not run in the last {HEARTBEAT.to_hours():.0f} hours: check the schedule, "
-                "the schedule's dead-letter queue, and the function's throttles.",
+                f"ecr-sweeper did not run in the last {HEARTBEAT.to_hours():.0f} hours (this alarm's "
+                "INSUFFICIENT_DATA after OK): check the schedule, the schedule's dead-letter queue, and the "
+                "function's throttles.",
                 comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                 threshold=1,
                 periods=int(HEARTBEAT.to_hours() / HEARTBEAT_PERIOD.to_hours()),
-                missing=cloudwatch.TreatMissingData.BREACHING,
+                missing=cloudwatch.TreatMissingData.MISSING,
+                on_insufficient_data=True,
             ),
             "DeadLetters": self._alarm(
                 "ScheduleDeadLettersAlarm",
                 self.dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
-                "ecr-sweeper: EventBridge could not start a run; the event is in the dead-letter queue.",
+                "ecr-sweeper: a run could not start (EventBridge could not invoke the target, or Lambda dropped a "
+                "throttled invocation after its maximum event age), or a run failed (the function's on-failure "
+                "destination). The queue's message says which.",
                 threshold=0,
             ),
         }
@@ -133,7 +184,11 @@ class Observability(Construct):
         ]
 
         self.dashboard = cloudwatch.Dashboard(
-            self, "Dashboard", dashboard_name=f"{stack.stack_name}-sweeps", default_interval=Duration.days(14)
+            # Dashboards are global to the account: the region keeps a second region's stack apart.
+            self,
+            "Dashboard",
+            dashboard_name=f"{stack.stack_name}-{stack.region}-sweeps",
+            default_interval=Duration.days(14),
         )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Digests deleted", left=[custom("ImagesDeleted")], width=8),
@@ -177,6 +232,7 @@ class Observability(Construct):
         threshold: float = 0,
         periods: int = 1,
         missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+        on_insufficient_data: bool = False,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
@@ -190,6 +246,8 @@ class Observability(Construct):
             treat_missing_data=missing,
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))
+        if on_insufficient_data:
+            alarm.add_insufficient_data_action(actions.SnsAction(self.topic))
         return alarm
 
     def notify(self, alarm: cloudwatch.Alarm) -> None:

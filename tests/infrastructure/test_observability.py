@@ -67,7 +67,15 @@ def test_the_four_alarms(template: Template) -> None:
     assert heartbeat["ComparisonOperator"] == "LessThanThreshold" and heartbeat["Threshold"] == 1
     assert heartbeat["Period"] * heartbeat["EvaluationPeriods"] == 26 * 3600
     assert heartbeat["DatapointsToAlarm"] == heartbeat["EvaluationPeriods"]
-    assert heartbeat["TreatMissingData"] == "breaching", "no invocation at all is exactly what it must catch"
+    # No run in the window leaves no data point at all. "missing": "if all data points in the
+    # evaluation range are missing, the alarm transitions to INSUFFICIENT_DATA" (CloudWatch user
+    # guide, "Configuring how CloudWatch alarms treat missing data"), and a new alarm starts in
+    # INSUFFICIENT_DATA ("Alarm states"). So the page is on the transition OK -> INSUFFICIENT_DATA: a
+    # missed night within 26 hours, while a fresh deploy stays in its first state and pages no one.
+    # ("breaching" would page at once after every deploy, before the first scheduled run.)
+    assert heartbeat["TreatMissingData"] == "missing"
+    [action] = heartbeat["InsufficientDataActions"]
+    assert action["Ref"].startswith("ObservabilityAlarmTopic")
     assert found["ApproximateNumberOfMessagesVisible"]["Threshold"] == 0
 
 
@@ -85,7 +93,8 @@ def test_the_state_machine_engine_watches_executions_instead() -> None:
     _, template = synth({"engine": "stepfunctions"}, bundle=False)
     found = alarms(template)
     assert found["ExecutionsStarted"]["Namespace"] == "AWS/States"
-    assert found["ExecutionsStarted"]["TreatMissingData"] == "breaching"
+    assert found["ExecutionsStarted"]["TreatMissingData"] == "missing"
+    assert found["ExecutionsStarted"]["InsufficientDataActions"]
     [rule] = template.find_resources("AWS::Events::Rule").values()
     assert "DeadLetterConfig" in rule["Properties"]["Targets"][0]
 
@@ -108,7 +117,10 @@ def test_the_saved_queries_read_the_functions_log_group(template: Template) -> N
 
 def test_the_dashboard_shows_deletions_bytes_protections_failures_and_duration(template: Template) -> None:
     [dashboard] = template.find_resources("AWS::CloudWatch::Dashboard").values()
-    assert dashboard["Properties"]["DashboardName"] == "EcrSweeper-sweeps"
+    # Dashboards are global to the account: the region in the name keeps two regions' stacks apart.
+    assert dashboard["Properties"]["DashboardName"] == {
+        "Fn::Join": ["", ["EcrSweeper-", {"Ref": "AWS::Region"}, "-sweeps"]]
+    }
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for needle in ("ImagesDeleted", "BytesReclaimed", "DeleteFailures", "RepositoryErrors", "Duration",
                    "Digests deleted", "Run duration"):  # fmt: skip
