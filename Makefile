@@ -66,7 +66,7 @@ deploy: dev
 	$(CDK) deploy --no-notices
 
 destroy: dev
-	$(CDK) destroy --no-notices
+	$(CDK) destroy --force --no-notices
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

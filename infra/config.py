@@ -18,7 +18,9 @@ DEFAULTS: dict[str, Any] = {
     "dryRun": False,
     "logRetentionDays": 30,
     "logLevel": c.DEFAULT_LOG_LEVEL,
-    "reserveConcurrency": True,
+    # Off: Lambda keeps 100 units of an account's concurrency unreserved, so a reservation fails the
+    # first deploy in new or low-limit accounts; an overlapping sweep is safe anyway (the re-check).
+    "reserveConcurrency": False,
     "protectInUse": True,
     "maxWorkers": c.DEFAULT_MAX_WORKERS,
     "engine": "lambda",
@@ -26,6 +28,11 @@ DEFAULTS: dict[str, Any] = {
     "repositoriesPerInvocation": 500,
     "alarmEmail": "",
     "regions": [],
+    # The first week after the first run is a preview: scheduled runs are dry runs (README, "Deploy").
+    "previewDays": 7,
+    # What `cdk destroy` leaves behind by default: the log groups (the audit trail), the alarm
+    # topic's KMS key and the work bucket. true: remove them with the stack (README, "Uninstall").
+    "deleteOnDestroy": False,
 }
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ENGINES = ("lambda", "stepfunctions")
@@ -64,6 +71,8 @@ class SweeperConfig:
     alarm_email: str | None
     # Swept in turn by one invocation; empty: the stack's own region.
     regions: tuple[str, ...]
+    preview_days: int
+    delete_on_destroy: bool
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> SweeperConfig:
@@ -99,6 +108,8 @@ class SweeperConfig:
             repositories_per_invocation=_integer("repositoriesPerInvocation", value["repositoriesPerInvocation"]),
             alarm_email=str(value["alarmEmail"]).strip() or None,
             regions=_regions(value["regions"]),
+            preview_days=_integer("previewDays", value["previewDays"]),
+            delete_on_destroy=_boolean("deleteOnDestroy", value["deleteOnDestroy"]),
         )
         if config.alarm_email and not _EMAIL.fullmatch(config.alarm_email):
             raise ContextError(f"context alarmEmail={value['alarmEmail']!r} is invalid: expected an email address")
@@ -107,6 +118,17 @@ class SweeperConfig:
         if not 1 <= config.map_concurrency <= MAX_MAP_CONCURRENCY:
             raise ContextError(
                 f"context mapConcurrency={value['mapConcurrency']!r} is invalid: expected 1 to {MAX_MAP_CONCURRENCY}"
+            )
+        if config.engine == "stepfunctions" and config.regions:
+            # The state machine sweeps the stack's region only, while IAM would be scoped to the list.
+            raise ContextError(
+                f"context regions={list(config.regions)!r} is not supported with engine=stepfunctions yet: the state "
+                "machine sweeps only the stack's region. Deploy one stack per region, or use engine=lambda"
+            )
+        if config.engine == "stepfunctions" and config.reserve_concurrency:
+            raise ContextError(
+                "context reserveConcurrency=true applies to engine=lambda only: with engine=stepfunctions the "
+                "schedule starts the state machine, whose Map already bounds concurrency (mapConcurrency)"
             )
         if config.repositories_per_invocation < 1:
             raise ContextError(
@@ -132,6 +154,7 @@ class SweeperConfig:
             c.SERVICE_NAME_ENV: c.DEFAULT_SERVICE_NAME,
             c.METRICS_NAMESPACE_ENV: c.DEFAULT_METRICS_NAMESPACE,
             c.LOG_LEVEL_ENV: self.log_level,
+            c.PREVIEW_DAYS_ENV: str(self.preview_days),
         }
 
 

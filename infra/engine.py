@@ -33,6 +33,7 @@ class StepFunctionsEngine(Construct):
         log_retention: logs.RetentionDays,
         map_concurrency: int,
         repositories_per_invocation: int,
+        removal: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -43,7 +44,8 @@ class StepFunctionsEngine(Construct):
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             lifecycle_rules=[s3.LifecycleRule(expiration=WORK_RETENTION)],
-            removal_policy=RemovalPolicy.RETAIN,
+            # CloudFormation deletes only an empty bucket; its objects expire after WORK_RETENTION.
+            removal_policy=removal,
         )
         Validations.of(self.bucket).acknowledge(
             Acknowledgment(
@@ -58,8 +60,9 @@ class StepFunctionsEngine(Construct):
         Validations.of(role).acknowledge(
             Acknowledgment(
                 id=f"AwsSolutions-IAM5[Resource::<{_logical(self.bucket)}.Arn>/*]",
-                reason="The list step writes batch lists, and the collect step reads Map results, as objects of "
-                "the engine's own work bucket; the keys are made per execution.",
+                reason="s3:PutObject for the list step's batch list and s3:GetObject for the collect step's Map "
+                "results, nothing else, on objects of this stack's own work bucket only. The keys are made per "
+                "execution (runs/<request id>/, results/<map run id>/), so no narrower fixed ARN exists.",
             )
         )
 
@@ -83,28 +86,37 @@ class StepFunctionsEngine(Construct):
             "StateMachine",
             definition_body=sfn.DefinitionBody.from_chainable(self._definition(map_concurrency)),
             logs=sfn.LogOptions(
-                destination=logs.LogGroup(self, "ExecutionLogs", retention=log_retention),
+                destination=logs.LogGroup(self, "ExecutionLogs", retention=log_retention, removal_policy=removal),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=True,
             ),
             tracing_enabled=True,
             comment="ecr-sweeper: sweep every repository, spread over many function invocations",
         )
-        self.bucket.grant_read_write(self.state_machine)
         bucket, function, machine = _logical(self.bucket), _logical(self.function), _logical(self.state_machine)
         executions = (
             'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":'
             f'[":",{{"Ref":"{machine}"}}]}}]}}'
         )
+        # No bucket grant beyond what CDK derives from the Map's ItemReader and ResultWriter: those are
+        # the only S3 actions the state machine performs (Step Functions developer guide, "IAM
+        # policies for Distributed Map").
         findings = {
-            **_STATE_MACHINE_WILDCARDS,
-            f"Resource::<{bucket}.Arn>/*": "The Map's ItemReader and ResultWriter use objects of the work bucket only.",
-            f"Resource::arn:<AWS::Partition>:s3:::<{bucket}>/*": "As above, in the form the ResultWriter policy uses.",
-            f"Resource::<{function}.Arn>:*": "LambdaInvoke may call any version of the steps function, and only it.",
-            "Resource::*": "X-Ray tracing (xray:PutTraceSegments and related) and execution logging "
-            "(logs:CreateLogDelivery and related) support no resource-level permissions.",
-            f"Resource::{executions}:*": "The distributed Map starts and reads its own child executions.",
-            f"Resource::{executions}/*:*": "As above, for the child executions' own ARNs.",
+            f"Resource::<{bucket}.Arn>/*": "The distributed Map's ItemReader reads the batch list (s3:GetObject) "
+            "and its ResultWriter writes the results (s3:PutObject and the multipart actions it needs), on "
+            "objects of this stack's own work bucket only; the keys are made per execution.",
+            f"Resource::arn:<AWS::Partition>:s3:::<{bucket}>/*": "The same ResultWriter objects of the same bucket, "
+            "in the ARN form CDK writes for ResultWriterV2's policy.",
+            f"Resource::<{function}.Arn>:*": "LambdaInvoke's policy names the steps function and its qualified ARNs "
+            "(versions, aliases), so that a retried qualified invoke is allowed; no other function.",
+            "Resource::*": "X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, "
+            "GetSamplingTargets) and vended log delivery (logs:CreateLogDelivery and its Get/Update/Delete/List, "
+            "PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) support no resource-level "
+            "permissions (Service Authorization Reference); Step Functions documents exactly these for tracing "
+            "and execution logging.",
+            f"Resource::{executions}:*": "The distributed Map runs child executions of this state machine and "
+            "describes and stops them; the service names them, so the ARN is this state machine's execution prefix.",
+            f"Resource::{executions}/*:*": "The child executions' own ARNs under the same prefix, for the same calls.",
         }
         Validations.of(self.state_machine).acknowledge(
             *[Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason) for finding, reason in findings.items()]
@@ -128,6 +140,7 @@ class StepFunctionsEngine(Construct):
             "repositories": sfn.JsonPath.list_at("$$.Map.Item.Value.repositories"),
             "dryRun": sfn.JsonPath.string_at("$.dryRun"),
             "asOf": sfn.JsonPath.string_at("$.asOf"),
+            "deletingStarts": sfn.JsonPath.string_at("$.deletingStarts"),
         }
         inline = sfn.Map(
             self,
@@ -154,16 +167,6 @@ class StepFunctionsEngine(Construct):
             .when(sfn.Condition.is_present("$.itemsKey"), distributed.next(collect_written))
             .otherwise(inline.next(collect_inline))
         )
-
-
-_STATE_MACHINE_WILDCARDS = {
-    "Action::s3:Abort*": "Granted by Bucket.grant_read_write for the Map's ItemReader and ResultWriter, "
-    "on the work bucket only.",
-    "Action::s3:DeleteObject*": "As above: the ResultWriter manages its own result objects in the work bucket.",
-    "Action::s3:GetBucket*": "As above, on the work bucket only.",
-    "Action::s3:GetObject*": "As above, on the work bucket only.",
-    "Action::s3:List*": "As above, on the work bucket only.",
-}
 
 
 def _logical(construct: Construct) -> str:

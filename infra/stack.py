@@ -5,18 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, Aws, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as lambda_destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ecr_sweeper.constants import CURSOR_PARAMETER_ENV
+from ecr_sweeper.constants import CURSOR_PARAMETER_ENV, FIRST_RUN_PARAMETER_ENV
 from infra.bundling import function_code
 from infra.config import LOG_RETENTION_DAYS, SweeperConfig
 from infra.engine import StepFunctionsEngine
@@ -87,7 +88,11 @@ class EcrSweeperStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
 
-        log_group = logs.LogGroup(self, "FunctionLogs", retention=_RETENTION[config.log_retention_days])
+        # Retained by default: the logs are the audit trail of every deletion (README, "Uninstall").
+        removal = RemovalPolicy.DESTROY if config.delete_on_destroy else RemovalPolicy.RETAIN
+        log_group = logs.LogGroup(
+            self, "FunctionLogs", retention=_RETENTION[config.log_retention_days], removal_policy=removal
+        )
 
         role = iam.Role(
             self,
@@ -142,8 +147,19 @@ class EcrSweeperStack(Stack):
             )
             for region in config.regions
         ]
+        # When the function first ran (first_run.py): the preview week counts from it. "-" until then.
+        self.first_run = ssm.StringParameter(
+            self,
+            "FirstRun",
+            parameter_name=f"/ecr-sweeper/{self.stack_name}/first-run",
+            description="ecr-sweeper: when the function first ran (- until it does); the preview week counts from it",
+            string_value="-",
+        )
         role.add_to_policy(
-            iam.PolicyStatement(actions=list(SSM_ACTIONS), resources=[cursor.parameter_arn for cursor in cursors])
+            iam.PolicyStatement(
+                actions=list(SSM_ACTIONS),
+                resources=[parameter.parameter_arn for parameter in [*cursors, self.first_run]],
+            )
         )
 
         code = function_code(code_path)
@@ -154,7 +170,11 @@ class EcrSweeperStack(Stack):
             "timeout": TIMEOUT,
             "memory_size": MEMORY_MB,
             "log_group": log_group,
-            "environment": {**config.function_environment(), CURSOR_PARAMETER_ENV: self.cursor.parameter_name},
+            "environment": {
+                **config.function_environment(),
+                CURSOR_PARAMETER_ENV: self.cursor.parameter_name,
+                FIRST_RUN_PARAMETER_ENV: self.first_run.parameter_name,
+            },
         }
         self.function = lambda_.Function(
             self,
@@ -163,11 +183,9 @@ class EcrSweeperStack(Stack):
             handler=HANDLER,
             role=role,
             **shared,
-            # Two sweeps never race: a manual run waits in the async queue while the nightly one works.
+            # Optional: two sweeps never overlap then. An overlap is safe without it: each batch is
+            # re-checked just before its delete, so the second sweep finds the first one's deletions gone.
             reserved_concurrent_executions=1 if config.reserve_concurrency else None,
-            # A failed sweep raises so the alarm fires; re-running the whole sweep at once would
-            # repeat every call against the same failure. The next scheduled run tries again.
-            retry_attempts=0,
         )
 
         self.function.node.add_dependency(self.pull_time_exclusion)
@@ -182,6 +200,7 @@ class EcrSweeperStack(Stack):
                 log_retention=_RETENTION[config.log_retention_days],
                 map_concurrency=config.map_concurrency,
                 repositories_per_invocation=config.repositories_per_invocation,
+                removal=removal,
             )
             self.engine.function.node.add_dependency(self.pull_time_exclusion)
 
@@ -191,9 +210,20 @@ class EcrSweeperStack(Stack):
             function=self.function,
             log_group=log_group,
             alarm_email=config.alarm_email,
+            removal=removal,
             runs_started=self.engine.state_machine.metric_started()
             if self.engine
             else self.function.metric_invocations(),
+        )
+        # A failed sweep raises so the alarm fires; re-running the whole sweep at once would repeat
+        # every call against the same failure, so the next scheduled run tries again. EventBridge
+        # invokes the function asynchronously: a throttled invocation waits in Lambda's own async
+        # queue, and is dropped after its maximum event age unless the function has an on-failure
+        # destination (Lambda developer guide, "Asynchronous invocation"). That destination is the
+        # schedule's dead-letter queue, so a run that never started is never silent.
+        self.function.configure_async_invoke(
+            retry_attempts=0,
+            on_failure=None if self.engine else lambda_destinations.SqsDestination(self.observability.dead_letters),
         )
         # A run that EventBridge could not start is retried, then dead-lettered, and the
         # dead-letter queue's alarm says so: a missed night is never silent.
@@ -242,6 +272,23 @@ class EcrSweeperStack(Stack):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
             self.observability.notify(self.executions_alarm)
+
+        # What an operator looks up after a deploy (README uses these names, never logical ids).
+        outputs = {
+            "FunctionName": (self.function.function_name, "the scheduled function (lambda engine) or its twin"),
+            "RoleArn": (role.role_arn, "the function's role: register it as a pull-time update exclusion elsewhere"),
+            "LogGroupName": (log_group.log_group_name, "every verdict, with its reason"),
+            "DashboardUrl": (
+                f"https://console.aws.amazon.com/cloudwatch/home?region={self.region}#dashboards:name="
+                f"{self.observability.dashboard.dashboard_name}",
+                "the sweeps, night by night",
+            ),
+            "AlarmTopicArn": (self.observability.topic.topic_arn, "subscribe on-call here"),
+        }
+        if self.engine is not None:
+            outputs["StateMachineArn"] = (self.engine.state_machine.state_machine_arn, "the scheduled state machine")
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=f"ecr-sweeper: {description}")
 
     def _arns(self, service: str, resource: str, separator: str) -> list[str]:
         arn_format = ArnFormat.COLON_RESOURCE_NAME if separator == ":" else ArnFormat.SLASH_RESOURCE_NAME

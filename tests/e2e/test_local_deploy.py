@@ -8,68 +8,22 @@ template instead. See shared/LOCAL_DEPLOY.md for what was seen when this was fir
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
-from infra.app import ROOT, STACK_NAME
-from tests.emulator.server import free_port
+from infra.app import STACK_NAME
+from tests.e2e.deploy import ACCOUNT, REGION, local_deploy
 
-CDK = ROOT / "node_modules/.bin/cdk"
-# One worker runs this file, in order: the last test destroys what the others read.
+# One worker runs the local deploys, in order: the last test of each file destroys what it read.
 pytestmark = pytest.mark.xdist_group("local-deploy")
-ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if not CDK.exists():
-        pytest.fail("node_modules/.bin/cdk is missing: run `make dev` (npm ci)")
-    port = free_port()
-    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulator.server", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **credentials},
-    )
-    assert server.stdout is not None and server.stdout.readline().startswith("READY")
-    # localhost, not 127.0.0.1: the CLI builds S3 URLs from the endpoint, and moto would read
-    # "127" as a bucket name (shared/LOCAL_DEPLOY.md).
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        **credentials,
-        "AWS_ENDPOINT_URL": f"http://localhost:{port}",
-        "CDK_DISABLE_CLI_TELEMETRY": "true",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    }
-    out = tmp_path_factory.mktemp("cdk") / "cdk.out"
-
-    def cdk(*args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [str(CDK), *args, "--no-notices"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert result.returncode == 0, result.stderr[-4000:]
-        return result
-
-    try:
-        cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", "--output", str(out))
-        cdk("deploy", "--require-approval", "never", "--output", str(out))
-
-        def client(service: str) -> Any:
-            return boto3.client(service, endpoint_url=f"http://localhost:{port}", region_name=REGION,
-                                aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
-
-        yield {"client": client, "cdk": cdk, "out": out}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with local_deploy(tmp_path_factory.mktemp("cdk") / "cdk.out") as deployment:
+        yield deployment
 
 
 def _resource(deployed: dict[str, Any], logical_prefix: str) -> str:

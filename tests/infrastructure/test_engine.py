@@ -58,6 +58,8 @@ def test_list_then_inline_or_distributed_map_then_collect(template: Template) ->
             "repositories.$": "$$.Map.Item.Value.repositories",
             "dryRun.$": "$.dryRun",
             "asOf.$": "$.asOf",
+            # The list step decides the preview week once; every batch says when deleting starts.
+            "deletingStarts.$": "$.deletingStarts",
         }
     assert states["Collect"]["Parameters"] == {"step": "collect", "results.$": "$"}
     assert states["CollectFromS3"]["Parameters"] == {"step": "collect", "resultWriter.$": "$.ResultWriterDetails"}

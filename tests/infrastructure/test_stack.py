@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import subprocess
 from typing import Any
 
 import pytest
@@ -33,9 +34,12 @@ def test_function_runtime_architecture_handler_and_timeout(template: Template) -
             "Handler": "ecr_sweeper.handler.lambda_handler",
             "Timeout": 900,
             "MemorySize": 1769,
-            "ReservedConcurrentExecutions": 1,
         },
     )
+    # Lambda keeps 100 units of the account's concurrency unreserved: a reservation fails the first
+    # deploy in a new or low-limit account (Lambda developer guide, "Configuring reserved
+    # concurrency"). Off by default; an overlapping sweep is safe (tests/integration/test_handler.py).
+    assert "ReservedConcurrentExecutions" not in function_properties(template)
     template.resource_count_is("AWS::Lambda::Function", 1)
     template.has_resource_properties(
         "AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 0, "Qualifier": "$LATEST"}
@@ -45,7 +49,9 @@ def test_function_runtime_architecture_handler_and_timeout(template: Template) -
 def test_function_environment(template: Template) -> None:
     variables = function_properties(template)["Environment"]["Variables"]
     assert variables.pop("CURSOR_PARAMETER")["Ref"].startswith("NextStart")
+    assert variables.pop("FIRST_RUN_PARAMETER")["Ref"].startswith("FirstRun")
     assert variables == {
+        "PREVIEW_DAYS": "7",
         "RETENTION_TAG_KEY": "ecr-sweeper:retention-days",
         "DEFAULT_RETENTION_DAYS": "7",
         "DRY_RUN": "false",
@@ -121,15 +127,21 @@ def test_iam_allows_only_the_actions_the_code_calls_each_on_its_narrowest_resour
     )  # fmt: skip
     [unscoped] = [st for st in statements(template) if st["Resource"] == "*"]
     assert unscoped["Condition"] == {"StringEquals": {"aws:RequestedRegion": [{"Ref": "AWS::Region"}]}}
-    logs = [s for s in statements(template) if isinstance(s["Resource"], dict) and "Fn::GetAtt" in s["Resource"]]
+    logs = [s for s in statements(template) if any(a.startswith("logs:") for a in _list(s["Action"]))]
     assert sorted(a for s in logs for a in _list(s["Action"])) == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert all(s["Resource"]["Fn::GetAtt"][0].startswith("FunctionLogs") for s in logs)
+    # The on-failure destination: Lambda sends a run that failed or never started to the queue with
+    # the function's own role (Lambda developer guide, "Asynchronous invocation", destinations).
+    [sqs] = [s for s in statements(template) if any(a.startswith("sqs:") for a in _list(s["Action"]))]
+    assert sorted(_list(sqs["Action"])) == ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]
+    assert sqs["Resource"]["Fn::GetAtt"][0].startswith("ObservabilityScheduleDeadLetters")
     ssm = [s for s in statements(template) if any(a.startswith("ssm:") for a in _list(s["Action"]))]
     assert [sorted(_list(s["Action"])) for s in ssm] == [["ssm:GetParameter", "ssm:PutParameter"]]
     assert "NextStart" in json.dumps(ssm[0]["Resource"])
     assert all(s["Effect"] == "Allow" for s in statements(template))
-    # ECR, logs, the cursor, the unscoped in-use reads, and one statement per scoped in-use read.
-    assert len(statements(template)) == 4 + len(IN_USE_SCOPED_ACTIONS)
+    # ECR, logs, the dead-letter queue, the SSM parameters, the unscoped in-use reads, and one
+    # statement per scoped in-use read.
+    assert len(statements(template)) == 5 + len(IN_USE_SCOPED_ACTIONS)
 
 
 def test_the_rotation_cursor_parameter_starts_at_the_beginning(template: Template) -> None:
@@ -208,15 +220,16 @@ def test_context_overrides() -> None:
             "dryRun": "true",
             "logRetentionDays": "90",
             "logLevel": "debug",
-            "reserveConcurrency": False,
+            "reserveConcurrency": True,
             "maxWorkers": "4",
+            "previewDays": "0",
         },
         bundle=False,
     )
     template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "cron(30 1 ? * MON-FRI *)"})
     template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 90})
     properties = function_properties(template)
-    assert "ReservedConcurrentExecutions" not in properties
+    assert properties["ReservedConcurrentExecutions"] == 1
     assert properties["Environment"]["Variables"] | {} == {
         "RETENTION_TAG_KEY": "team/retention",
         "DEFAULT_RETENTION_DAYS": "off",
@@ -225,6 +238,8 @@ def test_context_overrides() -> None:
         "MAX_WORKERS": "4",
         "REGIONS": "",
         "CURSOR_PARAMETER": properties["Environment"]["Variables"]["CURSOR_PARAMETER"],
+        "FIRST_RUN_PARAMETER": properties["Environment"]["Variables"]["FIRST_RUN_PARAMETER"],
+        "PREVIEW_DAYS": "0",
         "POWERTOOLS_SERVICE_NAME": "ecr-sweeper",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrSweeper",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
@@ -248,6 +263,14 @@ def test_context_overrides() -> None:
         ({"maxWorkers": "lots"}, "maxWorkers='lots'"),
         ({"regions": ["Mars"]}, "'Mars' is not a region name"),
         ({"regions": 5}, "regions=5"),
+        ({"previewDays": "a week"}, "previewDays='a week'"),
+        ({"previewDays": 400}, "PREVIEW_DAYS='400'"),
+        ({"deleteOnDestroy": "sure"}, "deleteOnDestroy='sure'"),
+        # The state machine sweeps the stack's region only, while IAM would cover every listed region.
+        ({"engine": "stepfunctions", "regions": ["eu-west-1"]}, "not supported with engine=stepfunctions yet"),
+        # The schedule starts the state machine, not the function: a reservation there would only
+        # take concurrency from the account.
+        ({"engine": "stepfunctions", "reserveConcurrency": True}, "applies to engine=lambda only"),
     ],
 )
 def test_invalid_context_stops_synth(context: dict[str, Any], message: str) -> None:
@@ -296,6 +319,7 @@ def test_regions_scope_every_permission_to_exactly_those_regions() -> None:
     assert listing["Condition"] == {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-east-1"]}}
     names = [p["Properties"].get("Name") for p in template.find_resources("AWS::SSM::Parameter").values()]
     assert sorted(names) == [
+        "/ecr-sweeper/EcrSweeper/first-run",
         "/ecr-sweeper/EcrSweeper/next-start",
         "/ecr-sweeper/EcrSweeper/next-start/eu-west-1",
         "/ecr-sweeper/EcrSweeper/next-start/us-east-1",
@@ -305,3 +329,41 @@ def test_regions_scope_every_permission_to_exactly_those_regions() -> None:
 def test_without_regions_the_list_calls_are_scoped_to_the_stacks_region(template: Template) -> None:
     [listing] = [s for s in statements(template) if s["Resource"] == "*"]
     assert listing["Condition"] == {"StringEquals": {"aws:RequestedRegion": [{"Ref": "AWS::Region"}]}}
+
+
+def test_the_first_week_is_a_preview_recorded_in_a_parameter_the_function_may_read_and_write(
+    template: Template,
+) -> None:
+    variables = function_properties(template)["Environment"]["Variables"]
+    assert variables["PREVIEW_DAYS"] == "7"
+    assert variables["FIRST_RUN_PARAMETER"]["Ref"].startswith("FirstRun")
+    template.has_resource_properties(
+        "AWS::SSM::Parameter", {"Type": "String", "Value": "-", "Name": "/ecr-sweeper/EcrSweeper/first-run"}
+    )
+    ssm = [s for s in statements(template) if any(a.startswith("ssm:") for a in _list(s["Action"]))]
+    assert "FirstRun" in json.dumps(ssm[0]["Resource"])
+
+
+def test_outputs_name_what_an_operator_looks_up() -> None:
+    for context, expected in (
+        ({}, {"FunctionName", "RoleArn", "LogGroupName", "DashboardUrl", "AlarmTopicArn"}),
+        ({"engine": "stepfunctions"}, {"FunctionName", "RoleArn", "LogGroupName", "DashboardUrl", "AlarmTopicArn",
+                                       "StateMachineArn"}),
+    ):  # fmt: skip
+        _, template = synth(context, bundle=False)
+        assert set(template.find_outputs("*")) == expected
+
+
+@pytest.mark.parametrize(("delete", "policy"), [(False, "Retain"), (True, "Delete")])
+def test_what_destroy_leaves_behind_is_a_choice(delete: bool, policy: str) -> None:
+    _, template = synth({"engine": "stepfunctions", "deleteOnDestroy": delete}, bundle=False)
+    kept = {
+        resource_type: [r.get("DeletionPolicy") for r in template.find_resources(resource_type).values()]
+        for resource_type in ("AWS::Logs::LogGroup", "AWS::KMS::Key", "AWS::S3::Bucket")
+    }
+    assert kept == {"AWS::Logs::LogGroup": [policy, policy], "AWS::KMS::Key": [policy], "AWS::S3::Bucket": [policy]}
+
+
+def test_make_destroy_needs_no_terminal() -> None:
+    result = subprocess.run(["make", "-n", "destroy"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "destroy --force" in result.stdout

@@ -1,0 +1,38 @@
+"""The Step Functions engine deploys into the corrected emulator too, and is destroyed again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infra.app import STACK_NAME
+from tests.e2e.deploy import local_deploy
+
+pytestmark = pytest.mark.xdist_group("local-deploy")
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with local_deploy(tmp_path_factory.mktemp("cdk-sfn") / "cdk.out", "engine=stepfunctions") as deployment:
+        yield deployment
+
+
+def test_the_schedule_starts_the_deployed_state_machine(deployed: dict[str, Any]) -> None:
+    client = deployed["client"]
+    [stack] = client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    [machine] = client("stepfunctions").list_state_machines()["stateMachines"]
+    rules = client("events").list_rules()["Rules"]
+    [rule] = [r for r in rules if r.get("ScheduleExpression") == "cron(0 3 * * ? *)"]
+    [target] = client("events").list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    assert target["Arn"] == machine["stateMachineArn"]
+    handlers = {f["Handler"] for f in client("lambda").list_functions()["Functions"]}
+    assert "ecr_sweeper.stepfunctions.handler" in handlers
+
+
+def test_destroy_removes_the_stack(deployed: dict[str, Any]) -> None:
+    deployed["cdk"]("destroy", "--force", "--output", str(deployed["out"]))
+    stacks = deployed["client"]("cloudformation").list_stacks()["StackSummaries"]
+    assert all(s["StackStatus"] == "DELETE_COMPLETE" for s in stacks if s["StackName"] == STACK_NAME)
