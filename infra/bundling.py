@@ -1,8 +1,8 @@
-"""Bundle the function without Docker: our package plus the exact Powertools that the tests ran.
+"""Bundle the function without Docker: our package plus the exact Powertools and boto3 that the tests ran.
 
 The distributions are copied from this Python environment, file by file as their RECORD lists
 them, so the version deployed is the version pinned in requirements.txt and installed here.
-All three are pure Python, so a copy made on x86_64 runs on the arm64 function.
+All of them are pure Python, so a copy made on x86_64 runs on the arm64 function.
 """
 
 from __future__ import annotations
@@ -16,9 +16,21 @@ import jsii
 from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-# Powertools and what it imports at run time (jmespath also ships with boto3 in the runtime,
-# but bundling it keeps the function's code independent of the runtime's copy).
-BUNDLED_DISTRIBUTIONS = ("aws-lambda-powertools", "typing-extensions", "jmespath")
+# Powertools and what it imports at run time; and boto3 with botocore and their dependencies. The
+# runtime has its own boto3, but botocore silently drops response fields its model does not know:
+# an older runtime model would turn off referrer protection (subjectManifestDigest), archived images
+# (imageStatus), pull times and ECS's resolved digests without a word. The tested SDK is the deployed one.
+BUNDLED_DISTRIBUTIONS = (
+    "aws-lambda-powertools",
+    "typing-extensions",
+    "jmespath",
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "python-dateutil",
+    "six",
+    "urllib3",
+)
 FUNCTION_PACKAGE = "ecr_sweeper"
 
 

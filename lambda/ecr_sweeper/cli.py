@@ -27,7 +27,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
 from ecr_sweeper import handler
-from ecr_sweeper.clients import client
+from ecr_sweeper.clients import client, require_models
 from ecr_sweeper.outcome import SweepSummary
 from ecr_sweeper.settings import ConfigError, RunOptions, Settings, parse_time
 
@@ -119,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env({**os.environ, "POWERTOOLS_LOG_LEVEL": "DEBUG"})
+    # pip may have given this laptop an older botocore than the function bundles.
+    require_models()
     regions = args.region or [None]
     known = set(boto3.session.Session().get_available_regions("ecr"))
     for region in args.region or ():

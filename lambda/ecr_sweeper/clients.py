@@ -6,9 +6,13 @@ import functools
 from typing import Any
 
 import boto3
+import botocore
 import botocore.loaders
+import botocore.model
 import botocore.session
 from botocore.config import Config
+
+from ecr_sweeper.settings import ConfigError
 
 # ECR publishes no rate for DescribeImages, ListTagsForResource or BatchDeleteImage, and each
 # API throttles on its own; botocore's standard mode retries ThrottlingException with
@@ -43,3 +47,38 @@ def client(
     core.register_component("data_loader", _loader())
     session = boto3.session.Session(botocore_session=core)
     return session.client(service, region_name=region, config=config, endpoint_url=endpoint_url)
+
+
+# Response fields the safety rules read, by service and shape. botocore drops a field its model does
+# not know without an error, so an older SDK would quietly turn a rule off.
+REQUIRED_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "ecr": {
+        "ImageDetail": ("subjectManifestDigest", "imageStatus", "lastRecordedPullTime", "artifactMediaType"),
+        "DescribeImagesFilter": ("imageStatus",),
+    },
+    "ecs": {
+        "Container": ("imageDigest",),
+        "Service": ("currentServiceRevisions",),
+        "ContainerImage": ("imageDigest",),
+    },
+}
+
+
+class OutdatedSdk(ConfigError):
+    """The installed botocore lacks a field a safety rule reads: nothing may be swept with it."""
+
+
+def require_models() -> None:
+    """Raise OutdatedSdk naming botocore's version and every field its models lack."""
+    missing = []
+    for service, shapes in REQUIRED_FIELDS.items():
+        model = botocore.model.ServiceModel(_loader().load_service_model(service, "service-2"), service)
+        for shape, fields in shapes.items():
+            members = model.shape_for(shape).members
+            missing += [f"{service} {shape}.{name}" for name in fields if name not in members]
+    if missing:
+        raise OutdatedSdk(
+            f"botocore {botocore.__version__} does not know {', '.join(missing)}: it would drop these fields from "
+            "responses and turn safety rules off silently. Install the botocore pinned in requirements.txt "
+            "(the function bundles it)"
+        )

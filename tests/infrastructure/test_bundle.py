@@ -1,4 +1,6 @@
-"""The function's bundle: the Powertools the tests ran is the Powertools deployed, and it imports alone."""
+"""The function's bundle: the Powertools and the boto3/botocore the tests ran are the ones deployed, and it
+imports alone. botocore silently drops response fields its model does not know, so the runtime's own
+(possibly older) SDK must not be the one that reads ECR and ECS."""
 
 from __future__ import annotations
 
@@ -46,10 +48,24 @@ def test_bundle_imports_with_only_what_the_lambda_runtime_provides(asset_dir: Pa
     # -S: no site-packages; only the bundle, the stand-in runtime packages and the standard library.
     probe = (
         f"import sys; sys.path[:0] = [{str(asset_dir)!r}, {str(runtime)!r}]; "
-        "import ecr_sweeper.handler as h; import aws_lambda_powertools as p; "
-        "print(h.lambda_handler.__name__, p.__file__)"
+        "import ecr_sweeper.handler as h; import aws_lambda_powertools as p; import botocore as b; "
+        "from ecr_sweeper.clients import require_models; require_models(); "
+        "print(h.lambda_handler.__name__, p.__file__, b.__file__, b.__version__)"
     )
     result = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[0] == "lambda_handler"
-    assert result.stdout.split()[1].startswith(str(asset_dir))
+    handler, powertools, botocore_file, botocore_version = result.stdout.split()
+    assert handler == "lambda_handler"
+    assert powertools.startswith(str(asset_dir))
+    # The bundled botocore wins over the runtime's: its models are the ones the tests ran.
+    assert botocore_file.startswith(str(asset_dir)) and botocore_version == pinned("botocore")
+
+
+def test_boto3_and_botocore_pins_installed_and_bundled_agree(asset_dir: Path) -> None:
+    for name, package in (("boto3", "boto3"), ("botocore", "botocore")):
+        pin = pinned(name)
+        assert metadata.version(name) == pin
+        assert (asset_dir / f"{package}-{pin}.dist-info").is_dir()
+    assert (asset_dir / "botocore/data/ecr/2015-09-21/service-2.json").is_file() or list(
+        (asset_dir / "botocore/data/ecr/2015-09-21").glob("service-2.json*")
+    )
