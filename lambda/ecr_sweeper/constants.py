@@ -14,6 +14,9 @@ MAX_WORKERS_ENV = "MAX_WORKERS"
 # Comma-separated regions to sweep, one after the other; empty: the function's own region.
 REGIONS_ENV = "REGIONS"
 CURSOR_PARAMETER_ENV = "CURSOR_PARAMETER"
+# The first days after the first run are a preview: scheduled runs are dry runs (README, "Deploy").
+PREVIEW_DAYS_ENV = "PREVIEW_DAYS"
+FIRST_RUN_PARAMETER_ENV = "FIRST_RUN_PARAMETER"
 # The Step Functions engine only: where large repository lists go, and how many one invocation sweeps.
 WORK_BUCKET_ENV = "WORK_BUCKET"
 REPOSITORIES_PER_INVOCATION_ENV = "REPOSITORIES_PER_INVOCATION"
@@ -29,6 +32,9 @@ MAX_MAX_WORKERS = 64
 
 # Ten years: a longer window is almost certainly a typo (99999) rather than a wish.
 MAX_RETENTION_DAYS = 3650
+# Without PREVIEW_DAYS the function itself previews nothing; the stack sets 7 (context previewDays).
+DEFAULT_PREVIEW_DAYS = "0"
+MAX_PREVIEW_DAYS = 365
 
 # BatchDeleteImage takes 1 to 100 image ids, and botocore does not check the maximum
 # client-side, so the limit is ours to keep.

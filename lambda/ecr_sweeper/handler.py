@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from functools import partial
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 
-from ecr_sweeper.clients import client
+from ecr_sweeper.clients import client, require_models
 from ecr_sweeper.constants import (
     DEFAULT_LOG_LEVEL,
     DEFAULT_METRICS_NAMESPACE,
@@ -21,7 +22,9 @@ from ecr_sweeper.constants import (
 )
 from ecr_sweeper.cursor import SsmCursor
 from ecr_sweeper.errors import describe_error
+from ecr_sweeper.first_run import SsmFirstRun
 from ecr_sweeper.outcome import SweepFailed, SweepSummary, combine
+from ecr_sweeper.preview import preview
 from ecr_sweeper.registry import EcrRegistry
 from ecr_sweeper.report import Reporter, emit_metrics
 from ecr_sweeper.schedule import Deadline, NoCursor
@@ -50,7 +53,7 @@ metrics = Metrics(
 @metrics.log_metrics
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     settings = start(context)
-    options = validated(lambda: RunOptions.from_event(event, settings))
+    options = in_preview(settings, validated(lambda: RunOptions.from_event(event, settings)))
     summaries = [sweep_region(settings, options, context, region) for region in settings.regions or (None,)]
     # The metrics are totals over the regions; the EMF document names which regions they cover.
     metrics.add_metadata(key="regions", value=[s.region for s in summaries])
@@ -78,9 +81,42 @@ def sweep_region(settings: Settings, options: RunOptions, context: Any, region: 
             extra={"record_type": "region_error", "error": describe_error(error)},
             exc_info=error,
         )
-        summary = SweepSummary(dry_run=options.dry_run, as_of=options.as_of, error=describe_error(error))
+        summary = SweepSummary(
+            dry_run=options.dry_run,
+            as_of=options.as_of,
+            error=describe_error(error),
+            deleting_starts=options.preview.deleting_starts if options.preview else None,
+        )
     summary.region = name
     return summary
+
+
+def in_preview(settings: Settings, options: RunOptions, connect: Callable[..., Any] = client) -> RunOptions:
+    """The options of a run in the preview week: a dry run that says when deleting starts. A run
+    whose event set dryRun itself, or a forecast, is left as it is."""
+    if settings.preview_days <= 0 or options.dry_run_given or options.as_of is not None:
+        return options
+    now = datetime.now(timezone.utc)
+    first_run = None
+    store = SsmFirstRun(connect("ssm"), settings.first_run_parameter) if settings.first_run_parameter else None
+    if store is not None:
+        try:
+            first_run = store.load()
+            if first_run is None:
+                store.record(now)
+        except Exception as error:  # noqa: BLE001 - an unreadable record can only make this run a dry run
+            logger.warning(
+                f"could not read or record the first run ({describe_error(error)}); this run is a dry run",
+                extra={"record_type": "preview_error", "error": describe_error(error)},
+            )
+    state = preview(first_run, settings.preview_days, now)
+    if state is None:
+        return options
+    logger.info(
+        f"preview: a dry run; deleting starts on {state.deleting_starts.isoformat()}",
+        extra={"record_type": "preview", "deleting_starts": state.deleting_starts.isoformat()},
+    )
+    return replace(options, dry_run=True, preview=state)
 
 
 def start(context: Any) -> Settings:
@@ -88,6 +124,7 @@ def start(context: Any) -> Settings:
     logger.clear_state()
     logger.append_keys(function_request_id=getattr(context, "aws_request_id", None))
     settings = validated(lambda: Settings.from_env(os.environ))
+    validated(require_models)
     # The environment of a warm container may have been updated since import.
     logger.setLevel(settings.log_level)
     logger.append_keys(service=settings.service_name)
@@ -125,7 +162,7 @@ def sweep(
         settings=settings,
         options=options,
         now=options.as_of or datetime.now(timezone.utc),
-        reporter=Reporter(log or logger, dry_run=options.dry_run),
+        reporter=Reporter(log or logger, dry_run=options.dry_run, preview=options.preview),
         scan_in_use=(lambda: scan(connect)) if settings.protect_in_use else None,
         workers=settings.max_workers,
         deadline=Deadline.of(context),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from ecr_sweeper.constants import MAX_SUMMARY_REPOSITORIES
@@ -87,6 +87,8 @@ class SweepSummary:
     error: str | None = None
     # With several regions: the summary of each, in the order they were swept.
     regions: list[SweepSummary] = field(default_factory=list)
+    # In the preview week: the day real deletions start (this run was a dry run because of it).
+    deleting_starts: date | None = None
 
     @property
     def failed_regions(self) -> list[SweepSummary]:
@@ -120,6 +122,8 @@ class SweepSummary:
         listed = ordered[:MAX_SUMMARY_REPOSITORIES]
         return {
             "dryRun": self.dry_run,
+            "preview": self.deleting_starts is not None,
+            "deletingStarts": self.deleting_starts.isoformat() if self.deleting_starts else None,
             "asOf": self.as_of.isoformat() if self.as_of else None,
             "repositoriesScanned": len(self.outcomes),
             "imagesScanned": self.total("images_scanned"),
@@ -151,7 +155,9 @@ def combine(summaries: list[SweepSummary]) -> SweepSummary:
     if len(summaries) == 1:
         return summaries[0]
     first = summaries[0]
-    merged = SweepSummary(dry_run=first.dry_run, as_of=first.as_of, regions=summaries)
+    merged = SweepSummary(
+        dry_run=first.dry_run, as_of=first.as_of, regions=summaries, deleting_starts=first.deleting_starts
+    )
     for summary in summaries:
         for outcome in summary.outcomes:
             outcome.region = summary.region

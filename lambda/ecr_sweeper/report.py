@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ecr_sweeper.errors import describe_error
 from ecr_sweeper.model import DeleteFailure, Image, Protection, Repository
 from ecr_sweeper.outcome import RepositoryOutcome, Status, SweepSummary
+from ecr_sweeper.preview import Preview
 
 DELETED = "deleted"
 WOULD_DELETE = "would_delete"
@@ -54,9 +55,13 @@ class Reporter:
     """Writes one record per verdict and per repository. Holds no per-run state of its own,
     so it is safe to share across threads."""
 
-    def __init__(self, logger: Any, *, dry_run: bool) -> None:
+    def __init__(self, logger: Any, *, dry_run: bool, preview: Preview | None = None) -> None:
         self._logger = logger
         self._dry_run = dry_run
+        # In the preview week every repository record says so, and when deleting starts.
+        self._preview = (
+            {"preview": True, "deleting_starts": preview.deleting_starts.isoformat()} if preview else {"preview": False}
+        )
 
     @contextmanager
     def scope(self, repository: str) -> Iterator[None]:
@@ -199,6 +204,7 @@ class Reporter:
             extra={
                 "record_type": "repository_summary",
                 "dry_run": self._dry_run,
+                **self._preview,
                 **{_snake(key): value for key, value in outcome.to_dict().items()},
             },
         )

@@ -14,6 +14,7 @@ from typing import Any
 
 from ecr_sweeper import constants as c
 from ecr_sweeper.policy import InvalidRetention, KeepForever, Retention, parse_retention
+from ecr_sweeper.preview import Preview
 
 LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
@@ -49,6 +50,10 @@ class Settings:
     regions: tuple[str, ...]
     # SSM parameter that remembers where the next sweep starts; None: always start at the first.
     cursor_parameter: str | None
+    # Days after the first run during which runs not told otherwise are dry runs; 0: no preview.
+    preview_days: int
+    # SSM parameter that records the first run; None: the preview counts from every run (no record).
+    first_run_parameter: str | None
     service_name: str
     metrics_namespace: str
     log_level: str
@@ -60,6 +65,12 @@ class Settings:
             raise ConfigError(
                 f"{c.RETENTION_TAG_KEY_ENV}={tag_key!r} is invalid: expected an ECR tag key of "
                 f"1 to {c.MAX_TAG_KEY_LENGTH} letters, digits, spaces or _.:/=+-@"
+            )
+        if tag_key != tag_key.strip():
+            # "keep " would match no repository's tag and silently sweep every one by the default.
+            raise ConfigError(
+                f"{c.RETENTION_TAG_KEY_ENV}={tag_key!r} is invalid: it starts or ends with whitespace, which no "
+                "tag key that a person typed does"
             )
 
         default_text = env.get(c.DEFAULT_RETENTION_DAYS_ENV, c.DEFAULT_RETENTION_DAYS)
@@ -88,6 +99,10 @@ class Settings:
             max_workers=parse_workers(env.get(c.MAX_WORKERS_ENV, str(c.DEFAULT_MAX_WORKERS))),
             regions=parse_regions(env.get(c.REGIONS_ENV, "")),
             cursor_parameter=env.get(c.CURSOR_PARAMETER_ENV) or None,
+            preview_days=parse_days(
+                c.PREVIEW_DAYS_ENV, env.get(c.PREVIEW_DAYS_ENV, c.DEFAULT_PREVIEW_DAYS), c.MAX_PREVIEW_DAYS
+            ),
+            first_run_parameter=env.get(c.FIRST_RUN_PARAMETER_ENV) or None,
             service_name=_non_empty(env, c.SERVICE_NAME_ENV, c.DEFAULT_SERVICE_NAME),
             metrics_namespace=_non_empty(env, c.METRICS_NAMESPACE_ENV, c.DEFAULT_METRICS_NAMESPACE),
             log_level=log_level,
@@ -116,6 +131,13 @@ def parse_regions(value: str) -> tuple[str, ...]:
     return regions
 
 
+def parse_days(name: str, value: str, maximum: int) -> int:
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and int(text) <= maximum):
+        raise ConfigError(f"{name}={value!r} is invalid: expected a whole number of days from 0 to {maximum}")
+    return int(text)
+
+
 def parse_workers(value: str) -> int:
     text = value.strip()
     if not (text.isascii() and text.isdigit() and 1 <= int(text) <= c.MAX_MAX_WORKERS):
@@ -139,6 +161,10 @@ class RunOptions:
     repositories: tuple[str, ...] | None = None
     # Evaluate expiry as of this time instead of now (dry runs only: a forecast).
     as_of: datetime | None = None
+    # The event said dryRun (true or false) itself: a preview week does not override that.
+    dry_run_given: bool = False
+    # Set when this run is a dry run because of the preview week.
+    preview: Preview | None = None
 
     @classmethod
     def from_event(cls, event: Any, settings: Settings) -> RunOptions:
@@ -171,7 +197,7 @@ class RunOptions:
                     f"event asOf={event['asOf']!r} is only allowed in a dry run: "
                     'add "dryRun": true to forecast what a later run would delete'
                 )
-        return cls(dry_run=dry_run, repositories=repositories, as_of=as_of)
+        return cls(dry_run=dry_run, repositories=repositories, as_of=as_of, dry_run_given="dryRun" in event)
 
 
 def _is_scheduled_event(event: Any) -> bool:

@@ -19,12 +19,15 @@ import json
 import os
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from ecr_sweeper.clients import client
 from ecr_sweeper.constants import REPOSITORIES_PER_INVOCATION_ENV, WORK_BUCKET_ENV
-from ecr_sweeper.handler import logger, metrics, start, sweep, validated
+from ecr_sweeper.handler import in_preview, logger, metrics, start, sweep, validated
 from ecr_sweeper.outcome import Status
+from ecr_sweeper.preview import Preview
 from ecr_sweeper.registry import EcrRegistry
 from ecr_sweeper.settings import ConfigError, RunOptions, Settings
 
@@ -53,7 +56,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def list_step(settings: Settings, execution_input: Any, context: Any) -> dict[str, Any]:
-    options = validated(lambda: RunOptions.from_event(execution_input, settings))
+    # The preview week is decided once, here, for every batch of the execution.
+    options = in_preview(settings, validated(lambda: RunOptions.from_event(execution_input, settings)))
     per_invocation = _per_invocation()
     if options.repositories is not None:
         # The sweep step reports any name that does not exist, as lambda_handler does.
@@ -64,6 +68,7 @@ def list_step(settings: Settings, execution_input: Any, context: Any) -> dict[st
     state: dict[str, Any] = {
         "dryRun": options.dry_run,
         "asOf": options.as_of.isoformat() if options.as_of else None,
+        "deletingStarts": options.preview.deleting_starts.isoformat() if options.preview else None,
         "repositoryCount": len(names),
         "batchCount": len(batches),
     }
@@ -81,6 +86,8 @@ def list_step(settings: Settings, execution_input: Any, context: Any) -> dict[st
 def sweep_step(settings: Settings, event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = {key: event[key] for key in ("repositories", "dryRun", "asOf") if event.get(key) is not None}
     options = validated(lambda: RunOptions.from_event(request, settings))
+    if event.get("deletingStarts"):
+        options = replace(options, preview=Preview(date.fromisoformat(event["deletingStarts"])))
     summary = sweep(settings, options, context)
     if summary.in_use_failed:
         # Without the in-use picture this batch deleted nothing; the execution must fail.

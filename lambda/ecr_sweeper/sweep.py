@@ -75,7 +75,11 @@ class Sweep:
     cursor: CursorStore = field(default_factory=NoCursor)
 
     def run(self) -> SweepSummary:
-        summary = SweepSummary(dry_run=self.options.dry_run, as_of=self.options.as_of)
+        summary = SweepSummary(
+            dry_run=self.options.dry_run,
+            as_of=self.options.as_of,
+            deleting_starts=self.options.preview.deleting_starts if self.options.preview else None,
+        )
         in_use = InUse()
         if self.scan_in_use is None:
             summary.in_use = "off"

@@ -671,3 +671,38 @@ def test_the_summary_of_several_regions_lists_each(ecr: Any, invoke: Invoke) -> 
 
 def test_invalid_regions_are_refused_before_any_call(ecr: Any, invoke: Invoke) -> None:
     assert_refused_before_any_call(ecr, lambda: invoke(env={"REGIONS": "us-east-1,Mars"}), "REGIONS='us-east-1,Mars'")
+
+
+def test_two_overlapping_sweeps_delete_nothing_wrong_and_report_no_failure(ecr: Any, invoke: Invoke) -> None:
+    # Given a registry with what must stay (tagged, young, a child of a tagged index) and what expires
+    from tests.emulator.ecr import Hook
+    from tests.emulator.seed import push_index
+    from tests.output import invoke_captured
+
+    create_repository(ecr, "app", "3")
+    keep = {
+        push(ecr, "app", "tagged", tag="v1", pushed_at=ago(30)),
+        untagged(ecr, "app", "young", 1),
+    }
+    child = untagged(ecr, "app", "child", 30)
+    keep |= {child, push_index(ecr, "app", [child], tag="release", pushed_at=ago(30))}
+    expired = {untagged(ecr, "app", f"old-{n}", 30) for n in range(3)}
+    second: list[Invocation] = []
+
+    def run_another_sweep(params: dict[str, Any]) -> None:
+        # The second sweep starts and finishes between the first one's re-check and its delete call.
+        second.append(invoke_captured(None, None))
+
+    faults.hooks.append(Hook("BatchDeleteImage", run_another_sweep, times=1))
+
+    # When two sweeps overlap (no reserved concurrency)
+    first = invoke()
+
+    # Then what must stay stays, each expired digest is deleted once, and neither run failed
+    [other] = second
+    assert digests(ecr, "app") == keep
+    assert {r["digest"] for r in other.records(action="deleted")} == expired
+    assert first.error is None and other.error is None
+    assert {r["digest"] for r in first.records(action="gone")} == expired
+    assert first.records(action="deleted") == [] and first.records(action="delete_failed") == []
+    assert first.metric("DeleteFailures") == 0

@@ -19,6 +19,8 @@ def test_defaults() -> None:
     assert settings.service_name == "ecr-sweeper"
     assert settings.metrics_namespace == "EcrSweeper"
     assert settings.log_level == "INFO"
+    # The function previews nothing unless the stack (context previewDays) says so.
+    assert settings.preview_days == 0 and settings.first_run_parameter is None
 
 
 @pytest.mark.parametrize("value", ["off", "OFF", "never", "keep"])
@@ -43,6 +45,12 @@ def test_dry_run_values(value: str, expected: bool) -> None:
         ({"RETENTION_TAG_KEY": ""}, "RETENTION_TAG_KEY='' is invalid"),
         ({"RETENTION_TAG_KEY": "x" * 129}, "RETENTION_TAG_KEY='xxx"),
         ({"RETENTION_TAG_KEY": "bad*key"}, "RETENTION_TAG_KEY='bad*key' is invalid"),
+        # "keep " would match no repository's tag: every repository would be swept by the default.
+        ({"RETENTION_TAG_KEY": "keep "}, "RETENTION_TAG_KEY='keep ' is invalid: it starts or ends with whitespace"),
+        ({"RETENTION_TAG_KEY": " ecr-sweeper:retention-days"}, "starts or ends with whitespace"),
+        ({"PREVIEW_DAYS": "a week"}, "PREVIEW_DAYS='a week' is invalid"),
+        ({"PREVIEW_DAYS": "-1"}, "PREVIEW_DAYS='-1' is invalid"),
+        ({"PREVIEW_DAYS": "366"}, "PREVIEW_DAYS='366' is invalid"),
         ({"POWERTOOLS_LOG_LEVEL": "verbose"}, "POWERTOOLS_LOG_LEVEL='verbose' is invalid"),
         ({"POWERTOOLS_METRICS_NAMESPACE": " "}, "POWERTOOLS_METRICS_NAMESPACE=' ' is invalid"),
         ({"POWERTOOLS_SERVICE_NAME": ""}, "POWERTOOLS_SERVICE_NAME='' is invalid"),
