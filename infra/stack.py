@@ -126,34 +126,34 @@ class EcrSweeperStack(Stack):
             self, "PullTimeUpdateExclusion", principal_arn=role.role_arn
         )
 
-        # Where the next sweep starts when a run is cut by the deadline (schedule.py): the
-        # function reads and overwrites it; nothing else does.
-        self.cursor = ssm.StringParameter(
-            self,
-            "NextStart",
-            # Named after the stack, so that an operator finds it (and moto's CloudFormation, which
-            # cannot generate a name, can create it).
-            parameter_name=f"/ecr-sweeper/{self.stack_name}/next-start",
-            description="ecr-sweeper: the repository the next sweep starts with (- means the first)",
-            string_value="-",
+        # State the function keeps between runs (cursor.py); it reads and overwrites these, nothing
+        # else does. "-" means nothing recorded yet.
+        def parameter(construct_id: str, path: str, description: str) -> ssm.StringParameter:
+            return ssm.StringParameter(
+                self,
+                construct_id,
+                # Named after the stack, so that an operator finds it (and moto's CloudFormation, which
+                # cannot generate a name, can create it).
+                parameter_name=f"/ecr-sweeper/{self.stack_name}/{path}",
+                description=f"ecr-sweeper: {description}",
+                string_value="-",
+            )
+
+        # Where the next sweep starts when a run is cut by the deadline.
+        self.cursor = parameter(
+            "NextStart", "next-start", "the repository the next sweep starts with (- means the first)"
         )
         cursors = [self.cursor] + [
-            ssm.StringParameter(
-                self,
+            parameter(
                 f"NextStart-{region}",
-                parameter_name=f"/ecr-sweeper/{self.stack_name}/next-start/{region}",
-                description=f"ecr-sweeper: where the next sweep of {region} starts (- means the first repository)",
-                string_value="-",
+                f"next-start/{region}",
+                f"where the next sweep of {region} starts (- means the first repository)",
             )
             for region in config.regions
         ]
-        # When the function first ran (first_run.py): the preview week counts from it. "-" until then.
-        self.first_run = ssm.StringParameter(
-            self,
-            "FirstRun",
-            parameter_name=f"/ecr-sweeper/{self.stack_name}/first-run",
-            description="ecr-sweeper: when the function first ran (- until it does); the preview week counts from it",
-            string_value="-",
+        # When the function first ran: the preview week counts from it.
+        self.first_run = parameter(
+            "FirstRun", "first-run", "when the function first ran (- until it does); the preview week counts from it"
         )
         role.add_to_policy(
             iam.PolicyStatement(

@@ -20,9 +20,8 @@ from ecr_sweeper.constants import (
     METRICS_NAMESPACE_ENV,
     SERVICE_NAME_ENV,
 )
-from ecr_sweeper.cursor import SsmCursor
+from ecr_sweeper.cursor import SsmCursor, SsmFirstRun
 from ecr_sweeper.errors import describe_error
-from ecr_sweeper.first_run import SsmFirstRun
 from ecr_sweeper.outcome import SweepFailed, SweepSummary, combine
 from ecr_sweeper.preview import preview
 from ecr_sweeper.registry import EcrRegistry
