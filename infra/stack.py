@@ -35,7 +35,7 @@ ECR_ACTIONS = (
     "ecr:BatchGetImage",
     "ecr:BatchDeleteImage",
 )
-# The rotating start of the sweep (cursor.py), on its one parameter.
+# State between runs (cursor.py): where the next sweep starts and when the first run was, on their parameters.
 SSM_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter")
 # The in-use scan (usage.py): which digests the region's workloads run or will pull. Actions that
 # support no resource-level permission (Service Authorization Reference: no resource type listed
