@@ -74,6 +74,8 @@ def minimum_in_use_calls(w: Workloads) -> int:
         + pages(w.job_definitions, 100)  # DescribeJobDefinitions
         + pages(w.app_runner_services, 20) + w.app_runner_services  # ListServices, DescribeService each
         + pages(w.models, 10) + w.models  # ListModels, DescribeModel each
+        + pages(0, 100)  # EKS ListClusters: the bench seeds no cluster
+        + pages(0, 100)  # Inspector ListCoverage: nothing seen in use
     )  # fmt: skip
 
 

@@ -33,6 +33,16 @@ DEFAULTS: dict[str, Any] = {
     # What `cdk destroy` leaves behind by default: the log groups (the audit trail), the alarm
     # topic's KMS key and the work bucket. true: remove them with the stack (README, "Uninstall").
     "deleteOnDestroy": False,
+    # EKS clusters to read through their Kubernetes API: the stack creates an access entry for each
+    # (README, "EKS"); every cluster of the region is read whether named here or not.
+    "eksClusters": [],
+    # Clusters whose workloads the operator accepts not to protect; each run warns about each.
+    "eksClustersIgnored": [],
+    # Amazon Inspector's in-use data: auto (when readable), required, or off.
+    "inspectorInUse": "auto",
+    # Put the function in a VPC (for clusters with a private endpoint only): both or neither.
+    "vpcSubnetIds": [],
+    "vpcSecurityGroupIds": [],
 }
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ENGINES = ("lambda", "stepfunctions")
@@ -73,6 +83,11 @@ class SweeperConfig:
     regions: tuple[str, ...]
     preview_days: int
     delete_on_destroy: bool
+    eks_clusters: tuple[str, ...]
+    eks_clusters_ignored: tuple[str, ...]
+    inspector_in_use: str
+    vpc_subnet_ids: tuple[str, ...]
+    vpc_security_group_ids: tuple[str, ...]
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> SweeperConfig:
@@ -110,7 +125,17 @@ class SweeperConfig:
             regions=_regions(value["regions"]),
             preview_days=_integer("previewDays", value["previewDays"]),
             delete_on_destroy=_boolean("deleteOnDestroy", value["deleteOnDestroy"]),
+            eks_clusters=_names("eksClusters", value["eksClusters"], _CLUSTER),
+            eks_clusters_ignored=_names("eksClustersIgnored", value["eksClustersIgnored"], _CLUSTER),
+            inspector_in_use=str(value["inspectorInUse"]).strip().lower(),
+            vpc_subnet_ids=_names("vpcSubnetIds", value["vpcSubnetIds"], _SUBNET),
+            vpc_security_group_ids=_names("vpcSecurityGroupIds", value["vpcSecurityGroupIds"], _SECURITY_GROUP),
         )
+        if bool(config.vpc_subnet_ids) != bool(config.vpc_security_group_ids):
+            raise ContextError(
+                "context vpcSubnetIds and vpcSecurityGroupIds go together: a function in a VPC needs both subnets "
+                "and security groups"
+            )
         if config.alarm_email and not _EMAIL.fullmatch(config.alarm_email):
             raise ContextError(f"context alarmEmail={value['alarmEmail']!r} is invalid: expected an email address")
         if config.engine not in ENGINES:
@@ -155,7 +180,27 @@ class SweeperConfig:
             c.METRICS_NAMESPACE_ENV: c.DEFAULT_METRICS_NAMESPACE,
             c.LOG_LEVEL_ENV: self.log_level,
             c.PREVIEW_DAYS_ENV: str(self.preview_days),
+            c.EKS_CLUSTERS_IGNORED_ENV: ",".join(self.eks_clusters_ignored),
+            c.INSPECTOR_IN_USE_ENV: self.inspector_in_use,
         }
+
+
+# EKS cluster names (CreateCluster), subnet and security group ids (EC2).
+_CLUSTER = re.compile(r"[0-9A-Za-z][A-Za-z0-9\-_]{0,99}")
+_SUBNET = re.compile(r"subnet-[0-9a-f]{8,17}")
+_SECURITY_GROUP = re.compile(r"sg-[0-9a-f]{8,17}")
+
+
+def _names(key: str, value: Any, pattern: re.Pattern[str]) -> tuple[str, ...]:
+    """A list in cdk.json, or a comma-separated string from `-c key=a,b`; each must match `pattern`."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ContextError(f"context {key}={value!r} is invalid: expected a list")
+    for item in value:
+        if not pattern.fullmatch(item.strip()):
+            raise ContextError(f"context {key} entry {item!r} is invalid")
+    return tuple(dict.fromkeys(item.strip() for item in value))
 
 
 def _regions(value: Any) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import Acknowledgment, ArnFormat, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_eks as eks
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -50,6 +51,8 @@ IN_USE_UNSCOPED_ACTIONS = (
     "batch:DescribeJobDefinitions",
     "apprunner:ListServices",
     "sagemaker:ListModels",
+    "eks:ListClusters",
+    "inspector2:ListCoverage",
 )
 # Action -> the narrowest resource type it accepts (service, resource type, separator before the
 # name), and why reading every such resource of the account and region is needed.
@@ -71,7 +74,22 @@ IN_USE_SCOPED_ACTIONS: dict[str, tuple[str, str, str, str]] = {
         "/",
         "the model packages that models are built from are read for their images",
     ),
+    "eks:DescribeCluster": ("eks", "cluster", "/", "each cluster is read for its API endpoint and CA"),
 }
+# What AWSLambdaVPCAccessExecutionRole grants, inline (no managed policies): Lambda creates and
+# removes the function's network interfaces in the given subnets (Lambda developer guide,
+# "Giving Lambda functions access to resources in an Amazon VPC", execution role permissions).
+VPC_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+# EKS access policy that reads every namespace's workloads and nothing secret (EKS user guide,
+# "Access policy permissions": AmazonEKSViewPolicy).
+EKS_VIEW_POLICY = "AmazonEKSViewPolicy"
 # One invocation may sweep for the Lambda maximum: a large account needs it.
 TIMEOUT = Duration.minutes(15)
 # Lambda allots CPU in proportion to memory, and a sweep's own work is CPU: botocore signing each
@@ -114,9 +132,36 @@ class EcrSweeperStack(Stack):
             )
             for arn in self._nag_arns("ecr", "repository", "/")
         ]
+        # Actions that take no resource ARN, each with why: one cdk-nag finding covers them all.
+        unscoped: list[str] = []
         if config.protect_in_use:
-            acknowledgments += self._grant_in_use_scan(role)
+            acknowledgments += self._grant_in_use_scan(role, unscoped)
+        if config.vpc_subnet_ids:
+            role.add_to_policy(iam.PolicyStatement(actions=list(VPC_ACTIONS), resources=["*"]))
+            unscoped.append(
+                f"{', '.join(VPC_ACTIONS)} let Lambda manage the function's network interfaces in the configured "
+                "subnets (vpcSubnetIds); EC2 documents no narrower resource for them when Lambda creates the "
+                "interfaces, and they are what AWSLambdaVPCAccessExecutionRole grants."
+            )
+        if unscoped:
+            acknowledgments.append(Acknowledgment(id="AwsSolutions-IAM5[Resource::*]", reason=" ".join(unscoped)))
         Validations.of(role).acknowledge(*acknowledgments)
+        # Read access to the Kubernetes API of each named cluster, for the in-use scan: an EKS access
+        # entry for the function's role with the view policy at cluster scope (EKS user guide,
+        # "Grant IAM users access to Kubernetes with EKS access entries").
+        for cluster in config.eks_clusters if config.protect_in_use else ():
+            eks.CfnAccessEntry(
+                self,
+                f"EksAccess-{cluster}",
+                cluster_name=cluster,
+                principal_arn=role.role_arn,
+                access_policies=[
+                    eks.CfnAccessEntry.AccessPolicyProperty(
+                        policy_arn=f"arn:{Aws.PARTITION}:eks::aws:cluster-access-policy/{EKS_VIEW_POLICY}",
+                        access_scope=eks.CfnAccessEntry.AccessScopeProperty(type="cluster"),
+                    )
+                ],
+            )
 
         # The sweeper reads index manifests with BatchGetImage, which counts as a pull: without this
         # exclusion it would refresh lastRecordedPullTime of the very indexes it judges, so an
@@ -203,6 +248,15 @@ class EcrSweeperStack(Stack):
                 removal=removal,
             )
             self.engine.function.node.add_dependency(self.pull_time_exclusion)
+
+        # A cluster with only a private endpoint is reachable only from its VPC (vpcSubnetIds).
+        if config.vpc_subnet_ids:
+            for function in [self.function, *([self.engine.function] if self.engine else [])]:
+                cfn_function = function.node.default_child
+                assert isinstance(cfn_function, lambda_.CfnFunction)
+                cfn_function.vpc_config = lambda_.CfnFunction.VpcConfigProperty(
+                    subnet_ids=list(config.vpc_subnet_ids), security_group_ids=list(config.vpc_security_group_ids)
+                )
 
         self.observability = Observability(
             self,
@@ -304,7 +358,7 @@ class EcrSweeperStack(Stack):
             for region in self.regions
         ]
 
-    def _grant_in_use_scan(self, role: iam.Role) -> list[Acknowledgment]:
+    def _grant_in_use_scan(self, role: iam.Role, unscoped: list[str]) -> list[Acknowledgment]:
         regions = [region or Aws.REGION for region in self.regions]
         role.add_to_policy(
             iam.PolicyStatement(
@@ -314,14 +368,12 @@ class EcrSweeperStack(Stack):
                 conditions={"StringEquals": {"aws:RequestedRegion": regions}},
             )
         )
-        acknowledgments = [
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason=f"{', '.join(IN_USE_UNSCOPED_ACTIONS)} support no resource-level permissions (Service "
-                "Authorization Reference); they are read-only, limited to the swept regions by condition, and "
-                "find the digests that must never be deleted.",
-            )
-        ]
+        unscoped.append(
+            f"{', '.join(IN_USE_UNSCOPED_ACTIONS)} support no resource-level permissions (Service Authorization "
+            "Reference); they are read-only, limited to the swept regions by condition, and find the digests "
+            "that must never be deleted."
+        )
+        acknowledgments: list[Acknowledgment] = []
         for action, (service, resource, separator, why) in IN_USE_SCOPED_ACTIONS.items():
             role.add_to_policy(
                 iam.PolicyStatement(actions=[action], resources=self._arns(service, resource, separator))

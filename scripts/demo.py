@@ -26,6 +26,7 @@ from rich.table import Table  # noqa: E402
 
 from tests.emulator.ecr import install  # noqa: E402
 from tests.emulator.identity import sweeper_credentials  # noqa: E402
+from tests.emulator.kubernetes import KubernetesAPI, pod, serve_cluster  # noqa: E402
 from tests.emulator.seed import create_repository, push, push_index, push_referrer  # noqa: E402
 from tests.emulator.server import free_port  # noqa: E402
 from tests.output import invoke_captured  # noqa: E402
@@ -41,7 +42,7 @@ def ago(days: float) -> datetime:
     return NOW - timedelta(days=days)
 
 
-def seed(ecr: Any) -> dict[str, str]:
+def seed(ecr: Any, kube: KubernetesAPI) -> dict[str, str]:
     """A registry with a story in each repository. Returns digest -> label, for the tables."""
     labels: dict[str, str] = {}
 
@@ -120,6 +121,21 @@ def seed(ecr: Any) -> dict[str, str]:
     image("web/checkout", "current build, tag prod, pushed 1d ago", 1, tag="prod")
     image("web/checkout", "build nobody runs, 40d ago", 40)
 
+    # An EKS cluster (a Kubernetes API stand-in over HTTPS on 127.0.0.1): a pod still runs a build
+    # whose tag has moved on; only the pod's status holds the digest.
+    serve_cluster(kube, "shop-eks")
+    create_repository(ecr, "web/storefront", "3")
+    storefront = image("web/storefront", "build a pod still runs, 20d ago (tag live moved on)", 20, tag="live")
+    image("web/storefront", "current build, tag live", 1, tag="live")
+    kube.add(
+        pod(
+            "shop",
+            "storefront-5c9d",
+            [("web", f"{REGISTRY}/web/storefront:live")],
+            [("web", f"{REGISTRY}/web/storefront:live", f"{REGISTRY}/web/storefront@{storefront}")],
+        )
+    )
+
     # A Lambda function pinned to an old untagged digest.
     create_repository(ecr, "jobs/report", "3")
     pinned = image("jobs/report", "build pinned by a Lambda function, 45d ago", 45)
@@ -196,15 +212,19 @@ def main() -> int:
         RETENTION_TAG_KEY=KEY,
         DRY_RUN="false",
     )
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_STS"):
         os.environ.pop(name, None)
     with contextlib.ExitStack() as stack:
         stack.callback(server.stop)
         ecr = boto3.client("ecr", endpoint_url=endpoint, region_name="us-east-1")
-        labels = seed(ecr)
+        kube = stack.enter_context(KubernetesAPI())
+        labels = seed(ecr, kube)
         # From here on the handler runs as the deployed function does: an assumed role that the
         # stack registers as a pull-time update exclusion, so its manifest reads are not pulls.
         stack.enter_context(sweeper_credentials())
+        # The EKS token is a GetCallerIdentity URL presigned for STS's own host, which is what a
+        # cluster checks; presigning makes no call, so nothing leaves this machine.
+        os.environ["AWS_ENDPOINT_URL_STS"] = "https://sts.us-east-1.amazonaws.com"
         before = _registry(ecr)
         tagged_before = {repository: _tagged(ecr, repository) for repository in before}
         console.rule(f"[bold]ecr-sweeper demo[/]: corrected ECR emulator on {endpoint}")
@@ -242,6 +262,10 @@ def main() -> int:
                 "the real run deleted exactly what the dry run announced, less what ECR kept for an archived "
                 "index, each flagged in the dry run",
                 deleted == would - kept_by_ecr and kept_by_ecr <= doubtful and bool(kept_by_ecr),
+            ),
+            (
+                "a digest is kept for a pod in an EKS cluster",
+                any(reason.startswith("in use by eks shop-eks/shop/Pod/") for reason in kept_reasons),
             ),
             (
                 "a digest is kept for an ECS service scaled to zero",

@@ -16,6 +16,10 @@ REGIONS_ENV = "REGIONS"
 CURSOR_PARAMETER_ENV = "CURSOR_PARAMETER"
 # The first days after the first run are a preview: scheduled runs are dry runs (README, "Deploy").
 PREVIEW_DAYS_ENV = "PREVIEW_DAYS"
+# EKS clusters whose workloads are not read (comma-separated), and Amazon Inspector's in-use data.
+EKS_CLUSTERS_IGNORED_ENV = "EKS_CLUSTERS_IGNORED"
+INSPECTOR_IN_USE_ENV = "INSPECTOR_IN_USE"
+INSPECTOR_MODES = ("auto", "required", "off")
 FIRST_RUN_PARAMETER_ENV = "FIRST_RUN_PARAMETER"
 # The Step Functions engine only: where large repository lists go, and how many one invocation sweeps.
 WORK_BUCKET_ENV = "WORK_BUCKET"

@@ -29,7 +29,7 @@ from ecr_sweeper.report import Reporter, emit_metrics
 from ecr_sweeper.schedule import Deadline, NoCursor
 from ecr_sweeper.settings import LOG_LEVELS, ConfigError, RunOptions, Settings
 from ecr_sweeper.sweep import Sweep
-from ecr_sweeper.usage import scan
+from ecr_sweeper.usage import ScanOptions, scan
 
 T = TypeVar("T")
 
@@ -162,7 +162,11 @@ def sweep(
         options=options,
         now=options.as_of or datetime.now(timezone.utc),
         reporter=Reporter(log or logger, dry_run=options.dry_run, preview=options.preview),
-        scan_in_use=(lambda: scan(connect)) if settings.protect_in_use else None,
+        scan_in_use=(
+            (lambda: scan(connect, ScanOptions(settings.eks_clusters_ignored, settings.inspector_in_use)))
+            if settings.protect_in_use
+            else None
+        ),
         workers=settings.max_workers,
         deadline=Deadline.of(context),
         # The cursor parameters live in the function's own region, whichever region is swept.

@@ -60,6 +60,8 @@ class Protection(enum.Enum):
     BATCH = "Batch"
     APP_RUNNER = "AppRunner"
     SAGEMAKER = "SageMaker"
+    EKS = "Eks"
+    INSPECTOR = "Inspector"
 
 
 # The families of "in use", and the word each one's reasons start with ("in use by ecs <ARN>").
@@ -69,6 +71,7 @@ IN_USE_FAMILIES: Mapping[Protection, str] = {
     Protection.BATCH: "batch",
     Protection.APP_RUNNER: "apprunner",
     Protection.SAGEMAKER: "sagemaker",
+    Protection.EKS: "eks",
 }
 
 
@@ -82,6 +85,15 @@ class Use:
 
     def __str__(self) -> str:
         return f"{IN_USE_FAMILIES[self.family]} {self.who}"
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """What Amazon Inspector saw of an image: how many ECS tasks or EKS pods run it now, and when
+    one last did (ListCoverage, resourceMetadata.ecrImage.inUseCount and lastInUseAt)."""
+
+    in_use_count: int
+    last_in_use_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

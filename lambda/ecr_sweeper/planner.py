@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from ecr_sweeper.constants import INDEX_MEDIA_TYPES
-from ecr_sweeper.model import Action, Image, Protection, Use, Verdict
+from ecr_sweeper.model import Action, Image, Protection, Sighting, Use, Verdict
 from ecr_sweeper.policy import Retention
 
 
@@ -47,11 +47,13 @@ def plan(
     *,
     children: Mapping[str, Sequence[str]] | None = None,
     in_use: Mapping[str, Sequence[Use]] | None = None,
+    inspector: Mapping[str, Sighting] | None = None,
 ) -> Plan:
     """`in_use` maps digests to the workloads that use them, whatever repository they named:
     digests are content hashes, so a digest in use is the same image in every repository."""
     children = children or {}
     in_use = in_use or {}
+    inspector = inspector or {}
     present = {image.digest: image for image in images}
     referrers: dict[str, list[str]] = defaultdict(list)
     for image in images:
@@ -65,8 +67,11 @@ def plan(
             kept.append(image.digest)
             continue
         users = tuple(in_use.get(image.digest, ()))
+        seen = _seen_in_use(inspector.get(image.digest), retention, now)
         if users:
             decided[image.digest] = Verdict(image, Action.KEEP, f"in use by {users[0]}", users[0].family, users)
+        elif seen:
+            decided[image.digest] = Verdict(image, Action.KEEP, seen, Protection.INSPECTOR)
         elif _follows_subject(image, present):
             continue
         else:
@@ -111,6 +116,20 @@ def plan(
         and v.image.subject_digest not in present
     }
     return Plan(verdicts, _waves(verdicts, children, referrers, set(caveats)), absent, unread)
+
+
+def _seen_in_use(sighting: Sighting | None, retention: Retention, now: datetime) -> str | None:
+    """Amazon Inspector's reason to keep a digest: something runs it now, or ran it within the
+    retention window (lastInUseAt counts like a pull)."""
+    if sighting is None:
+        return None
+    if sighting.in_use_count > 0:
+        return f"in use per amazon inspector: {sighting.in_use_count} running task(s) or pod(s)"
+    if sighting.last_in_use_at is not None and now - sighting.last_in_use_at < retention.window:
+        return (
+            f"in use per amazon inspector: last in use {_ago(now - sighting.last_in_use_at)} ago, retention {retention}"
+        )
+    return None
 
 
 def judge(image: Image, retention: Retention, now: datetime) -> Verdict:

@@ -60,3 +60,15 @@ def parse_image(reference: str | None) -> ImageRef | None:
 def is_digest(value: str | None) -> bool:
     """True for a sha256 content digest as ECR and ECS report it (`imageDigest`)."""
     return bool(value) and DIGEST.fullmatch(value or "") is not None
+
+
+# A container runtime's report of what runs (Kubernetes imageID, ECS imageDigest): a digest alone,
+# a reference ending in one, or either behind a scheme such as docker-pullable://.
+_REPORTED = re.compile(r"(?:^[a-z-]+://)?(?:.*@)?(sha256:[0-9a-f]{64})")
+
+
+def reported_digest(value: str | None) -> str | None:
+    """The digest a runtime reports as running, whatever registry it came from; digests are
+    content hashes, so protecting one that is not ECR's costs nothing."""
+    match = _REPORTED.fullmatch((value or "").strip())
+    return match.group(1) if match else None

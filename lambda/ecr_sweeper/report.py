@@ -146,6 +146,18 @@ class Reporter:
             },
         )
 
+    def eks_cluster_ignored(self, cluster: str) -> None:
+        self._logger.warning(
+            f"EKS cluster {cluster} is not read (eksClustersIgnored): digests its workloads run are not protected",
+            extra={"record_type": "eks_cluster_ignored", "cluster": cluster},
+        )
+
+    def inspector_unavailable(self, cause: str) -> None:
+        self._logger.info(
+            f"Amazon Inspector's in-use data is not used ({cause}); inspectorInUse=auto goes on without it",
+            extra={"record_type": "inspector_unavailable", "cause": cause},
+        )
+
     def in_use_off(self) -> None:
         self._logger.warning(
             "in-use protection is off (PROTECT_IN_USE=false): digests that workloads run or will pull "

@@ -43,7 +43,7 @@ class Settings:
     default_retention: Retention | None
     default_retention_text: str
     dry_run: bool
-    # Keep digests that Lambda functions and ECS tasks run (and delete nothing if they cannot be read).
+    # Keep digests that workloads run or will pull (and delete nothing if a source cannot be read).
     protect_in_use: bool
     max_workers: int
     # Regions swept in turn; empty: only the function's own region.
@@ -54,9 +54,13 @@ class Settings:
     preview_days: int
     # SSM parameter that records the first run; None: the preview counts from every run (no record).
     first_run_parameter: str | None
+    # EKS clusters not read (the operator accepts not protecting what they run), and whether Amazon
+    # Inspector's in-use data is used when readable (auto), must be (required), or is not (off).
     service_name: str
     metrics_namespace: str
     log_level: str
+    eks_clusters_ignored: frozenset[str] = frozenset()
+    inspector_in_use: str = "auto"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -103,6 +107,10 @@ class Settings:
                 c.PREVIEW_DAYS_ENV, env.get(c.PREVIEW_DAYS_ENV, c.DEFAULT_PREVIEW_DAYS), c.MAX_PREVIEW_DAYS
             ),
             first_run_parameter=env.get(c.FIRST_RUN_PARAMETER_ENV) or None,
+            eks_clusters_ignored=parse_cluster_names(env.get(c.EKS_CLUSTERS_IGNORED_ENV, "")),
+            inspector_in_use=parse_choice(
+                c.INSPECTOR_IN_USE_ENV, env.get(c.INSPECTOR_IN_USE_ENV, "auto"), c.INSPECTOR_MODES
+            ),
             service_name=_non_empty(env, c.SERVICE_NAME_ENV, c.DEFAULT_SERVICE_NAME),
             metrics_namespace=_non_empty(env, c.METRICS_NAMESPACE_ENV, c.DEFAULT_METRICS_NAMESPACE),
             log_level=log_level,
@@ -129,6 +137,25 @@ def parse_regions(value: str) -> tuple[str, ...]:
                 f"{c.REGIONS_ENV}={value!r} is invalid: {region!r} is not a region name such as eu-west-1"
             )
     return regions
+
+
+# EKS cluster names (CreateCluster, name pattern).
+_CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9\-_]{0,99}")
+
+
+def parse_cluster_names(value: str) -> frozenset[str]:
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    for name in names:
+        if not _CLUSTER_NAME.fullmatch(name):
+            raise ConfigError(f"{c.EKS_CLUSTERS_IGNORED_ENV}={value!r} is invalid: {name!r} is not an EKS cluster name")
+    return frozenset(names)
+
+
+def parse_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    text = value.strip().lower()
+    if text not in choices:
+        raise ConfigError(f"{name}={value!r} is invalid: expected one of {', '.join(choices)}")
+    return text
 
 
 def parse_days(name: str, value: str, maximum: int) -> int:

@@ -94,6 +94,10 @@ class Sweep:
                 self.reporter.finished(summary)
                 return summary
             self.reporter.in_use_found(in_use.count, in_use.by_family(), in_use.skipped)
+            for cluster in in_use.ignored_clusters:
+                self.reporter.eks_cluster_ignored(cluster)
+            if in_use.inspector_unavailable:
+                self.reporter.inspector_unavailable(in_use.inspector_unavailable)
         queue = self._selected(summary)
         not_started = self._sweep_all(queue, in_use, summary)
         summary.not_started = len(not_started)
@@ -211,7 +215,7 @@ class Sweep:
             started = datetime.now(timezone.utc)
             children = self.registry.manifests(repository, indexes, archived=archived)
             reads = OwnReads(frozenset(indexes), started, datetime.now(timezone.utc))
-        the_plan = plan(images, policy, self.now, children=children, in_use=in_use.digests)
+        the_plan = plan(images, policy, self.now, children=children, in_use=in_use.digests, inspector=in_use.inspector)
         return Planned(the_plan, reads, children)
 
     def _sweep_images(

@@ -18,17 +18,22 @@ If any source cannot be read completely, the scan raises UsageScanFailed and not
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import botocore.session
+import urllib3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from ecr_sweeper.errors import describe_error, error_code
-from ecr_sweeper.model import Protection, Use
-from ecr_sweeper.references import is_digest, parse_image
+from ecr_sweeper.kubernetes import KubernetesApi, KubernetesError, eks_token
+from ecr_sweeper.model import Protection, Sighting, Use
+from ecr_sweeper.references import is_digest, parse_image, reported_digest
 
 # ECS ListTasks filters by desired status: a pending task is on its way to RUNNING.
 ECS_TASK_STATUSES = ("RUNNING", "PENDING")
@@ -61,10 +66,25 @@ class InUse:
         self._uses: dict[str, list[Use]] = defaultdict(list)
         # Sources that do not exist in the region (the service is not offered there).
         self.skipped: list[str] = []
+        # EKS clusters not read because the operator said so (eksClustersIgnored).
+        self.ignored_clusters: list[str] = []
+        # Why Amazon Inspector's in-use data was not used (auto mode), if it was not.
+        self.inspector_unavailable: str | None = None
+        # Digest -> what Amazon Inspector saw: (images in use now, last time in use).
+        self.inspector: dict[str, Sighting] = {}
 
     def add(self, digest: str | None, use: Use) -> None:
         if digest is not None and is_digest(digest) and use not in self._uses[digest]:
             self._uses[digest].append(use)
+
+    def sighted(self, digest: str, sighting: Sighting) -> None:
+        """Keep the strongest of several sightings of a digest (one per repository that holds it)."""
+        known = self.inspector.get(digest)
+        if known is None:
+            self.inspector[digest] = sighting
+            return
+        last = [t for t in (known.last_in_use_at, sighting.last_in_use_at) if t is not None]
+        self.inspector[digest] = Sighting(max(known.in_use_count, sighting.in_use_count), max(last, default=None))
 
     def add_reference(self, reference: str | None, use: Use) -> None:
         """An image reference protects its digest; a reference by tag alone names a tagged image,
@@ -92,14 +112,31 @@ class InUse:
         return dict(counts)
 
 
+@dataclass(frozen=True)
+class ScanOptions:
+    # EKS clusters whose workloads the operator accepts not to protect (context eksClustersIgnored).
+    eks_ignored: frozenset[str] = frozenset()
+    # Amazon Inspector's in-use data: "auto" (used when readable), "required", or "off".
+    inspector: str = "auto"
+
+
 class _Source:
     """One service's client, with every failure turned into a UsageScanFailed that names the
     call, the cause and the fix."""
 
-    def __init__(self, service: str, client: Any, in_use: InUse) -> None:
+    def __init__(
+        self,
+        service: str,
+        client: Any,
+        in_use: InUse,
+        connect: Callable[..., Any] | None = None,
+        options: ScanOptions = ScanOptions(),
+    ) -> None:
         self.service = service
         self.client = client
         self.in_use = in_use
+        self.connect = connect
+        self.options = options
 
     def call(self, operation: str, *, gone: Iterable[str] = (), **kwargs: Any) -> dict[str, Any] | None:
         """One call; None when it answers with one of the `gone` error codes (deleted meanwhile)."""
@@ -282,6 +319,51 @@ def _scan_sagemaker(source: _Source) -> None:
                     source.in_use.add_reference(packaged.get("Image"), use)
 
 
+def _scan_eks(source: _Source) -> None:
+    """Every cluster's pods (their resolved digests) and workload templates, through its Kubernetes API."""
+    assert source.connect is not None
+    for cluster in source.pages("list_clusters", "clusters"):
+        if cluster in source.options.eks_ignored:
+            source.in_use.ignored_clusters.append(cluster)
+            continue
+        described = (source.call("describe_cluster", name=cluster) or {}).get("cluster", {})
+        try:
+            api = KubernetesApi(
+                described["endpoint"],
+                base64.b64decode(described["certificateAuthority"]["data"]),
+                eks_token(source.connect("sts"), cluster),
+            )
+            for found in api.images():
+                use = Use(Protection.EKS, f"{cluster}/{found.namespace}/{found.kind}/{found.name}")
+                source.in_use.add(reported_digest(found.reference), use)
+                source.in_use.add_reference(found.reference, use)
+        except Exception as error:  # any unread cluster may run any digest
+            raise UsageScanFailed(f"eks cluster {cluster}", _k8s_cause(error), _k8s_fix(cluster, error)) from error
+
+
+def _scan_inspector(source: _Source) -> None:
+    """What Amazon Inspector saw ECS tasks and EKS pods run, for images under enhanced scanning,
+    including clusters the function cannot reach (inUseCount, lastInUseAt)."""
+    if source.options.inspector == "off":
+        return
+    criteria = {
+        "resourceType": [{"comparison": "EQUALS", "value": "AWS_ECR_CONTAINER_IMAGE"}],
+        # Only images Inspector ever saw in use; the others carry no in-use data.
+        "ecrImageLastInUseAt": [{"startInclusive": datetime(1970, 1, 2, tzinfo=timezone.utc)}],
+    }
+    try:
+        for resource in source.pages("list_coverage", "coveredResources", filterCriteria=criteria):
+            image = (resource.get("resourceMetadata") or {}).get("ecrImage") or {}
+            # arn:aws:ecr:<region>:<account>:repository/<name>/sha256:<hex> (the ARN form Inspector uses).
+            digest = str(resource.get("resourceId") or "").rpartition("/")[2]
+            if is_digest(digest):
+                source.in_use.sighted(digest, Sighting(int(image.get("inUseCount") or 0), image.get("lastInUseAt")))
+    except UsageScanFailed as failed:
+        if source.options.inspector == "required" or not failed.cause.startswith(INSPECTOR_UNAVAILABLE):
+            raise
+        source.in_use.inspector_unavailable = failed.cause
+
+
 # Service (boto3 name) -> reader, in the order of the reasons.
 SOURCES: tuple[tuple[str, Callable[[_Source], None]], ...] = (
     ("lambda", _scan_lambda),
@@ -289,10 +371,14 @@ SOURCES: tuple[tuple[str, Callable[[_Source], None]], ...] = (
     ("batch", _scan_batch),
     ("apprunner", _scan_app_runner),
     ("sagemaker", _scan_sagemaker),
+    ("eks", _scan_eks),
+    ("inspector2", _scan_inspector),
 )
+# Amazon Inspector not enabled, or not readable by the function: "auto" goes on without it.
+INSPECTOR_UNAVAILABLE = ("AccessDenied", "ValidationException", "ResourceNotFoundException")
 
 
-def scan(connect: Callable[..., Any]) -> InUse:
+def scan(connect: Callable[..., Any], options: ScanOptions = ScanOptions()) -> InUse:
     """Read every source of the region that `connect(service)` builds clients for."""
     in_use = InUse()
     for service, read in SOURCES:
@@ -301,7 +387,7 @@ def scan(connect: Callable[..., Any]) -> InUse:
             # Not in the SDK's endpoint data: one quick attempt tells a new region from a missing service.
             client = connect(service, attempts=1)
         try:
-            read(_Source(service, client, in_use))
+            read(_Source(service, client, in_use, connect, options))
         except _NotOffered as missing:
             in_use.skipped.append(missing.service)
         except UsageScanFailed:
@@ -339,6 +425,34 @@ def _fix(client: Any, service: str, operation: str, error: BaseException) -> str
     if code in THROTTLED:
         return f"{action} was throttled after every retry; the next run reads it again, or raise its rate quota"
     return "the next run reads it again; if this persists, check the service's health in the region"
+
+
+def _k8s_cause(error: BaseException) -> str:
+    if isinstance(error, KubernetesError):
+        return str(error)
+    if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
+        error = error.reason
+    if isinstance(error, urllib3.exceptions.SSLError):
+        return f"TLS verification against the cluster's CA failed ({error})"
+    if isinstance(error, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError):
+        return f"the cluster's endpoint cannot be reached ({type(error).__name__})"
+    return describe_error(error)
+
+
+def _k8s_fix(cluster: str, error: BaseException) -> str:
+    ignore = f"or accept not protecting its workloads with context eksClustersIgnored=[{cluster!r}]"
+    if isinstance(error, KubernetesError) and error.status in (401, 403):
+        return (
+            f"give the function's role read access to {cluster}: context eksClusters=[{cluster!r}] creates an "
+            "access entry with AmazonEKSViewPolicy (a CONFIG_MAP cluster needs the aws-auth lines in the README), "
+            f"{ignore}"
+        )
+    if isinstance(error, urllib3.exceptions.MaxRetryError | urllib3.exceptions.HTTPError):
+        return (
+            f"let the function reach {cluster}'s endpoint: for a private endpoint, context vpcSubnetIds and "
+            f"vpcSecurityGroupIds put it in the cluster's VPC, {ignore}"
+        )
+    return f"the next run reads it again; if this persists, check the cluster's health, {ignore}"
 
 
 def _pascal(operation: str) -> str:

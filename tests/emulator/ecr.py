@@ -607,18 +607,19 @@ _install_lock = threading.Lock()
 def install() -> None:
     """Apply the corrections to moto's classes (ECR here; Lambda and ECS tasks in compute.py, ECS
     services in ecs_services.py, Batch and SageMaker in workloads.py, App Runner's stand-in in
-    apprunner.py, Step Functions in states.py). Idempotent."""
+    apprunner.py, Inspector's ListCoverage in inspector.py, Step Functions in states.py). Idempotent."""
     global _installed
     with _install_lock:
         if _installed:
             return
-        from tests.emulator import apprunner, compute, ecs_services, states, workloads
+        from tests.emulator import apprunner, compute, ecs_services, inspector, states, workloads
 
         compute.install()
         ecs_services.install()
         states.install()
         workloads.install()
         apprunner.install()
+        inspector.install()
         ECRResponse.describe_repositories = _faulty("DescribeRepositories", lambda r: None)(describe_repositories)
         ECRResponse.describe_images = _faulty("DescribeImages", _repository_param)(describe_images)
         ECRResponse.batch_delete_image = _faulty("BatchDeleteImage", _repository_param)(batch_delete_image)

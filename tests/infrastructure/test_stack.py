@@ -52,6 +52,8 @@ def test_function_environment(template: Template) -> None:
     assert variables.pop("FIRST_RUN_PARAMETER")["Ref"].startswith("FirstRun")
     assert variables == {
         "PREVIEW_DAYS": "7",
+        "EKS_CLUSTERS_IGNORED": "",
+        "INSPECTOR_IN_USE": "auto",
         "RETENTION_TAG_KEY": "ecr-sweeper:retention-days",
         "DEFAULT_RETENTION_DAYS": "7",
         "DRY_RUN": "false",
@@ -118,12 +120,15 @@ def test_iam_allows_only_the_actions_the_code_calls_each_on_its_narrowest_resour
     assert actions_on(template, scoped("apprunner", "service")) == ["apprunner:DescribeService"]
     assert actions_on(template, scoped("sagemaker", "model")) == ["sagemaker:DescribeModel"]
     assert actions_on(template, scoped("sagemaker", "model-package")) == ["sagemaker:DescribeModelPackage"]
+    assert actions_on(template, scoped("eks", "cluster")) == ["eks:DescribeCluster"]
+    # Nothing in Kubernetes beyond the view policy, and nothing in EC2 without a VPC.
+    assert not [a for s in statements(template) for a in _list(s["Action"]) if a.startswith(("ec2:", "eks:Create"))]
     # Only list and describe calls that support no resource-level permissions get "*" (the same
     # reference lists no resource type for them), and only in the swept regions.
     assert actions_on(template, "*") == sorted(
         ["lambda:ListFunctions", "ecs:ListClusters", "ecs:ListServices", "ecs:ListTasks", "ecs:ListTaskDefinitions",
          "ecs:DescribeTaskDefinition", "batch:DescribeJobDefinitions", "apprunner:ListServices",
-         "sagemaker:ListModels"]
+         "sagemaker:ListModels", "eks:ListClusters", "inspector2:ListCoverage"]
     )  # fmt: skip
     [unscoped] = [st for st in statements(template) if st["Resource"] == "*"]
     assert unscoped["Condition"] == {"StringEquals": {"aws:RequestedRegion": [{"Ref": "AWS::Region"}]}}
@@ -240,6 +245,8 @@ def test_context_overrides() -> None:
         "CURSOR_PARAMETER": properties["Environment"]["Variables"]["CURSOR_PARAMETER"],
         "FIRST_RUN_PARAMETER": properties["Environment"]["Variables"]["FIRST_RUN_PARAMETER"],
         "PREVIEW_DAYS": "0",
+        "EKS_CLUSTERS_IGNORED": "",
+        "INSPECTOR_IN_USE": "auto",
         "POWERTOOLS_SERVICE_NAME": "ecr-sweeper",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrSweeper",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
@@ -367,3 +374,47 @@ def test_what_destroy_leaves_behind_is_a_choice(delete: bool, policy: str) -> No
 def test_make_destroy_needs_no_terminal() -> None:
     result = subprocess.run(["make", "-n", "destroy"], cwd=ROOT, capture_output=True, text=True, check=True)
     assert "destroy --force" in result.stdout
+
+
+def test_named_clusters_get_an_access_entry_with_the_view_policy_at_cluster_scope() -> None:
+    _, template = synth({"eksClusters": ["prod", "staging"], "eksClustersIgnored": "legacy"}, bundle=False)
+    entries = template.find_resources("AWS::EKS::AccessEntry")
+    assert sorted(e["Properties"]["ClusterName"] for e in entries.values()) == ["prod", "staging"]
+    for entry in entries.values():
+        assert entry["Properties"]["PrincipalArn"]["Fn::GetAtt"][0].startswith("FunctionRole")
+        [policy] = entry["Properties"]["AccessPolicies"]
+        # EKS user guide, "Access policy permissions": AmazonEKSViewPolicy reads workloads, not secrets.
+        assert policy["AccessScope"] == {"Type": "cluster"}
+        assert policy["PolicyArn"] == {
+            "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":eks::aws:cluster-access-policy/AmazonEKSViewPolicy"]]
+        }
+    assert function_properties(template)["Environment"]["Variables"]["EKS_CLUSTERS_IGNORED"] == "legacy"
+
+
+def test_vpc_subnets_and_security_groups_put_the_function_in_the_clusters_vpc() -> None:
+    subnets, groups = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"], ["sg-0123456789abcdef0"]
+    _, template = synth({"vpcSubnetIds": subnets, "vpcSecurityGroupIds": groups}, bundle=False)
+    assert function_properties(template)["VpcConfig"] == {"SubnetIds": subnets, "SecurityGroupIds": groups}
+    # Lambda developer guide, "Giving Lambda functions access to resources in an Amazon VPC": the
+    # execution role needs these EC2 actions for the function's network interfaces.
+    assert set(actions_on(template, "*")) >= {
+        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+    }  # fmt: skip
+    _, engine = synth({"engine": "stepfunctions", "vpcSubnetIds": subnets, "vpcSecurityGroupIds": groups}, bundle=False)
+    configs = [f["Properties"].get("VpcConfig") for f in engine.find_resources("AWS::Lambda::Function").values()]
+    assert configs == [{"SubnetIds": subnets, "SecurityGroupIds": groups}] * 2
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"vpcSubnetIds": ["subnet-0123456789abcdef0"]}, "vpcSubnetIds and vpcSecurityGroupIds go together"),
+        ({"vpcSubnetIds": ["subnet-x"], "vpcSecurityGroupIds": ["sg-0123456789abcdef0"]}, "vpcSubnetIds entry"),
+        ({"eksClusters": ["no spaces"]}, "eksClusters entry 'no spaces'"),
+        ({"inspectorInUse": "sometimes"}, "INSPECTOR_IN_USE='sometimes'"),
+    ],
+)
+def test_invalid_eks_vpc_and_inspector_context_stops_synth(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ContextError, match=re.escape(message)):
+        synth(context, bundle=False)

@@ -13,4 +13,4 @@ def test_the_demo_runs_and_its_checks_pass() -> None:
         [sys.executable, "scripts/demo.py"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert result.stdout.count("✓") == 7 and "✗" not in result.stdout
+    assert result.stdout.count("✓") == 8 and "✗" not in result.stdout

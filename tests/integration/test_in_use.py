@@ -386,4 +386,71 @@ def test_the_scan_costs_its_pages_plus_one_describe_per_object(ecr: Any, invoke:
         "apprunner:DescribeService": 1,
         "sagemaker:ListModels": 1,
         "sagemaker:DescribeModel": 2,
+        # No cluster; Inspector's coverage in one page.
+        "eks:ListClusters": 1,
+        "inspector2:ListCoverage": 1,
     }
+
+
+# --- Amazon Inspector as a second net -------------------------------------------------------------
+
+
+def test_inspector_keeps_what_it_saw_in_use_within_the_retention_window_and_not_before(
+    ecr: Any, invoke: Invoke
+) -> None:
+    from tests.emulator.inspector import cover
+
+    # Given images Inspector saw in use: now, three days ago, and forty days ago (retention 7d)
+    create_repository(ecr, "seen", "7")
+    running = push(ecr, "seen", "running", pushed_at=ago(60))
+    recent = push(ecr, "seen", "recent", pushed_at=ago(60))
+    stale = push(ecr, "seen", "stale", pushed_at=ago(60))
+    cover("seen", running, in_use_count=2, last_in_use_at=NOW)
+    cover("seen", recent, in_use_count=0, last_in_use_at=ago(3))
+    cover("seen", stale, in_use_count=0, last_in_use_at=ago(40))
+
+    run = invoke(env=DEBUG)
+
+    assert digests(ecr, "seen") == {running, recent}
+    assert verdicts(run)[running] == ("kept", "in use per amazon inspector: 2 running task(s) or pod(s)")
+    assert verdicts(run)[recent] == ("kept", "in use per amazon inspector: last in use 3d ago, retention 7d")
+    assert verdicts(run)[stale][0] == "deleted"
+    assert run.metric("ProtectedByInspector") == 2
+
+
+@pytest.mark.parametrize("mode", ["auto", "required"])
+def test_inspector_not_enabled_is_skipped_under_auto_and_fails_closed_under_required(
+    ecr: Any, invoke: Invoke, mode: str
+) -> None:
+    from tests.emulator.inspector import disable
+
+    create_repository(ecr, "app", "1")
+    old = push(ecr, "app", "old", pushed_at=ago(30))
+    disable()
+
+    run = invoke(env={"INSPECTOR_IN_USE": mode})
+
+    if mode == "auto":
+        assert run.error is None and digests(ecr, "app") == set()
+        [notice] = run.records(record_type="inspector_unavailable")
+        assert notice["cause"].startswith("AccessDeniedException")
+    else:
+        assert digests(ecr, "app") == {old}
+        [failed] = run.records(record_type="in_use_scan_failed")
+        assert failed["source"] == "inspector2 ListCoverage"
+        assert "allow inspector2:ListCoverage" in failed["fix"]
+
+
+def test_a_role_that_may_not_read_inspector_goes_on_under_auto(
+    ecr: Any, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.inspector2.responses import Inspector2Response
+
+    create_repository(ecr, "app", "1")
+    push(ecr, "app", "old", pushed_at=ago(30))
+    monkeypatch.setattr(Inspector2Response, "list_coverage", _denied("inspector2", "ListCoverage"))
+
+    run = invoke()
+
+    assert run.error is None and digests(ecr, "app") == set()
+    assert len(run.records(record_type="inspector_unavailable")) == 1

@@ -76,6 +76,10 @@ class Stubs:
                 stub.add_response("list_services", {"ServiceSummaryList": []})
             elif service == "sagemaker":
                 stub.add_response("list_models", {"Models": []})
+            elif service == "eks":
+                stub.add_response("list_clusters", {"clusters": []})
+            elif service == "inspector2":
+                stub.add_response("list_coverage", {"coveredResources": []})
 
 
 @pytest.fixture
@@ -129,7 +133,7 @@ def test_a_lambda_version_deleted_during_the_scan_is_simply_gone(stubs: Stubs) -
     }
     stubs.stubs["lambda"].add_response("list_functions", {"Functions": [listed]})
     stubs.stubs["lambda"].add_client_error("get_function", "ResourceNotFoundException", "Function not found")
-    stubs.empty("ecs", "batch", "apprunner", "sagemaker")
+    stubs.empty("ecs", "batch", "apprunner", "sagemaker", "eks", "inspector2")
     assert scan(stubs.connect).count == 0
 
 
@@ -157,7 +161,7 @@ def test_batch_images_are_read_from_every_container_form(stubs: Stubs) -> None:
     }
     stubs.empty("lambda", "ecs")
     stubs.stubs["batch"].add_response("describe_job_definitions", {"jobDefinitions": [definition]})
-    stubs.empty("apprunner", "sagemaker")
+    stubs.empty("apprunner", "sagemaker", "eks", "inspector2")
     in_use = scan(stubs.connect)
     assert {d for d in digests if in_use.users(d)} == set(digests)
     assert str(in_use.users(digests[4])[0]) == f"batch {definition['jobDefinitionArn']}"
@@ -194,6 +198,7 @@ def test_a_sagemaker_model_built_from_a_model_package_protects_the_packages_imag
             },
         },
     )
+    stubs.empty("eks", "inspector2")
     in_use = scan(stubs.connect)
     assert in_use.users(DIGEST) == (Use(Protection.SAGEMAKER, model_arn),)
 
@@ -219,7 +224,7 @@ def test_a_service_that_the_region_does_not_offer_is_skipped_after_one_quick_att
         for service, stub in stubs.stubs.items():
             if service != "apprunner":
                 stack.enter_context(stub)
-        stubs.empty("lambda", "ecs", "batch", "sagemaker")
+        stubs.empty("lambda", "ecs", "batch", "sagemaker", "eks", "inspector2")
         in_use = scan(connect)
     assert in_use.skipped == ["apprunner"]
     assert attempts == [{}, {"attempts": 1}]
