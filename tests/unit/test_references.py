@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecr_sweeper.references import ImageRef, is_digest, parse_image
+from ecr_sweeper.references import ImageRef, is_digest, parse_image, reported_digest
 
 DIGEST = "sha256:" + "ab" * 32
 OTHER = "sha256:" + "cd" * 32
@@ -97,3 +97,24 @@ def test_the_digest_wins_when_a_tag_is_given_too() -> None:
 @pytest.mark.parametrize(("value", "expected"), [(DIGEST, True), ("sha256:abc", False), (None, False), ("", False)])
 def test_is_digest(value: str | None, expected: bool) -> None:
     assert is_digest(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("reported", "expected"),
+    [
+        # containerd's imageID: the repository digest (Kubernetes ContainerStatus.imageID)
+        (f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/web@{DIGEST}", DIGEST),
+        # Docker's, with its scheme
+        (f"docker-pullable://{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/web@{DIGEST}", DIGEST),
+        # Another registry's digest: a content hash, protected all the same
+        (f"docker.io/library/nginx@{DIGEST}", DIGEST),
+        (DIGEST, DIGEST),
+        (f"docker://{DIGEST}", DIGEST),
+        ("", None),
+        (None, None),
+        (f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/web:prod", None),
+        ("sha256:short", None),
+    ],
+)
+def test_the_digest_a_runtime_reports(reported: str | None, expected: str | None) -> None:
+    assert reported_digest(reported) == expected
