@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from ecr_sweeper.cursor import Position
 from tests.emulator.ecr import Fault, Hook, faults
 from tests.emulator.identity import OWN
 from tests.emulator.seed import create_repository, push, push_index
@@ -115,7 +116,10 @@ def test_the_deadline_defers_repositories_and_the_next_run_starts_there(ecr: Any
     assert _summaries(first) == names[:3]
     assert first.metric("RepositoriesDeferred") == 7
     assert first.result["deferred"] == 7 and first.result["nextStart"] == "repo-03"  # type: ignore[index]
-    assert ssm.get_parameter(Name=CURSOR)["Parameter"]["Value"] == "repo-03"
+    # The next run starts at repo-03; repo-03 to repo-09 (up to repo-00, where this run began) were not started.
+    assert Position.decode(ssm.get_parameter(Name=CURSOR)["Parameter"]["Value"]) == Position(
+        "repo-03", ("repo-03", "repo-00")
+    )
     [deadline] = first.records(record_type="deadline")
     assert deadline["level"] == "WARNING" and deadline["repositories_not_started"] == 7
     assert all(digests(ecr, name) for name in names[3:])
