@@ -14,7 +14,7 @@ from ecr_sweeper.cli import main
 from infra.app import ROOT
 from tests.emulator.ecr import Fault, faults
 from tests.emulator.seed import create_repository, push, push_index
-from tests.integration.test_handler import digests
+from tests.integration.registry import digests
 
 NOW = datetime.now(timezone.utc)
 

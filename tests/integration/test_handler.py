@@ -11,26 +11,10 @@ import pytest
 
 from ecr_sweeper.clients import RETRY_ATTEMPTS
 from tests.emulator.ecr import Fault, faults, set_image_times
-from tests.emulator.seed import create_repository, image_size, push
+from tests.emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
+from tests.integration.registry import NOW, SIZE, ago, digests, untagged
 from tests.output import Invocation
-
-NOW = datetime.now(timezone.utc)
-SIZE = image_size()
-
-
-def ago(days: float) -> datetime:
-    return NOW - timedelta(days=days)
-
-
-def digests(ecr: Any, repository: str) -> set[str]:
-    pages = ecr.get_paginator("describe_images").paginate(repositoryName=repository)
-    return {d["imageDigest"] for page in pages for d in page["imageDetails"]}
-
-
-def untagged(ecr: Any, repository: str, salt: str, days: float, **kwargs: Any) -> str:
-    return push(ecr, repository, salt, pushed_at=ago(days), **kwargs)
-
 
 # --- retention --------------------------------------------------------------------------------
 
@@ -271,14 +255,14 @@ def test_repositories_filter_naming_a_missing_repository_fails_loudly_after_the_
     assert run.metric("RepositoryErrors") == 1
 
 
-def test_more_than_1000_images_in_one_repository(ecr: Any, invoke: Invoke) -> None:
+def test_more_than_1000_images_in_one_repository(ecr: Any, ecr_calls: dict[str, int], invoke: Invoke) -> None:
     create_repository(ecr, "big", "1")
     old = {untagged(ecr, "big", f"old-{n}", 3) for n in range(1_150)}
     young = {untagged(ecr, "big", f"young-{n}", 0.1) for n in range(5)}
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
     run = invoke()
-    counted = dict(calls)
+    counted = dict(ecr_calls)
 
     assert run.error is None
     assert digests(ecr, "big") == young
@@ -292,47 +276,20 @@ def test_more_than_1000_images_in_one_repository(ecr: Any, invoke: Invoke) -> No
     assert counted["DescribeImages"] == 2 + 12
 
 
-def test_more_than_100_repositories(ecr: Any, invoke: Invoke) -> None:
+def test_more_than_100_repositories(ecr: Any, ecr_calls: dict[str, int], invoke: Invoke) -> None:
     for n in range(130):
         create_repository(ecr, f"repo-{n:03d}", "2")
         untagged(ecr, f"repo-{n:03d}", f"s{n}", 3)
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
     run = invoke()
-    counted = dict(calls)
+    counted = dict(ecr_calls)
 
     assert run.metric("RepositoriesScanned") == 130
     assert run.metric("ImagesDeleted") == 130
     assert all(digests(ecr, f"repo-{n:03d}") == set() for n in range(130))
     assert counted["DescribeRepositories"] == 1
     assert counted["ListTagsForResource"] == 130
-
-
-def _count_calls(ecr: Any) -> dict[str, int]:
-    """Count the handler's calls by patching the emulator's dispatch, not the handler's client."""
-    from moto.ecr.responses import ECRResponse
-
-    counts: dict[str, int] = {}
-    original = ECRResponse.call_action
-
-    def counting(self: ECRResponse) -> Any:
-        action = self._get_action()
-        counts[action] = counts.get(action, 0) + 1
-        return original(self)
-
-    ECRResponse.call_action = counting  # type: ignore[method-assign]
-    _restore.append(lambda: setattr(ECRResponse, "call_action", original))
-    return counts
-
-
-_restore: list[Any] = []
-
-
-@pytest.fixture(autouse=True)
-def _restore_patches() -> Any:
-    yield
-    while _restore:
-        _restore.pop()()
 
 
 # --- failures ---------------------------------------------------------------------------------
@@ -442,18 +399,20 @@ def test_listing_repositories_denied_fails_the_run_and_deletes_nothing(ecr: Any,
 # --- configuration errors ---------------------------------------------------------------------
 
 
-def assert_refused_before_any_call(ecr: Any, run_handler: Callable[[], Invocation], named: str) -> None:
+def assert_refused_before_any_call(
+    ecr: Any, ecr_calls: dict[str, int], run_handler: Callable[[], Invocation], named: str
+) -> None:
     # Given a repository where everything would expire
     create_repository(ecr, "app", "0")
     keep = untagged(ecr, "app", "x", 5)
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
     # When the handler runs with bad input
     run = run_handler()
 
     # Then it raises naming the bad value, made no AWS call, and deleted nothing
     assert run.error is not None and named in str(run.error)
-    assert calls == {}
+    assert ecr_calls == {}
     assert digests(ecr, "app") == {keep}
     assert run.records(record_type="config_error")[0]["level"] == "ERROR"
 
@@ -468,8 +427,10 @@ def assert_refused_before_any_call(ecr: Any, run_handler: Callable[[], Invocatio
         ({"POWERTOOLS_LOG_LEVEL": "LOUD"}, "POWERTOOLS_LOG_LEVEL='LOUD'"),
     ],
 )
-def test_invalid_settings_raise_before_any_aws_call(ecr: Any, invoke: Invoke, env: dict[str, str], named: str) -> None:
-    assert_refused_before_any_call(ecr, lambda: invoke(env=env), named)
+def test_invalid_settings_raise_before_any_aws_call(
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke, env: dict[str, str], named: str
+) -> None:
+    assert_refused_before_any_call(ecr, ecr_calls, lambda: invoke(env=env), named)
 
 
 @pytest.mark.parametrize(
@@ -488,9 +449,9 @@ def test_invalid_settings_raise_before_any_aws_call(ecr: Any, invoke: Invoke, en
     ],
 )
 def test_invalid_events_are_rejected_before_anything_is_deleted(
-    ecr: Any, invoke: Invoke, event: Any, named: str
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke, event: Any, named: str
 ) -> None:
-    assert_refused_before_any_call(ecr, lambda: invoke(event=event), named)
+    assert_refused_before_any_call(ecr, ecr_calls, lambda: invoke(event=event), named)
 
 
 def test_the_scheduled_eventbridge_event_is_accepted_as_it_is(ecr: Any, invoke: Invoke) -> None:
@@ -669,8 +630,10 @@ def test_the_summary_of_several_regions_lists_each(ecr: Any, invoke: Invoke) -> 
     assert {r["region"] for r in run.result["repositories"]} == {"us-east-1", "eu-west-1"}  # type: ignore[index]
 
 
-def test_invalid_regions_are_refused_before_any_call(ecr: Any, invoke: Invoke) -> None:
-    assert_refused_before_any_call(ecr, lambda: invoke(env={"REGIONS": "us-east-1,Mars"}), "REGIONS='us-east-1,Mars'")
+def test_invalid_regions_are_refused_before_any_call(ecr: Any, ecr_calls: dict[str, int], invoke: Invoke) -> None:
+    assert_refused_before_any_call(
+        ecr, ecr_calls, lambda: invoke(env={"REGIONS": "us-east-1,Mars"}), "REGIONS='us-east-1,Mars'"
+    )
 
 
 def test_two_overlapping_sweeps_delete_nothing_wrong_and_report_no_failure(ecr: Any, invoke: Invoke) -> None:

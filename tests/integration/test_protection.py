@@ -22,7 +22,7 @@ from tests.emulator.seed import (
     push_referrer,
 )
 from tests.integration.conftest import Invoke
-from tests.integration.test_handler import _count_calls, digests
+from tests.integration.registry import digests
 
 NOW = datetime.now(timezone.utc)
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
@@ -65,12 +65,14 @@ def test_a_tagged_multi_arch_image_keeps_its_old_untagged_children(ecr: Any, inv
 
 
 @pytest.mark.parametrize("media_type", [DOCKER_LIST, "application/vnd.oci.image.index.v1+json"])
-def test_an_expired_untagged_index_is_deleted_before_its_children(ecr: Any, invoke: Invoke, media_type: str) -> None:
+def test_an_expired_untagged_index_is_deleted_before_its_children(
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke, media_type: str
+) -> None:
     create_repository(ecr, "multi", "3")
     old_child = push(ecr, "multi", "old", pushed_at=ago(30))
     young_child = push(ecr, "multi", "young", pushed_at=ago(1))
     index = push_index(ecr, "multi", [old_child, young_child], media_type=media_type, pushed_at=ago(30))
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
     run = invoke(env=DEBUG)
 
@@ -79,8 +81,8 @@ def test_an_expired_untagged_index_is_deleted_before_its_children(ecr: Any, invo
     deleted = [r["digest"] for r in run.records(action="deleted")]
     assert deleted == [index, old_child]
     assert run.records(action="delete_failed") == []
-    assert calls["BatchDeleteImage"] == 2, "one wave for the index, one for its children"
-    assert calls["BatchGetImage"] == 1
+    assert ecr_calls["BatchDeleteImage"] == 2, "one wave for the index, one for its children"
+    assert ecr_calls["BatchGetImage"] == 1
     assert verdicts(run)[young_child][0] == "kept"
 
 
@@ -180,7 +182,9 @@ def test_an_orphan_referrer_expires_by_its_own_age(ecr: Any, invoke: Invoke) -> 
     assert [r["digest"] for r in run.records(action="deleted")] == [old_orphan]
 
 
-def test_an_orphan_referrer_whose_subject_turns_out_to_exist_is_kept(ecr: Any, invoke: Invoke) -> None:
+def test_an_orphan_referrer_whose_subject_turns_out_to_exist_is_kept(
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke
+) -> None:
     # Given a referrer whose subject is missing from the listing (a stale listing, or a subject
     # pushed meanwhile)
     create_repository(ecr, "signed", "7")
@@ -196,11 +200,11 @@ def test_an_orphan_referrer_whose_subject_turns_out_to_exist_is_kept(ecr: Any, i
                 ecr.put_image(repositoryName="signed", imageManifest=subject_manifest, imageDigest=subject)
 
     faults.hooks.append(Hook("DescribeImages", push_subject, times=None))
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
     # When the sweep is about to delete it as an orphan
     run = invoke()
-    counted = dict(calls)
+    counted = dict(ecr_calls)
 
     # Then the subject is asked for in the same re-check call, found, and the referrer is kept
     assert asked == [{orphan, subject}]
@@ -213,15 +217,17 @@ def test_an_orphan_referrer_whose_subject_turns_out_to_exist_is_kept(ecr: Any, i
     assert run.metric("ProtectedByReferrer") == 1 and run.metric("ImagesDeleted") == 0
 
 
-def test_an_orphan_referrer_whose_subject_is_really_gone_is_deleted_after_asking(ecr: Any, invoke: Invoke) -> None:
+def test_an_orphan_referrer_whose_subject_is_really_gone_is_deleted_after_asking(
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke
+) -> None:
     create_repository(ecr, "signed", "7")
     gone_subject = "sha256:" + "9" * 64
     orphan = push_referrer(ecr, "signed", gone_subject, pushed_at=ago(30))
     other = push(ecr, "signed", "other", pushed_at=ago(30))
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
     run = invoke()
-    counted = dict(calls)
+    counted = dict(ecr_calls)
 
     assert digests(ecr, "signed") == set()
     assert {r["digest"] for r in run.records(action="deleted")} == {orphan, other}
@@ -423,7 +429,7 @@ def test_ecs_task_definitions_by_digest_and_running_tasks_keep_what_they_run(ecr
 
 
 def test_access_denied_on_list_functions_deletes_nothing_and_fails_the_run(
-    ecr: Any, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     create_repository(ecr, "app", "0")
     keep = push(ecr, "app", "x", pushed_at=ago(30))
@@ -432,12 +438,12 @@ def test_access_denied_on_list_functions_deletes_nothing_and_fails_the_run(
         raise LambdaClientError("AccessDeniedException", "not authorized to perform: lambda:ListFunctions")
 
     monkeypatch.setattr(LambdaResponse, "list_functions", denied)
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
     run = invoke()
 
     assert digests(ecr, "app") == {keep}
-    assert calls.get("BatchDeleteImage", 0) == 0 and calls.get("DescribeRepositories", 0) == 0
+    assert ecr_calls.get("BatchDeleteImage", 0) == 0 and ecr_calls.get("DescribeRepositories", 0) == 0
     assert run.error is not None and "in-use scan failed" in str(run.error)
     assert "AccessDeniedException" in str(run.error)
     [record] = run.records(record_type="in_use_scan_failed")

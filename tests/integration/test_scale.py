@@ -15,7 +15,7 @@ from tests.emulator.ecr import Fault, Hook, faults
 from tests.emulator.identity import OWN
 from tests.emulator.seed import create_repository, push, push_index
 from tests.integration.conftest import Invoke
-from tests.integration.test_handler import _count_calls, digests
+from tests.integration.registry import digests
 
 NOW = datetime.now(timezone.utc)
 CURSOR = "/ecr-sweeper/test/next-start"
@@ -25,7 +25,9 @@ def ago(days: float) -> datetime:
     return NOW - timedelta(days=days)
 
 
-def test_the_exact_number_of_ecr_calls_for_a_seeded_account(ecr: Any, invoke: Invoke) -> None:
+def test_the_exact_number_of_ecr_calls_for_a_seeded_account(
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke
+) -> None:
     # Given: a large repository (1,500 images: 1,250 expired untagged, 3 tagged indexes),
     # an opted-out one, one with an invalid tag, and an empty one.
     create_repository(ecr, "big", "1")
@@ -38,10 +40,10 @@ def test_the_exact_number_of_ecr_calls_for_a_seeded_account(ecr: Any, invoke: In
     create_repository(ecr, "opted-out", "off")
     create_repository(ecr, "typo", "7 days")
     create_repository(ecr, "empty", "1")
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
     run = invoke()
-    counted = dict(calls)
+    counted = dict(ecr_calls)
 
     assert run.error is None
     assert run.metric("ImagesDeleted") == 1_250
@@ -128,16 +130,18 @@ def test_the_deadline_defers_repositories_and_the_next_run_starts_there(ecr: Any
     assert ssm.get_parameter(Name=CURSOR)["Parameter"]["Value"] == "-"
 
 
-def test_the_deadline_never_starts_a_delete_batch_it_cannot_finish(ecr: Any, invoke: Invoke) -> None:
+def test_the_deadline_never_starts_a_delete_batch_it_cannot_finish(
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke
+) -> None:
     create_repository(ecr, "big", "1")
     for n in range(250):
         push(ecr, "big", f"old-{n}", pushed_at=ago(5))
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
     # One check to start the repository, one for the first batch, then the time is gone.
     run = invoke(env={"MAX_WORKERS": "1"}, context=Clock(plenty_for=2))
 
-    assert calls["BatchDeleteImage"] == 1
+    assert ecr_calls["BatchDeleteImage"] == 1
     assert len(digests(ecr, "big")) == 150
     [summary] = run.records(record_type="repository_summary")
     assert summary["status"] == "deferred"

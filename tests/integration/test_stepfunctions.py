@@ -19,7 +19,7 @@ from tests.emulator.ecr import Fault, faults
 from tests.emulator.identity import OWN
 from tests.emulator.seed import create_repository, push
 from tests.integration.conftest import LambdaContext
-from tests.integration.test_handler import digests
+from tests.integration.registry import digests
 
 NOW = datetime.now(timezone.utc)
 BUCKET = "ecr-sweeper-work"
