@@ -15,7 +15,7 @@ from tests.emulator.ecr import Fault, Hook, faults
 from tests.emulator.identity import OWN
 from tests.emulator.seed import create_repository, push, push_index
 from tests.integration.conftest import Invoke
-from tests.integration.registry import digests
+from tests.integration.registry import SIZE, digests, untagged
 
 NOW = datetime.now(timezone.utc)
 CURSOR = "/ecr-sweeper/test/next-start"
@@ -197,3 +197,46 @@ def test_records_from_concurrent_workers_carry_their_own_repository(ecr: Any, in
     [finished] = run.records(record_type="sweep_summary")
     assert "repository" not in finished
     assert run.metric("ImagesDeleted") == 120
+
+
+def test_more_than_1000_images_in_one_repository(ecr: Any, ecr_calls: dict[str, int], invoke: Invoke) -> None:
+    # Given 1,150 expired and 5 young untagged digests in one repository
+    create_repository(ecr, "big", "1")
+    old = {untagged(ecr, "big", f"old-{n}", 3) for n in range(1_150)}
+    young = {untagged(ecr, "big", f"young-{n}", 0.1) for n in range(5)}
+    ecr_calls.clear()
+
+    # When the sweep runs
+    run = invoke()
+    counted = dict(ecr_calls)
+
+    # Then every expired digest is deleted, across listing pages and delete batches
+    assert run.error is None
+    assert digests(ecr, "big") == young
+    assert run.metric("ImagesScanned") == 1_155
+    assert run.metric("ImagesDeleted") == 1_150
+    assert {r["digest"] for r in run.records(action="deleted")} == old
+    assert run.metric("BytesReclaimed") == 1_150 * SIZE
+    # Every page followed (1,000 per call), every batch within ECR's limit of 100 ids, and each
+    # batch described once more just before its delete call.
+    assert counted["BatchDeleteImage"] == 12
+    assert counted["DescribeImages"] == 2 + 12
+
+
+def test_more_than_100_repositories(ecr: Any, ecr_calls: dict[str, int], invoke: Invoke) -> None:
+    # Given 130 repositories, each with one expired untagged digest
+    for n in range(130):
+        create_repository(ecr, f"repo-{n:03d}", "2")
+        untagged(ecr, f"repo-{n:03d}", f"s{n}", 3)
+    ecr_calls.clear()
+
+    # When the sweep runs
+    run = invoke()
+    counted = dict(ecr_calls)
+
+    # Then all are swept, listed with one call (1,000 per page) and one tag read each
+    assert run.metric("RepositoriesScanned") == 130
+    assert run.metric("ImagesDeleted") == 130
+    assert all(digests(ecr, f"repo-{n:03d}") == set() for n in range(130))
+    assert counted["DescribeRepositories"] == 1
+    assert counted["ListTagsForResource"] == 130
