@@ -81,10 +81,20 @@ def test_invalid_events_are_rejected_before_anything_is_deleted(
 
 
 def test_an_invalid_log_level_does_not_break_the_import_only_the_invocation() -> None:
-    # Given a fresh interpreter whose environment has an unknown log level
-    probe = "import ecr_sweeper.handler as h; print(h.lambda_handler.__name__)"
+    # Given a fresh interpreter whose environment has an unknown log level, and no AWS at all: the
+    # handler validates its settings before any AWS call
+    probe = "\n".join(
+        (
+            "import ecr_sweeper.handler as h",
+            "print(h.lambda_handler.__name__)",
+            "try:",
+            "    h.lambda_handler({}, None)",
+            "except Exception as error:",
+            "    print(type(error).__name__, error)",
+        )
+    )
 
-    # When it imports the handler
+    # When it imports the handler and invokes it
     result = subprocess.run(
         [sys.executable, "-c", probe],
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "lambda"), "POWERTOOLS_LOG_LEVEL": "LOUD"},
@@ -93,9 +103,12 @@ def test_an_invalid_log_level_does_not_break_the_import_only_the_invocation() ->
         check=False,
     )
 
-    # Then the import succeeds
+    # Then the import succeeds, and the invocation raises a ConfigError naming the bad value
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "lambda_handler"
+    imported, *printed = [line for line in result.stdout.splitlines() if not line.startswith("{")]
+    assert imported == "lambda_handler"
+    [raised] = printed
+    assert raised.startswith("ConfigError ") and "POWERTOOLS_LOG_LEVEL='LOUD'" in raised
 
 
 def test_the_scheduled_eventbridge_event_is_accepted_as_it_is(ecr: Any, invoke: Invoke) -> None:

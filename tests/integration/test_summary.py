@@ -42,21 +42,23 @@ def test_metrics_use_the_configured_namespace_and_units(ecr: Any, invoke: Invoke
     # When the sweep runs with a custom metrics namespace
     run = invoke(env={"POWERTOOLS_METRICS_NAMESPACE": "Platform/Sweeper"})
 
-    # Then every metric is in that namespace with its unit, flushed once
+    # Then every metric is in that namespace with its unit and its value, flushed once
     definition = run.emitted.metric_definition("BytesReclaimed")
     assert definition["Namespace"] == "Platform/Sweeper"
     assert definition["Unit"] == "Bytes"
-    for name in (
-        "RepositoriesScanned",
-        "ImagesScanned",
-        "UntaggedImages",
-        "ImagesDeleted",
-        "DeleteFailures",
-        "RepositoryErrors",
-        "InvalidRetentionTags",
-    ):
-        assert run.emitted.metric_definition(name)["Unit"] == "Count"
-        assert run.metric(name) == 0 or name == "RepositoriesScanned"
+    assert run.metric("BytesReclaimed") == 0
+    expected = {
+        "RepositoriesScanned": 1,
+        "ImagesScanned": 0,
+        "UntaggedImages": 0,
+        "ImagesDeleted": 0,
+        "DeleteFailures": 0,
+        "RepositoryErrors": 0,
+        "InvalidRetentionTags": 0,
+    }
+    for name, value in expected.items():
+        assert run.emitted.metric_definition(name) == {"Namespace": "Platform/Sweeper", "Name": name, "Unit": "Count"}
+        assert run.metric(name) == value, name
     assert len(run.emitted.metric_blobs) == 1, "flushed once per invocation"
 
 
