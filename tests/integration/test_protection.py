@@ -1,4 +1,7 @@
-"""Never delete what is still needed: the image graph, pull times, digests in use, the re-check."""
+"""Never delete what is still needed: the image graph, pull times, digests in use, the re-check.
+
+Each section below names the rule it checks, by its title in README.md, "What ecr-sweeper will never delete".
+"""
 
 from __future__ import annotations
 
@@ -22,14 +25,9 @@ from tests.emulator.seed import (
     push_referrer,
 )
 from tests.integration.conftest import Invoke
-from tests.integration.registry import digests
+from tests.integration.registry import NOW, ago, digests
 
-NOW = datetime.now(timezone.utc)
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
-
-
-def ago(days: float) -> datetime:
-    return NOW - timedelta(days=days)
 
 
 def verdicts(run: Any, repository: str | None = None) -> dict[str, tuple[str, str]]:
@@ -44,7 +42,19 @@ def verdicts(run: Any, repository: str | None = None) -> dict[str, tuple[str, st
 DEBUG = {"POWERTOOLS_LOG_LEVEL": "DEBUG"}
 
 
-# --- 1. image indexes -------------------------------------------------------------------------
+def _before_recheck(action: Any) -> None:
+    """Run `action` just before the re-check (DescribeImages by imageIds) is served."""
+
+    def maybe(params: dict[str, Any]) -> None:
+        if params.get("imageIds"):
+            action()
+
+    faults.hooks.append(Hook("DescribeImages", maybe, times=None))
+
+
+# --- image indexes --------------------------------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "A child of a kept multi-arch image";
+# and, below the list, an untagged index is deleted before its children.
 
 
 def test_a_tagged_multi_arch_image_keeps_its_old_untagged_children(ecr: Any, invoke: Invoke) -> None:
@@ -139,7 +149,10 @@ def test_an_index_that_keeps_a_child_young_by_pull_protects_it(ecr: Any, invoke:
     assert verdicts(run)[child] == ("kept", f"child of kept index {index}")
 
 
-# --- 2. referrers -----------------------------------------------------------------------------
+# --- referrers ------------------------------------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "A signature, SBOM or attestation of a kept image";
+# below the list, a referrer goes with its subject and an orphan expires by its own age; and the
+# orphan's subject asked for once more, from "A digest that changed at the last moment".
 
 
 def test_signature_and_sbom_of_a_tagged_image_are_kept(ecr: Any, invoke: Invoke) -> None:
@@ -235,7 +248,8 @@ def test_an_orphan_referrer_whose_subject_is_really_gone_is_deleted_after_asking
     assert counted["DescribeImages"] == 4
 
 
-# --- archived images --------------------------------------------------------------------------
+# --- archived images ------------------------------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "An archived image".
 
 
 @pytest.mark.parametrize("restoring", [False, True])
@@ -321,7 +335,9 @@ def test_an_archived_subject_keeps_its_referrers(ecr: Any, invoke: Invoke) -> No
     assert run.metric("ProtectedByReferrer") == 1
 
 
-# --- 3. pull time -----------------------------------------------------------------------------
+# --- pull time ------------------------------------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "A digest pulled within its retention";
+# and README, "Pull time and the sweeper's own reads".
 
 
 def test_a_recently_pulled_old_digest_is_kept(ecr: Any, invoke: Invoke) -> None:
@@ -357,7 +373,40 @@ def test_the_sweepers_own_manifest_reads_do_not_refresh_pull_time_once_excluded(
         assert detail["lastRecordedPullTime"] > NOW - timedelta(minutes=5)
 
 
-# --- 4 and 5. in use by Lambda and ECS --------------------------------------------------------
+def test_without_the_exclusion_the_sweeps_own_read_is_not_taken_for_a_pull(ecr: Any, invoke: Invoke) -> None:
+    # The role is not excluded (a missing exclusion, another role): reading the index's manifest
+    # records a pull. The re-check knows that read was its own and deletes the index all the same.
+    [role] = ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"]
+    ecr.deregister_pull_time_update_exclusion(principalArn=role)
+    create_repository(ecr, "multi", "3")
+    child = push(ecr, "multi", "child", pushed_at=ago(30))
+    index = push_index(ecr, "multi", [child], pushed_at=ago(30))
+
+    run = invoke()
+
+    assert digests(ecr, "multi") == set()
+    assert [r["digest"] for r in run.records(action="deleted")] == [index, child]
+
+
+def test_a_pull_of_an_index_by_someone_else_after_the_plan_still_keeps_it(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "multi", "3")
+    child = push(ecr, "multi", "child", pushed_at=ago(30))
+    index = push_index(ecr, "multi", [child], pushed_at=ago(30))
+    # Well after the sweep's own read: a `docker pull` of the index by digest.
+    _before_recheck(
+        lambda: set_image_times("multi", index, last_pulled_at=datetime.now(timezone.utc) + timedelta(minutes=1))
+    )
+
+    run = invoke()
+
+    assert digests(ecr, "multi") == {index, child}
+    [dropped] = [r for r in run.records(action="kept") if r["digest"] == index]
+    assert dropped["reason"].startswith("re-check: pulled at ")
+
+
+# --- in use by Lambda and ECS ---------------------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "A digest that a workload runs, or will pull at its
+# next scale-out".
 
 
 def _lambda_role() -> str:
@@ -425,7 +474,9 @@ def test_ecs_task_definitions_by_digest_and_running_tasks_keep_what_they_run(ecr
     assert run.metric("ProtectedByEcs") == 2
 
 
-# --- 6. a failed in-use scan deletes nothing --------------------------------------------------
+# --- a failed in-use scan deletes nothing ---------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "Anything at all when a source of 'in use' cannot be
+# read completely"; and README, "What `protectInUse=false` costs".
 
 
 def test_access_denied_on_list_functions_deletes_nothing_and_fails_the_run(
@@ -466,17 +517,8 @@ def test_protect_in_use_off_skips_the_scan_and_says_so(ecr: Any, invoke: Invoke)
     assert run.result["inUse"] == "off"  # type: ignore[index]
 
 
-# --- 7. the last-moment re-check --------------------------------------------------------------
-
-
-def _before_recheck(action: Any) -> None:
-    """Run `action` just before the re-check (DescribeImages by imageIds) is served."""
-
-    def maybe(params: dict[str, Any]) -> None:
-        if params.get("imageIds"):
-            action()
-
-    faults.hooks.append(Hook("DescribeImages", maybe, times=None))
+# --- the last-moment re-check ---------------------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "A digest that changed at the last moment".
 
 
 def test_a_digest_tagged_between_plan_and_delete_is_dropped(ecr: Any, invoke: Invoke) -> None:
@@ -554,7 +596,9 @@ def test_a_child_still_referenced_after_the_re_plan_is_reported_never_forced(ecr
     assert run.metric("DeleteFailures") == 2
 
 
-# --- 8. a verdict for every untagged digest, and a dry run that tells the truth --------------
+# --- a verdict for every untagged digest, and a dry run that tells the truth ----------------------
+# README, "What ecr-sweeper will never delete": "Anything in a dry run"; and, below the list, every
+# untagged digest gets exactly one verdict in the logs.
 
 
 def _rich_registry(ecr: Any) -> None:
@@ -603,34 +647,3 @@ def test_a_dry_run_reports_exactly_what_the_real_run_then_deletes(ecr: Any, invo
     assert before - digests(ecr, "mixed") == set(deleted)
     assert dry.metric("ImagesDeleted") == real.metric("ImagesDeleted") == len(deleted)
     assert dry.metric("BytesReclaimed") == real.metric("BytesReclaimed")
-
-
-def test_without_the_exclusion_the_sweeps_own_read_is_not_taken_for_a_pull(ecr: Any, invoke: Invoke) -> None:
-    # The role is not excluded (a missing exclusion, another role): reading the index's manifest
-    # records a pull. The re-check knows that read was its own and deletes the index all the same.
-    [role] = ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"]
-    ecr.deregister_pull_time_update_exclusion(principalArn=role)
-    create_repository(ecr, "multi", "3")
-    child = push(ecr, "multi", "child", pushed_at=ago(30))
-    index = push_index(ecr, "multi", [child], pushed_at=ago(30))
-
-    run = invoke()
-
-    assert digests(ecr, "multi") == set()
-    assert [r["digest"] for r in run.records(action="deleted")] == [index, child]
-
-
-def test_a_pull_of_an_index_by_someone_else_after_the_plan_still_keeps_it(ecr: Any, invoke: Invoke) -> None:
-    create_repository(ecr, "multi", "3")
-    child = push(ecr, "multi", "child", pushed_at=ago(30))
-    index = push_index(ecr, "multi", [child], pushed_at=ago(30))
-    # Well after the sweep's own read: a `docker pull` of the index by digest.
-    _before_recheck(
-        lambda: set_image_times("multi", index, last_pulled_at=datetime.now(timezone.utc) + timedelta(minutes=1))
-    )
-
-    run = invoke()
-
-    assert digests(ecr, "multi") == {index, child}
-    [dropped] = [r for r in run.records(action="kept") if r["digest"] == index]
-    assert dropped["reason"].startswith("re-check: pulled at ")
