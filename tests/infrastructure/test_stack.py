@@ -38,7 +38,7 @@ def test_function_runtime_architecture_handler_and_timeout(template: Template) -
     )
     # Lambda keeps 100 units of the account's concurrency unreserved: a reservation fails the first
     # deploy in a new or low-limit account (Lambda developer guide, "Configuring reserved
-    # concurrency"). Off by default; an overlapping sweep is safe (tests/integration/test_handler.py).
+    # concurrency"). Off by default; an overlapping sweep is safe (tests/integration/test_overlap.py).
     assert "ReservedConcurrentExecutions" not in function_properties(template)
     template.resource_count_is("AWS::Lambda::Function", 1)
     template.has_resource_properties(

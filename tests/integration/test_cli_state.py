@@ -3,7 +3,6 @@ reach every client it builds, the rotation cursor's too."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,8 @@ import pytest
 
 from ecr_sweeper.cli import main
 from tests.emulator.identity import OWN
-from tests.emulator.seed import create_repository, push
+from tests.emulator.seed import create_repository
+from tests.integration.registry import untagged
 
 CURSOR = "/ecr-sweeper/test/next-start"
 
@@ -38,7 +38,7 @@ def test_the_cursor_is_kept_with_the_profiles_credentials_and_region(
     # Given a repository in the profile's region with an expired digest, and a cursor parameter
     west = boto3.client("ecr", **{**OWN, "region_name": "eu-west-1"})
     create_repository(west, "app", "1")
-    push(west, "app", "old", pushed_at=datetime.now(timezone.utc) - timedelta(days=5), region="eu-west-1")
+    untagged(west, "app", "old", days=5, region="eu-west-1")
     monkeypatch.setenv("CURSOR_PARAMETER", CURSOR)
 
     # When the command line sweeps with --profile

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tests.emulator.ecr import faults
 from tests.emulator.seed import create_repository, push, push_index
 from tests.integration.conftest import Invoke
-
-NOW = datetime.now(timezone.utc)
+from tests.integration.registry import ago, untagged
 
 
 @dataclass
@@ -36,7 +34,7 @@ def test_a_digest_refused_as_referenced_then_cut_by_the_deadline_keeps_its_verdi
     # Given an expired untagged index that lists an expired child (two waves: the index first),
     # and an expired digest that ECR refuses in the first wave (an index the sweep cannot see lists it)
     create_repository(ecr, "app", "1")
-    old = NOW - timedelta(days=5)
+    old = ago(5)
     child = push(ecr, "app", "child", pushed_at=old)
     index = push_index(ecr, "app", [child], pushed_at=old)
     refused = push(ecr, "app", "refused", pushed_at=old)
@@ -63,7 +61,7 @@ def test_a_digest_refused_as_referenced_then_cut_by_the_deadline_keeps_its_verdi
 def test_every_planned_deletion_the_deadline_stops_is_deferred_with_its_record(ecr: Any, invoke: Invoke) -> None:
     # Given 130 expired digests: two delete batches (100, then 30)
     create_repository(ecr, "big", "1")
-    planned = {push(ecr, "big", f"old-{n}", pushed_at=NOW - timedelta(days=5)) for n in range(130)}
+    planned = {untagged(ecr, "big", f"old-{n}", days=5) for n in range(130)}
 
     # When the deadline allows only the first batch
     run = invoke(env={"MAX_WORKERS": "1"}, context=Script([900_000, 900_000, 10_000]))

@@ -8,7 +8,6 @@ keeps its own place, and repositories left out two runs in a row are reported as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
@@ -17,12 +16,12 @@ import pytest
 from ecr_sweeper import stepfunctions
 from ecr_sweeper.cursor import Position
 from tests.emulator.identity import OWN
-from tests.emulator.seed import create_repository, push
+from tests.emulator.seed import create_repository
 from tests.integration.conftest import Invoke
+from tests.integration.registry import digests, untagged
 from tests.output import invoke_captured
 
 CURSOR = "/ecr-sweeper/test/next-start"
-NOW = datetime.now(timezone.utc)
 
 
 @dataclass
@@ -41,11 +40,11 @@ class OneRepository:
 def seed(ecr: Any, names: list[str]) -> None:
     for name in names:
         create_repository(ecr, name, "1")
-        push(ecr, name, name, pushed_at=NOW - timedelta(days=5))
+        untagged(ecr, name, name, days=5)
 
 
 def images(ecr: Any, name: str) -> int:
-    return len(ecr.describe_images(repositoryName=name)["imageDetails"])
+    return len(digests(ecr, name))
 
 
 def swept(run: Any) -> list[str]:
