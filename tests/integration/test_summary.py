@@ -8,6 +8,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from ecr_sweeper.report import METRICS
 from tests.emulator.ecr import set_image_times
 from tests.emulator.seed import create_repository
 from tests.integration.conftest import Invoke
@@ -46,18 +47,12 @@ def test_metrics_use_the_configured_namespace_and_units(ecr: Any, invoke: Invoke
     definition = run.emitted.metric_definition("BytesReclaimed")
     assert definition["Namespace"] == "Platform/Sweeper"
     assert definition["Unit"] == "Bytes"
-    assert run.metric("BytesReclaimed") == 0
-    expected = {
-        "RepositoriesScanned": 1,
-        "ImagesScanned": 0,
-        "UntaggedImages": 0,
-        "ImagesDeleted": 0,
-        "DeleteFailures": 0,
-        "RepositoryErrors": 0,
-        "InvalidRetentionTags": 0,
-    }
+    # every metric of the contract, zeros included, so that alarms never see a gap
+    expected = {name: 0 for name in METRICS} | {"RepositoriesScanned": 1}
+    assert {"RepositoriesScanned", "ImagesDeleted", "RepositoriesDeferred", "RepositoriesStarved"} <= set(expected)
     for name, value in expected.items():
-        assert run.emitted.metric_definition(name) == {"Namespace": "Platform/Sweeper", "Name": name, "Unit": "Count"}
+        unit = "Bytes" if name == "BytesReclaimed" else "Count"
+        assert run.emitted.metric_definition(name) == {"Namespace": "Platform/Sweeper", "Name": name, "Unit": unit}
         assert run.metric(name) == value, name
     assert len(run.emitted.metric_blobs) == 1, "flushed once per invocation"
 
