@@ -25,14 +25,16 @@ node_modules/.installed: package.json package-lock.json
 
 dev: $(VENV)/.installed node_modules/.installed
 
+# loadfile, not loadgroup: with pytest 9.2 xdist 3.8 silently ignores xdist_group marks
+# (pytest-dev/pytest-xdist#1386). One worker per file lets each module-scoped deploy or synth run once.
 test: dev
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadfile
 
 unit: dev
 	$(PY) -m pytest tests/unit
 
 integration: dev
-	$(PY) -m pytest -n 2 tests/integration
+	$(PY) -m pytest -n 2 --dist loadfile tests/integration
 
 e2e: dev
 	$(PY) -m pytest tests/e2e

@@ -84,22 +84,23 @@ def minimum_in_use_calls(w: Workloads) -> int:
 
 def child(endpoint: str, workers: int) -> None:
     os.environ.update(CREDENTIALS, AWS_ENDPOINT_URL=endpoint, MAX_WORKERS=str(workers), POWERTOOLS_LOG_LEVEL="INFO")
-    from ecr_sweeper import clients, handler
+    from ecr_sweeper import clients, handler, observability
 
     calls: Counter[str] = Counter()
     attempts: Counter[str] = Counter()
+    make = clients.client
 
     def counting_client(service: str, *args: Any, **kwargs: Any) -> Any:
-        made = clients.client(service, *args, **kwargs)
+        made = make(service, *args, **kwargs)
         made.meta.events.register("before-call", lambda model, **_: calls.update([model.name]))
         made.meta.events.register("before-send", lambda **_: attempts.update([service]))
         return made
 
-    handler.client = counting_client  # type: ignore[attr-defined]
+    clients.client = counting_client  # type: ignore[assignment]
     # Log records are written, as in Lambda, but to /dev/null: kept in memory they would be what
     # the peak RSS measures (half a million deletion records in the largest run).
     sink = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the child
-    handler.logger.registered_handler.setStream(sink)  # type: ignore[attr-defined]
+    observability.logger.registered_handler.setStream(sink)  # type: ignore[attr-defined]
     started = time.perf_counter()
     with contextlib.redirect_stdout(sink):
         summary = handler.lambda_handler({}, None)

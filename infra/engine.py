@@ -66,7 +66,9 @@ class StepFunctionsEngine(Construct):
             )
         )
 
-        environment = dict(function_props.pop("environment"))  # type: ignore[call-overload]
+        # A copy: the caller's props also build the scheduled function.
+        props = dict(function_props)
+        environment = dict(props.pop("environment"))  # type: ignore[call-overload]
         self.function = lambda_.Function(
             self,
             "StepsFunction",
@@ -78,7 +80,7 @@ class StepFunctionsEngine(Construct):
                 WORK_BUCKET_ENV: self.bucket.bucket_name,
                 REPOSITORIES_PER_INVOCATION_ENV: str(repositories_per_invocation),
             },
-            **function_props,  # type: ignore[arg-type]
+            **props,  # type: ignore[arg-type]
         )
 
         self.state_machine = sfn.StateMachine(
@@ -141,6 +143,10 @@ class StepFunctionsEngine(Construct):
             "dryRun": sfn.JsonPath.string_at("$.dryRun"),
             "asOf": sfn.JsonPath.string_at("$.asOf"),
             "deletingStarts": sfn.JsonPath.string_at("$.deletingStarts"),
+            # The batch's number keeps its own rotation cursor, when the list step listed the
+            # whole region (rotate); a batch of named repositories moves no cursor.
+            "batch": sfn.JsonPath.number_at("$$.Map.Item.Index"),
+            "rotate": sfn.JsonPath.string_at("$.rotate"),
         }
         inline = sfn.Map(
             self,

@@ -12,10 +12,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ecr_sweeper.constants import DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME
-from ecr_sweeper.model import Protection
+from ecr_sweeper.model import Action, Protection
+from ecr_sweeper.report import METRICS
 
 # The nightly run, plus two hours of slack for a slow run or a late schedule.
 HEARTBEAT = Duration.hours(26)
@@ -28,7 +30,10 @@ TARGET_MAX_EVENT_AGE = Duration.hours(2)
 QUERIES: dict[str, dict[str, object]] = {
     "deleted-in-the-last-run": {
         "fields": ["@timestamp", "function_request_id", "repository", "digest", "reason", "size_bytes", "dry_run"],
-        "filter_statements": ['record_type = "verdict"', 'action in ["deleted", "would_delete"]'],
+        "filter_statements": [
+            'record_type = "verdict"',
+            f'action in ["{Action.DELETED.value}", "{Action.WOULD_DELETE.value}"]',
+        ],
         "sort": "@timestamp desc",
         "limit": 10000,
     },
@@ -45,6 +50,20 @@ QUERIES: dict[str, dict[str, object]] = {
 }
 
 
+def emitted(name: str) -> cloudwatch.Metric:
+    """One of the function's own metrics, hourly sums. The names are the function's (report.METRICS):
+    a typo would draw an empty line, or an alarm that never fires, so it stops synth instead."""
+    if name not in METRICS:
+        raise KeyError(f"the function emits no metric {name!r}")
+    return cloudwatch.Metric(
+        namespace=DEFAULT_METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": DEFAULT_SERVICE_NAME},
+        statistic="Sum",
+        period=Duration.hours(1),
+    )
+
+
 class Observability(Construct):
     """Everything that tells a person what the sweeper did, or that it did not run."""
 
@@ -57,10 +76,11 @@ class Observability(Construct):
         log_group: logs.ILogGroup,
         alarm_email: str | None,
         runs_started: cloudwatch.Metric,
+        state_machine: sfn.StateMachine | None = None,
         removal: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         """`runs_started` counts scheduled runs: the function's invocations, or the state machine's
-        executions with the Step Functions engine."""
+        executions with the Step Functions engine (`state_machine`)."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
 
@@ -124,24 +144,15 @@ class Observability(Construct):
             Acknowledgment(id="AwsSolutions-SQS3", reason="This queue is itself the dead-letter queue of the schedule.")
         )
 
-        def custom(name: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=DEFAULT_METRICS_NAMESPACE,
-                metric_name=name,
-                dimensions_map={"service": DEFAULT_SERVICE_NAME},
-                statistic="Sum",
-                period=Duration.hours(1),
-            )
-
         self.alarms = {
             "DeleteFailures": self._alarm(
                 "DeleteFailuresAlarm",
-                custom("DeleteFailures"),
+                emitted("DeleteFailures"),
                 "ecr-sweeper: ECR refused to delete some digests. Query delete_failed records for failure_code.",
             ),
             "RepositoryErrors": self._alarm(
                 "RepositoryErrorsAlarm",
-                custom("RepositoryErrors"),
+                emitted("RepositoryErrors"),
                 "ecr-sweeper: some repositories could not be swept. Query repository_error records.",
             ),
             # A run leaves a data point; no run in the whole window leaves none. With missing data
@@ -162,6 +173,22 @@ class Observability(Construct):
                 missing=cloudwatch.TreatMissingData.MISSING,
                 on_insufficient_data=True,
             ),
+            # Repositories that two runs in a row never started (the deadline came first): the
+            # registry needs more time than one run has.
+            "RepositoriesStarved": self._alarm(
+                "RepositoriesStarvedAlarm",
+                emitted("RepositoriesStarved"),
+                "ecr-sweeper: some repositories were not swept two runs in a row. Query the starved records; "
+                "with engine=lambda switch to engine=stepfunctions, with engine=stepfunctions lower "
+                "repositoriesPerInvocation.",
+            ),
+            # A run that failed: a repository could not be swept, or the run itself failed.
+            "Errors": self._failed_alarm(
+                "ErrorsAlarm",
+                function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+                "ecr-sweeper failed: a repository could not be swept, or the run itself failed. Read the "
+                "function's repository_error and config_error log records.",
+            ),
             "DeadLetters": self._alarm(
                 "ScheduleDeadLettersAlarm",
                 self.dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
@@ -171,6 +198,14 @@ class Observability(Construct):
                 threshold=0,
             ),
         }
+
+        if state_machine is not None:
+            self.alarms["ExecutionsFailed"] = self._failed_alarm(
+                "ExecutionsFailedAlarm",
+                state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
+                "ecr-sweeper's state machine failed: a repository could not be swept, or a step failed. Open the "
+                "execution, and read the repository_error log records.",
+            )
 
         self.queries = [
             logs.QueryDefinition(
@@ -191,25 +226,26 @@ class Observability(Construct):
             default_interval=Duration.days(14),
         )
         self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(title="Digests deleted", left=[custom("ImagesDeleted")], width=8),
-            cloudwatch.GraphWidget(title="Bytes reclaimed", left=[custom("BytesReclaimed")], width=8),
+            cloudwatch.GraphWidget(title="Digests deleted", left=[emitted("ImagesDeleted")], width=8),
+            cloudwatch.GraphWidget(title="Bytes reclaimed", left=[emitted("BytesReclaimed")], width=8),
             cloudwatch.GraphWidget(
                 title="Protected, by reason",
                 # Every family the function emits (report.py: ProtectedBy<Family>), from its own enum.
-                left=[custom(f"ProtectedBy{family.value}") for family in Protection],
+                left=[emitted(f"ProtectedBy{family.value}") for family in Protection],
                 stacked=True,
                 width=8,
             ),
             cloudwatch.GraphWidget(
                 title="Failures",
                 left=[
-                    custom(name)
+                    emitted(name)
                     for name in (
                         "DeleteFailures",
                         "RepositoryErrors",
                         "InvalidRetentionTags",
                         "InUseScanFailures",
                         "RepositoriesDeferred",
+                        "RepositoriesStarved",
                     )
                 ],
                 right=[function.metric_errors(period=Duration.hours(1), statistic="Sum")],
@@ -220,6 +256,16 @@ class Observability(Construct):
                 left=[function.metric_duration(period=Duration.hours(1), statistic="Maximum")],
                 width=12,
             ),
+        )
+
+    def _failed_alarm(self, construct_id: str, failures: cloudwatch.IMetric, description: str) -> cloudwatch.Alarm:
+        """One failed run (an error, a failed execution) in 5 minutes is enough to page."""
+        return self._alarm(
+            construct_id,
+            failures,
+            description,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            threshold=1,
         )
 
     def _alarm(
@@ -249,7 +295,3 @@ class Observability(Construct):
         if on_insufficient_data:
             alarm.add_insufficient_data_action(actions.SnsAction(self.topic))
         return alarm
-
-    def notify(self, alarm: cloudwatch.Alarm) -> None:
-        """Send an alarm made elsewhere in the stack to the same topic."""
-        alarm.add_alarm_action(actions.SnsAction(self.topic))

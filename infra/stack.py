@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations
-from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_eks as eks
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as lambda_destinations
 from aws_cdk import aws_logs as logs
@@ -23,73 +20,12 @@ from infra.bundling import function_code
 from infra.config import LOG_RETENTION_DAYS, SweeperConfig
 from infra.engine import StepFunctionsEngine
 from infra.observability import TARGET_MAX_EVENT_AGE, TARGET_RETRY_ATTEMPTS, Observability
+from infra.role import SweeperRole
 
 HANDLER = "ecr_sweeper.handler.lambda_handler"
 # The newest Python runtime for which the official Powertools layer is published; the layer is
 # not used (Powertools is bundled), but its runtime list is the support statement we rely on.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-# The ECR actions the function calls (registry.py), and nothing more.
-ECR_ACTIONS = (
-    "ecr:DescribeRepositories",
-    "ecr:ListTagsForResource",
-    "ecr:DescribeImages",
-    "ecr:BatchGetImage",
-    "ecr:BatchDeleteImage",
-)
-# State between runs (cursor.py): where the next sweep starts and when the first run was, on their parameters.
-SSM_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter")
-# The in-use scan (usage.py): which digests the region's workloads run or will pull. Actions that
-# support no resource-level permission (Service Authorization Reference: no resource type listed
-# for them) are granted on "*", limited to the swept regions by aws:RequestedRegion.
-IN_USE_UNSCOPED_ACTIONS = (
-    "lambda:ListFunctions",
-    "ecs:ListClusters",
-    "ecs:ListServices",
-    "ecs:ListTasks",
-    "ecs:ListTaskDefinitions",
-    "ecs:DescribeTaskDefinition",
-    "batch:DescribeJobDefinitions",
-    "apprunner:ListServices",
-    "sagemaker:ListModels",
-    "eks:ListClusters",
-    "inspector2:ListCoverage",
-)
-# Action -> the narrowest resource type it accepts (service, resource type, separator before the
-# name), and why reading every such resource of the account and region is needed.
-IN_USE_SCOPED_ACTIONS: dict[str, tuple[str, str, str, str]] = {
-    "lambda:GetFunction": ("lambda", "function", ":", "each image function version is read for the digest it runs"),
-    "ecs:DescribeServices": ("ecs", "service", "/", "each service is read for the task definitions it deploys"),
-    "ecs:DescribeServiceRevisions": (
-        "ecs",
-        "service-revision",
-        "/",
-        "each current service revision is read for the digests ECS resolved for it",
-    ),
-    "ecs:DescribeTasks": ("ecs", "task", "/", "running tasks are read for the digests they were started from"),
-    "apprunner:DescribeService": ("apprunner", "service", "/", "each App Runner service is read for its image"),
-    "sagemaker:DescribeModel": ("sagemaker", "model", "/", "each SageMaker model is read for its container images"),
-    "sagemaker:DescribeModelPackage": (
-        "sagemaker",
-        "model-package",
-        "/",
-        "the model packages that models are built from are read for their images",
-    ),
-    "eks:DescribeCluster": ("eks", "cluster", "/", "each cluster is read for its API endpoint and CA"),
-}
-# What AWSLambdaVPCAccessExecutionRole grants, inline (no managed policies): Lambda creates and
-# removes the function's network interfaces in the given subnets (Lambda developer guide,
-# "Giving Lambda functions access to resources in an Amazon VPC", execution role permissions).
-VPC_ACTIONS = (
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-)
-# EKS access policy that reads every namespace's workloads and nothing secret (EKS user guide,
-# "Access policy permissions": AmazonEKSViewPolicy).
-EKS_VIEW_POLICY = "AmazonEKSViewPolicy"
 # One invocation may sweep for the Lambda maximum: a large account needs it.
 TIMEOUT = Duration.minutes(15)
 # Lambda allots CPU in proportion to memory, and a sweep's own work is CPU: botocore signing each
@@ -112,56 +48,16 @@ class EcrSweeperStack(Stack):
             self, "FunctionLogs", retention=_RETENTION[config.log_retention_days], removal_policy=removal
         )
 
-        role = iam.Role(
+        sweeper_role = SweeperRole(
             self,
             "FunctionRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="ecr-sweeper: read ECR repositories and images, delete expired untagged digests",
+            regions=config.regions,
+            log_group=log_group,
+            protect_in_use=config.protect_in_use,
+            eks_clusters=config.eks_clusters,
+            in_vpc=bool(config.vpc_subnet_ids),
         )
-        log_group.grant_write(role)
-        # Every permission is scoped to exactly the swept regions (the stack's own by default).
-        self.regions: list[str | None] = list(config.regions) or [None]
-        role.add_to_policy(
-            iam.PolicyStatement(actions=list(ECR_ACTIONS), resources=self._arns("ecr", "repository", "/"))
-        )
-        acknowledgments = [
-            Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::{arn}]",
-                reason="The sweeper walks every repository of the account and region by design; the actions "
-                "are the ones it calls, and the ARN is limited to repositories of this account and region.",
-            )
-            for arn in self._nag_arns("ecr", "repository", "/")
-        ]
-        # Actions that take no resource ARN, each with why: one cdk-nag finding covers them all.
-        unscoped: list[str] = []
-        if config.protect_in_use:
-            acknowledgments += self._grant_in_use_scan(role, unscoped)
-        if config.vpc_subnet_ids:
-            role.add_to_policy(iam.PolicyStatement(actions=list(VPC_ACTIONS), resources=["*"]))
-            unscoped.append(
-                f"{', '.join(VPC_ACTIONS)} let Lambda manage the function's network interfaces in the configured "
-                "subnets (vpcSubnetIds); EC2 documents no narrower resource for them when Lambda creates the "
-                "interfaces, and they are what AWSLambdaVPCAccessExecutionRole grants."
-            )
-        if unscoped:
-            acknowledgments.append(Acknowledgment(id="AwsSolutions-IAM5[Resource::*]", reason=" ".join(unscoped)))
-        Validations.of(role).acknowledge(*acknowledgments)
-        # Read access to the Kubernetes API of each named cluster, for the in-use scan: an EKS access
-        # entry for the function's role with the view policy at cluster scope (EKS user guide,
-        # "Grant IAM users access to Kubernetes with EKS access entries").
-        for cluster in config.eks_clusters if config.protect_in_use else ():
-            eks.CfnAccessEntry(
-                self,
-                f"EksAccess-{cluster}",
-                cluster_name=cluster,
-                principal_arn=role.role_arn,
-                access_policies=[
-                    eks.CfnAccessEntry.AccessPolicyProperty(
-                        policy_arn=f"arn:{Aws.PARTITION}:eks::aws:cluster-access-policy/{EKS_VIEW_POLICY}",
-                        access_scope=eks.CfnAccessEntry.AccessScopeProperty(type="cluster"),
-                    )
-                ],
-            )
+        role = sweeper_role.role
 
         # The sweeper reads index manifests with BatchGetImage, which counts as a pull: without this
         # exclusion it would refresh lastRecordedPullTime of the very indexes it judges, so an
@@ -200,11 +96,10 @@ class EcrSweeperStack(Stack):
         self.first_run = parameter(
             "FirstRun", "first-run", "when the function first ran (- until it does); the preview week counts from it"
         )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=list(SSM_ACTIONS),
-                resources=[parameter.parameter_arn for parameter in [*cursors, self.first_run]],
-            )
+        sweeper_role.grant_state(
+            [*cursors, self.first_run],
+            # The name itself, not the parameter's token: the grant's ARN and its cdk-nag reason need text.
+            batch_cursors=f"/ecr-sweeper/{self.stack_name}/next-start" if config.engine == "stepfunctions" else None,
         )
 
         code = function_code(code_path)
@@ -268,6 +163,7 @@ class EcrSweeperStack(Stack):
             runs_started=self.engine.state_machine.metric_started()
             if self.engine
             else self.function.metric_invocations(),
+            state_machine=self.engine.state_machine if self.engine else None,
         )
         # A failed sweep raises so the alarm fires; re-running the whole sweep at once would repeat
         # every call against the same failure, so the next scheduled run tries again. EventBridge
@@ -301,32 +197,6 @@ class EcrSweeperStack(Stack):
             targets=[target],
         )
 
-        self.errors_alarm = cloudwatch.Alarm(
-            self,
-            "ErrorsAlarm",
-            alarm_description="ecr-sweeper failed: a repository could not be swept, or the run itself failed. "
-            "Read the function's repository_error and config_error log records.",
-            metric=self.function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.observability.notify(self.errors_alarm)
-        if self.engine is not None:
-            self.executions_alarm = cloudwatch.Alarm(
-                self,
-                "ExecutionsFailedAlarm",
-                alarm_description="ecr-sweeper's state machine failed: a repository could not be swept, or a "
-                "step failed. Open the execution, and read the repository_error log records.",
-                metric=self.engine.state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-            self.observability.notify(self.executions_alarm)
-
         # What an operator looks up after a deploy (README uses these names, never logical ids).
         outputs = {
             "FunctionName": (self.function.function_name, "the scheduled function (lambda engine) or its twin"),
@@ -343,46 +213,3 @@ class EcrSweeperStack(Stack):
             outputs["StateMachineArn"] = (self.engine.state_machine.state_machine_arn, "the scheduled state machine")
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=f"ecr-sweeper: {description}")
-
-    def _arns(self, service: str, resource: str, separator: str) -> list[str]:
-        arn_format = ArnFormat.COLON_RESOURCE_NAME if separator == ":" else ArnFormat.SLASH_RESOURCE_NAME
-        return [
-            self.format_arn(service=service, region=region, resource=resource, resource_name="*", arn_format=arn_format)
-            for region in self.regions
-        ]
-
-    def _nag_arns(self, service: str, resource: str, separator: str) -> list[str]:
-        """The ARNs as cdk-nag prints them in a finding's id."""
-        return [
-            f"arn:<AWS::Partition>:{service}:{region or '<AWS::Region>'}:<AWS::AccountId>:{resource}{separator}*"
-            for region in self.regions
-        ]
-
-    def _grant_in_use_scan(self, role: iam.Role, unscoped: list[str]) -> list[Acknowledgment]:
-        regions = [region or Aws.REGION for region in self.regions]
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=list(IN_USE_UNSCOPED_ACTIONS),
-                resources=["*"],
-                # These calls take no resource ARN; the region condition scopes them all the same.
-                conditions={"StringEquals": {"aws:RequestedRegion": regions}},
-            )
-        )
-        unscoped.append(
-            f"{', '.join(IN_USE_UNSCOPED_ACTIONS)} support no resource-level permissions (Service Authorization "
-            "Reference); they are read-only, limited to the swept regions by condition, and find the digests "
-            "that must never be deleted."
-        )
-        acknowledgments: list[Acknowledgment] = []
-        for action, (service, resource, separator, why) in IN_USE_SCOPED_ACTIONS.items():
-            role.add_to_policy(
-                iam.PolicyStatement(actions=[action], resources=self._arns(service, resource, separator))
-            )
-            acknowledgments += [
-                Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::{arn}]",
-                    reason=f"{action} on every {resource} of this account and region, read-only: {why}.",
-                )
-                for arn in self._nag_arns(service, resource, separator)
-            ]
-        return acknowledgments

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,20 +60,21 @@ class Invocation:
         return self.emitted.metric(name)
 
 
-def invoke_captured(event: Any, context: Any) -> Invocation:
-    """Run the real lambda_handler, capturing its log stream and its EMF output."""
-    from ecr_sweeper import handler
+def invoke_captured(event: Any, context: Any, function: Callable[[Any, Any], Any] | None = None) -> Invocation:
+    """Run the real lambda_handler (or another entry point of the function, such as the Step
+    Functions steps' handler), capturing its log stream and its EMF output."""
+    from ecr_sweeper import handler, observability
 
     buffer = io.StringIO()
-    stream_handler = handler.logger.registered_handler
+    stream_handler = observability.logger.registered_handler
     previous = stream_handler.setStream(buffer)  # type: ignore[attr-defined]
     result, error = None, None
     try:
         with contextlib.redirect_stdout(buffer):
-            result = handler.lambda_handler(event, context)
+            result = (function or handler.lambda_handler)(event, context)
     except Exception as caught:  # noqa: BLE001 - the caller asserts on it, or shows it
         error = caught
     finally:
         stream_handler.setStream(previous)  # type: ignore[attr-defined]
-        handler.metrics.clear_metrics()
+        observability.metrics.clear_metrics()
     return Invocation(result, error, parse_output(buffer.getvalue()))

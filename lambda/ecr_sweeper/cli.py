@@ -14,22 +14,18 @@ import argparse
 import json
 import os
 import sys
-import threading
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
-
-from ecr_sweeper import handler
-from ecr_sweeper.clients import client, require_models
-from ecr_sweeper.outcome import SweepSummary
-from ecr_sweeper.settings import ConfigError, RunOptions, Settings, parse_time
+from ecr_sweeper import runner
+from ecr_sweeper.clients import AWS_ERRORS, SETUP_ERRORS, Clients, ecr_regions, require_models
+from ecr_sweeper.model import Action, Check
+from ecr_sweeper.outcome import InvalidTag, RepositoryFailed, RepositoryResult, SweepSummary
+from ecr_sweeper.report import Recorder, notice_record
+from ecr_sweeper.settings import ConfigError, RunOptions, Settings
 
 # Amazon ECR storage: USD 0.10 per GB-month (aws.amazon.com/ecr/pricing, "Storage", private
 # repositories; the same in most regions). An estimate: layers shared with kept images are not freed.
@@ -43,35 +39,8 @@ class UsageError(Exception):
     """Bad arguments, settings or credentials: one line on stderr, exit code 2."""
 
 
-@dataclass
-class Collector:
-    """Stands in for the Powertools logger: keeps every record the sweep writes, kept ones included."""
-
-    records: list[dict[str, Any]] = field(default_factory=list)
-    progress: Any = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def log(self, level: int, message: str, *, extra: dict[str, Any] | None = None, **_: Any) -> None:
-        record = {"message": message, **(extra or {})}
-        with self.lock:
-            self.records.append(record)
-        if self.progress is not None and record.get("record_type") == "repository_summary":
-            self.progress()
-
-    def info(self, message: str, **kwargs: Any) -> None:
-        self.log(20, message, **kwargs)
-
-    def warning(self, message: str, **kwargs: Any) -> None:
-        self.log(30, message, **kwargs)
-
-    def error(self, message: str, **kwargs: Any) -> None:
-        self.log(40, message, **kwargs)
-
-    def thread_safe_append_keys(self, **_: Any) -> None:
-        return None
-
-    def thread_safe_remove_keys(self, _: Any) -> None:
-        return None
+# What a person fixes in their arguments, settings or set-up: exit code 2.
+USAGE_ERRORS: tuple[type[Exception], ...] = (UsageError, ConfigError, *SETUP_ERRORS)
 
 
 def _common(*, top: bool) -> argparse.ArgumentParser:
@@ -109,10 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return run(args)
-    except (UsageError, ConfigError, ProfileNotFound, NoCredentialsError) as error:
+    except USAGE_ERRORS as error:
         _fail(args, error)
         return EXIT_USAGE
-    except (ClientError, BotoCoreError) as error:
+    except AWS_ERRORS as error:
         _fail(args, error)
         return EXIT_FAILED
 
@@ -121,48 +90,45 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env({**os.environ, "POWERTOOLS_LOG_LEVEL": "DEBUG"})
     # pip may have given this laptop an older botocore than the function bundles.
     require_models()
-    regions = args.region or [None]
-    known = set(boto3.session.Session().get_available_regions("ecr"))
+    known = ecr_regions()
     for region in args.region or ():
         if region not in known:
             raise UsageError(f"--region {region!r} is not an ECR region")
+    clients = Clients(profile=args.profile, endpoint_url=args.endpoint_url)
     if args.command == "explain":
-        return explain(args, settings, regions[0])
-    as_of = parse_time(args.as_of) if getattr(args, "as_of", None) else None
+        return explain(args, settings, clients)
     event: dict[str, Any] = {"dryRun": True}
     if args.repository:
         event["repositories"] = args.repository
-    if as_of:
+    if getattr(args, "as_of", None):
         event["asOf"] = args.as_of
     options = RunOptions.from_event(event, settings)
-    plans = [_sweep(args, settings, options, region) for region in regions]
-    _show(args, plans)
-    failed = any(summary.failed or summary.in_use_failed for summary, _ in plans)
+    plan = _sweep(args, settings, options, clients)
+    _show(args, plan)
     if args.command == "plan":
-        return EXIT_FAILED if failed else EXIT_OK
-    to_delete = sum(summary.total("images_deleted") for summary, _ in plans)
+        return _exit(plan)
+    to_delete = plan.summary.total("images_deleted")
     if to_delete == 0:
         _say(args, "Nothing to delete.")
-        return EXIT_FAILED if failed else EXIT_OK
+        return _exit(plan)
     if not args.yes and not _confirm(f"Delete {to_delete} digest(s)? [y/N] "):
         _say(args, "Nothing deleted.")
         return EXIT_OK
-    real = RunOptions(dry_run=False, repositories=options.repositories)
-    results = [_sweep(args, settings, real, region) for region in regions]
-    _show(args, results)
-    return EXIT_FAILED if any(s.failed or s.in_use_failed for s, _ in results) else EXIT_OK
+    done = _sweep(args, settings, RunOptions(dry_run=False, repositories=options.repositories), clients)
+    _show(args, done)
+    return _exit(done)
 
 
-def explain(args: argparse.Namespace, settings: Settings, region: str | None) -> int:
-    """Every rule checked for one digest, whether it applied, and the verdict (README, "What
-    ecr-sweeper will never delete")."""
-    options = RunOptions.from_event({"dryRun": True, "repositories": [args.repository]}, settings)
-    summary, records = _sweep(args, settings, options, region)
-    connect = partial(_connect, profile=args.profile, region=region, endpoint_url=args.endpoint_url)
-    rules, verdict = _rules(args.repository, args.digest, records, connect, settings)
+def explain(args: argparse.Namespace, settings: Settings, clients: Clients) -> int:
+    """Every rule the planner checked for one digest, whether it applied, and the verdict (README,
+    "What ecr-sweeper will never delete"): the trace of a dry run of that repository."""
+    options = RunOptions(dry_run=True, repositories=(args.repository,), trace=True)
+    swept = _sweep(args, settings, options, clients, regions=(args.region or [None])[:1])
+    result = next((r for r in swept.recorder.results if r.outcome.repository == args.repository), None)
+    rules, verdict = _rules(result, args.digest)
     if args.output == "json":
-        print(json.dumps({"repository": args.repository, "digest": args.digest, "rules": rules,
-                          "verdict": verdict}, default=str))  # fmt: skip
+        document = {"repository": args.repository, "digest": args.digest, "rules": rules, "verdict": verdict}
+        print(json.dumps(document, default=str))
     else:
         console = _console()
         console.print(f"[bold]{args.repository}@{args.digest}[/]")
@@ -173,84 +139,59 @@ def explain(args: argparse.Namespace, settings: Settings, region: str | None) ->
             console.print(f"[bold]verdict[/]: {verdict['action']} - {verdict['reason']}")
         else:
             console.print("[bold]verdict[/]: none - tagged images are never judged, or the repository was not swept")
-    return EXIT_FAILED if summary.failed or summary.in_use_failed else EXIT_OK
+    return _exit(swept)
 
 
-def _rules(
-    repository: str, digest: str, records: list[dict[str, Any]], connect: Any, settings: Settings
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    from ecr_sweeper.constants import INDEX_MEDIA_TYPES
-    from ecr_sweeper.model import Repository
-    from ecr_sweeper.registry import EcrRegistry
-    from ecr_sweeper.usage import scan
+def _rules(result: RepositoryResult | None, digest: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The repository's retention, then the planner's own checks for the digest, and its verdict."""
+    if result is None:
+        return [{"rule": "repository", "applies": False, "detail": "not swept: see the errors above"}], None
+    outcome = result.outcome
+    why = f": {outcome.detail}" if outcome.detail else ""
+    checks = [Check("retention", outcome.status.value == "swept", f"{outcome.retention} ({outcome.status.value}{why})")]
+    if digest not in result.trace and outcome.status.value == "swept":
+        checks.append(Check("exists", False, "no such digest in the repository"))
+    checks += result.trace.get(digest, ())
+    verdict = next((v for v in result.verdicts if v.image.digest == digest), None)
+    shown = {"action": verdict.action.value, "reason": verdict.reason} if verdict else None
+    return [{"rule": c.rule, "applies": c.applies, "detail": c.detail} for c in checks], shown
 
-    verdicts = {r["digest"]: r for r in records if r.get("record_type") == "verdict"}
-    [repo_summary] = [r for r in records if r.get("record_type") == "repository_summary"] or [{}]
-    ecr = connect("ecr")
-    arn = next(
-        (r["repositoryArn"] for r in ecr.describe_repositories(repositoryNames=[repository])["repositories"]), ""
-    )
-    registry = EcrRegistry(ecr)
-    images = {image.digest: image for image in registry.images(Repository(repository, arn))}
-    image = images.get(digest)
-    if image is None:
-        return [{"rule": "exists", "applies": False, "detail": "no such digest in the repository"}], None
-    indexes = [d for d, i in images.items() if i.media_type in INDEX_MEDIA_TYPES]
-    archived = {d for d, i in images.items() if i.archived}
-    children = registry.manifests(Repository(repository, arn), indexes, archived=archived) if indexes else {}
-    parents = [index for index, listed in children.items() if digest in listed]
 
-    def state(other: str) -> str:
-        if images[other].tags:
-            return f"kept: tagged {', '.join(images[other].tags)}"
-        seen = verdicts.get(other)
-        return f"{seen['action']}: {seen['reason']}" if seen else "unknown"
+class _Run:
+    """One sweep seen from the command line: the summary, and everything the sweep reported."""
 
-    users = [str(use) for use in scan(connect).users(digest)] if settings.protect_in_use else []
-    retention = repo_summary.get("retention")
-    why = f": {repo_summary['detail']}" if repo_summary.get("detail") else ""
-    rules = [
-        {"rule": "tagged", "applies": bool(image.tags), "detail": ", ".join(image.tags) or "no tag"},
-        {"rule": "archived", "applies": image.archived, "detail": f"image status {image.status}"},
-        {"rule": "retention", "applies": repo_summary.get("status") == "swept",
-         "detail": f"{retention} ({repo_summary.get('status')}{why})"},
-        {"rule": "age", "applies": True, "detail": f"pushed {image.pushed_at}"},
-        {"rule": "recent pull", "applies": image.last_pulled_at is not None,
-         "detail": f"last pulled {image.last_pulled_at}" if image.last_pulled_at else "no pull recorded"},
-        {"rule": "in use", "applies": bool(users),
-         "detail": "; ".join(users) if users else ("not scanned (PROTECT_IN_USE=false)" if not settings.protect_in_use
-                                                   else "no workload runs it or names it by digest")},
-        {"rule": "child of an index", "applies": bool(parents),
-         "detail": "; ".join(f"{p} ({state(p)})" for p in parents) or "no index in the repository lists it"},
-        {"rule": "referrer of an image", "applies": image.subject_digest is not None,
-         "detail": (f"{image.subject_digest} ({state(image.subject_digest)})" if image.subject_digest in images
-                    else f"{image.subject_digest} (gone: an orphan)") if image.subject_digest else "not a referrer"},
-    ]  # fmt: skip
-    return rules, verdicts.get(digest)
+    def __init__(self, summary: SweepSummary, recorder: Recorder) -> None:
+        self.summary = summary
+        self.recorder = recorder
 
 
 def _sweep(
-    args: argparse.Namespace, settings: Settings, options: RunOptions, region: str | None
-) -> tuple[SweepSummary, list[dict[str, Any]]]:
-    collector = Collector()
-    connect = partial(_connect, profile=args.profile, region=region, endpoint_url=args.endpoint_url)
-    with _progress(args, region) as advance:
-        collector.progress = advance
-        summary = handler.sweep(settings, options, None, connect=connect, log=collector)
-    handler.metrics.clear_metrics()
-    # Once per region: a default argument of setdefault would build a client for every record.
-    name = region or connect("ecr").meta.region_name
-    for record in collector.records:
-        record.setdefault("region", name)
-    return summary, collector.records
+    args: argparse.Namespace,
+    settings: Settings,
+    options: RunOptions,
+    clients: Clients,
+    regions: Sequence[str | None] | None = None,
+) -> _Run:
+    recorder = Recorder(dry_run=options.dry_run)
+    with _progress(args) as advance:
+        recorder.progress = advance
+
+        def listener(region: str | None) -> Recorder:
+            recorder.region = region
+            return recorder
+
+        summary = runner.sweep(
+            settings, options, listener=listener, clients=clients, regions=regions or args.region or (None,)
+        )
+    return _Run(summary, recorder)
 
 
-def _connect(service: str, *, profile: str | None, region: str | None, endpoint_url: str | None, **kwargs: Any) -> Any:
-    return client(service, region, profile=profile, endpoint_url=endpoint_url, **kwargs)
+def _exit(run: _Run) -> int:
+    return EXIT_FAILED if run.summary.failed or run.summary.in_use_failed or run.summary.failed_regions else EXIT_OK
 
 
 @contextmanager
-def _progress(args: argparse.Namespace, region: str | None) -> Iterator[Any]:
+def _progress(args: argparse.Namespace) -> Iterator[Any]:
     """A bar over the repositories on a terminal; nothing when the output is piped or JSON."""
     if args.output != "table" or not sys.stderr.isatty():
         yield None
@@ -258,51 +199,71 @@ def _progress(args: argparse.Namespace, region: str | None) -> Iterator[Any]:
     from rich.progress import Progress
 
     with Progress(transient=True) as progress:
-        task = progress.add_task(f"sweeping {region or 'default region'}", total=None)
+        task = progress.add_task("sweeping", total=None)
         yield lambda: progress.advance(task)
 
 
-def _show(args: argparse.Namespace, runs: list[tuple[SweepSummary, list[dict[str, Any]]]]) -> None:
-    records = [record for _, summary_records in runs for record in summary_records]
-    deleting = [r for r in records if r.get("action") in ("would_delete", "deleted")]
-    total_bytes = sum(int(r.get("size_bytes") or 0) for r in deleting)
+def _show(args: argparse.Namespace, run: _Run) -> None:
+    results = run.recorder.results
+    deleting = [
+        verdict
+        for result in results
+        for verdict in result.verdicts
+        if verdict.action in (Action.WOULD_DELETE, Action.DELETED)
+    ]
+    total_bytes = sum(verdict.image.size_bytes for verdict in deleting)
     totals = {
         "digests": len(deleting),
         "bytes": total_bytes,
         "estimatedMonthlySavingUsd": round(total_bytes / GB * ECR_STORAGE_USD_PER_GB_MONTH, 2),
     }
     if args.output == "json":
-        summaries = [summary.to_dict() for summary, _ in runs]
-        print(json.dumps({"summaries": summaries, "totals": totals, "records": records}, default=str))
+        summaries = [summary.to_dict() for summary in run.summary.regions or [run.summary]]
+        print(json.dumps({"summaries": summaries, "totals": totals, "records": run.recorder.records}, default=str))
         return
     from rich.table import Table
 
     console = _console()
-    by_repository: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
-        if record.get("record_type") == "verdict":
-            by_repository.setdefault(record["repository"], []).append(record)
-    for repository, verdicts in by_repository.items():
-        table = Table(title=repository, title_justify="left")
+    for result in results:
+        if not result.verdicts:
+            continue
+        table = Table(title=result.outcome.repository, title_justify="left")
         for column in ("digest", "pushed", "last pulled", "size", "verdict", "reason"):
             table.add_column(column)
-        for r in verdicts:
+        for verdict in result.verdicts:
+            image = verdict.image
             table.add_row(
-                r["digest"][7:19],
-                _day(r.get("pushed_at")),
-                _day(r.get("last_pulled_at")),
-                f"{int(r.get('size_bytes') or 0) / 1e6:,.1f} MB",
-                r["action"],
-                r["reason"],
+                image.digest[7:19],
+                _day(image.pushed_at),
+                _day(image.last_pulled_at),
+                f"{image.size_bytes / 1e6:,.1f} MB",
+                verdict.action.value,
+                verdict.reason,
             )
         console.print(table)
-    for record in records:
-        if record.get("record_type") in ("invalid_retention_tag", "repository_error", "in_use_scan_failed"):
-            console.print(f"[yellow]{record['message']}[/]")
+    for problem in _problems(run):
+        console.print(f"[yellow]{problem}[/]")
     console.print(
         f"Total: {totals['digests']} digest(s), {total_bytes / GB:,.2f} GB, about "
         f"USD {totals['estimatedMonthlySavingUsd']:,.2f} a month at USD {ECR_STORAGE_USD_PER_GB_MONTH}/GB-month"
     )
+
+
+def _problems(run: _Run) -> list[str]:
+    """What needs a person: invalid tags, failed repositories, a failed in-use scan or region."""
+    dry_run = run.summary.dry_run
+    problems = [
+        notice_record(result.outcome.repository, notice, dry_run=dry_run).message
+        for result in run.recorder.results
+        for notice in result.events
+        if isinstance(notice, InvalidTag | RepositoryFailed)
+    ]
+    for summary in run.summary.regions or [run.summary]:
+        if summary.in_use_failed:
+            problems.append(f"{summary.region}: in-use scan {summary.in_use_text}; nothing deleted in this region")
+        if summary.error:
+            problems.append(f"{summary.region}: failed, nothing deleted there: {summary.error}")
+    return problems
 
 
 def _console() -> Any:
@@ -312,8 +273,8 @@ def _console() -> Any:
     return Console(width=None if sys.stdout.isatty() else 200, soft_wrap=not sys.stdout.isatty())
 
 
-def _day(value: str | None) -> str:
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M") if value else "-"
+def _day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 def _confirm(question: str) -> bool:

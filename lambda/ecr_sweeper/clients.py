@@ -1,8 +1,9 @@
-"""boto3 clients, built per invocation (never at import), with botocore's retries."""
+"""The client factory: boto3 clients, built per invocation (never at import), with botocore's retries."""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -11,6 +12,7 @@ import botocore.loaders
 import botocore.model
 import botocore.session
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
 from ecr_sweeper.settings import ConfigError
 
@@ -47,6 +49,42 @@ def client(
     core.register_component("data_loader", _loader())
     session = boto3.session.Session(botocore_session=core)
     return session.client(service, region_name=region, config=config, endpoint_url=endpoint_url)
+
+
+@dataclass(frozen=True)
+class Clients:
+    """Builds every client of one run: the same credentials (`profile`, else the usual chain),
+    the same endpoint (`endpoint_url`: a local emulator) and the same region (None: the
+    configured one). `clients("ecr")` is a client; `in_region` swaps only the region."""
+
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+
+    def __call__(self, service: str, **kwargs: Any) -> Any:
+        return client(service, self.region, profile=self.profile, endpoint_url=self.endpoint_url, **kwargs)
+
+    def in_region(self, region: str | None) -> Clients:
+        return replace(self, region=region) if region else self
+
+    @property
+    def region_name(self) -> str | None:
+        """The region the clients call: the given one, else the configuration's."""
+        return (
+            self.region
+            or boto3.session.Session(botocore_session=botocore.session.Session(profile=self.profile)).region_name
+        )
+
+
+def ecr_regions() -> frozenset[str]:
+    """The regions the installed SDK knows Amazon ECR in."""
+    return frozenset(boto3.session.Session().get_available_regions("ecr"))
+
+
+# Failures a person fixes in their set-up (exit code 2 of the command-line tool), and failures of
+# the AWS calls themselves.
+SETUP_ERRORS: tuple[type[Exception], ...] = (ProfileNotFound, NoCredentialsError)
+AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 
 
 # Response fields the safety rules read, by service and shape. botocore drops a field its model does

@@ -24,6 +24,7 @@ FIRST_RUN_PARAMETER_ENV = "FIRST_RUN_PARAMETER"
 # The Step Functions engine only: where large repository lists go, and how many one invocation sweeps.
 WORK_BUCKET_ENV = "WORK_BUCKET"
 REPOSITORIES_PER_INVOCATION_ENV = "REPOSITORIES_PER_INVOCATION"
+DEFAULT_REPOSITORIES_PER_INVOCATION = 500
 
 DEFAULT_RETENTION_TAG_KEY = "ecr-sweeper:retention-days"
 DEFAULT_RETENTION_DAYS = "7"

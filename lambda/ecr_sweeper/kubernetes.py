@@ -1,4 +1,5 @@
-"""Read an EKS cluster's Kubernetes API: pods and the pod templates of workloads (HTTPS calls only).
+"""Read an EKS cluster's Kubernetes API: pods and the pod templates of workloads (HTTPS calls only;
+the in-use scan, in_use.py, brings the endpoint, the CA and the token).
 
 Plain HTTPS through urllib3 (already bundled with botocore) instead of the official client: the
 sweeper needs seven list calls with paging, a bearer token and TLS verified against the cluster's
@@ -7,7 +8,6 @@ CA, and the official client would add a large dependency tree to the function.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,11 +16,6 @@ from urllib.parse import urlencode
 
 import urllib3
 
-# What `aws eks get-token` sends (awscli customizations/eks/get_token.py): a presigned
-# sts:GetCallerIdentity URL with the cluster's name in the signed x-k8s-aws-id header.
-TOKEN_PREFIX = "k8s-aws-v1."
-CLUSTER_ID_HEADER = "x-k8s-aws-id"
-TOKEN_EXPIRES_S = 60
 PAGE_LIMIT = 500
 
 # Kind -> list path (all namespaces) and where the pod spec sits in an item.
@@ -44,33 +39,6 @@ class KubernetesError(RuntimeError):
     def __init__(self, path: str, status: int, reason: str) -> None:
         self.path, self.status, self.reason = path, status, reason
         super().__init__(f"GET {path} answered {status} {reason}".rstrip())
-
-
-def eks_token(sts: Any, cluster: str) -> str:
-    """The bearer token EKS accepts: a presigned GetCallerIdentity URL naming the cluster."""
-
-    def carry(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        if CLUSTER_ID_HEADER in params:
-            context[CLUSTER_ID_HEADER] = params.pop(CLUSTER_ID_HEADER)
-
-    def sign_header(request: Any, **_: Any) -> None:
-        if CLUSTER_ID_HEADER in request.context:
-            request.headers[CLUSTER_ID_HEADER] = request.context[CLUSTER_ID_HEADER]
-
-    events = sts.meta.events
-    events.register("provide-client-params.sts.GetCallerIdentity", carry)
-    events.register("before-sign.sts.GetCallerIdentity", sign_header)
-    try:
-        url = sts.generate_presigned_url(
-            "get_caller_identity",
-            Params={CLUSTER_ID_HEADER: cluster},
-            ExpiresIn=TOKEN_EXPIRES_S,
-            HttpMethod="GET",
-        )
-    finally:
-        events.unregister("provide-client-params.sts.GetCallerIdentity", carry)
-        events.unregister("before-sign.sts.GetCallerIdentity", sign_header)
-    return TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,21 @@ class Image:
 
 
 class Action(enum.Enum):
-    DELETE = "delete"
-    KEEP = "keep"
+    """The one vocabulary for what becomes of an untagged digest: the `action` of its verdict record.
+
+    The planner decides KEPT or WOULD_DELETE; a dry run reports that plan as it is, and a real run
+    turns each WOULD_DELETE into what happened to it.
+    """
+
+    KEPT = "kept"
+    WOULD_DELETE = "would_delete"
+    DELETED = "deleted"
+    # ECR refused the delete (BatchDeleteImage failures[], or no confirmation).
+    DELETE_FAILED = "delete_failed"
+    # Planned, but gone before the delete: re-checked missing, or ECR answered ImageNotFound.
+    GONE = "gone"
+    # Planned, but the invocation's deadline came first: the next run judges it again.
+    DEFERRED = "deferred"
 
 
 class Protection(enum.Enum):
@@ -97,6 +110,15 @@ class Sighting:
 
 
 @dataclass(frozen=True, slots=True)
+class DeleteFailure:
+    """One entry of BatchDeleteImage's failures[] (or a digest the response did not mention)."""
+
+    digest: str
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     image: Image
     action: Action
@@ -106,12 +128,17 @@ class Verdict:
     users: tuple[Use, ...] = ()
     # For a deletion the sweep cannot vouch for: what may still make ECR refuse it.
     caveat: str | None = None
+    # For DELETE_FAILED: what ECR answered.
+    failure: DeleteFailure | None = None
+    # A keep decided at the last moment (re-check, withheld referrer, kept by ECR): a planned
+    # deletion did not happen, which is worth a record at INFO rather than DEBUG.
+    late: bool = False
 
 
 @dataclass(frozen=True, slots=True)
-class DeleteFailure:
-    """One entry of BatchDeleteImage's failures[] (or a digest the response did not mention)."""
+class Check:
+    """One rule the planner checked for a digest: whether it applies, and what it saw."""
 
-    digest: str
-    code: str
-    reason: str
+    rule: str
+    applies: bool
+    detail: str

@@ -1,15 +1,21 @@
-"""What a sweep did, per repository and in total: the return value and the source of the metrics."""
+"""What a sweep did, as values: per digest, per repository and in total.
+
+The sweep hands each repository's result, and each run-level event, to a Listener; report.py
+renders them as log records and metrics, and the command-line tool as tables or JSON. The summary
+is the return value and the source of the metrics.
+"""
 
 from __future__ import annotations
 
 import enum
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ecr_sweeper.constants import MAX_SUMMARY_REPOSITORIES
-from ecr_sweeper.model import Protection
+from ecr_sweeper.model import Action, Check, DeleteFailure, Protection, Verdict
 
 
 class Status(enum.Enum):
@@ -41,10 +47,9 @@ class RepositoryOutcome:
     detail: str | None = None
     region: str | None = None
 
-    def protect(self, protection: Protection | None) -> None:
+    def protect(self, protection: Protection) -> None:
         self.images_protected += 1
-        if protection is not None:
-            self.protected_by[protection.value] += 1
+        self.protected_by[protection.value] += 1
 
     def to_dict(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -71,17 +76,134 @@ class RepositoryOutcome:
             self.delete_failures or self.images_deleted
         )
 
+    def count(self, verdict: Verdict) -> None:
+        """Add one final verdict to the totals (a dry run counts what it would delete)."""
+        if verdict.action in (Action.DELETED, Action.WOULD_DELETE):
+            self.images_deleted += 1
+            self.bytes_reclaimed += verdict.image.size_bytes
+        elif verdict.action is Action.KEPT and verdict.protection is not None:
+            # A digest tagged or archived since the plan is no longer an untagged one kept.
+            self.protect(verdict.protection)
+        elif verdict.action is Action.DELETE_FAILED:
+            self.delete_failures += 1
+
+
+# What happened in a repository besides its verdicts, in the order it happened.
+@dataclass(frozen=True)
+class InvalidTag:
+    key: str
+    value: str
+    why: str
+
+
+@dataclass(frozen=True)
+class ArchivedIndexesUnread:
+    """Archived indexes whose manifest ECR does not serve: what they list is unknown."""
+
+    digests: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UnexpectedFailure:
+    """BatchDeleteImage reported a failure for an id the sweep did not ask to delete."""
+
+    failure: DeleteFailure
+
+
+@dataclass(frozen=True)
+class DeadlineCut:
+    """The deadline stopped this repository's deletions: `left` planned ones wait for the next run."""
+
+    left: int
+
+
+@dataclass(frozen=True)
+class RepositoryFailed:
+    error: BaseException
+
+
+Notice = InvalidTag | ArchivedIndexesUnread | UnexpectedFailure | DeadlineCut | RepositoryFailed
+
+
+@dataclass
+class RepositoryResult:
+    """One repository's sweep as values: its outcome, and every verdict and notice in order."""
+
+    outcome: RepositoryOutcome
+    events: list[Verdict | Notice] = field(default_factory=list)
+    # With RunOptions.trace: every rule the planner checked, per digest (`ecr-sweeper explain`).
+    trace: Mapping[str, tuple[Check, ...]] = field(default_factory=dict)
+
+    def verdict(self, verdict: Verdict) -> None:
+        self.events.append(verdict)
+        self.outcome.count(verdict)
+
+    def notice(self, notice: Notice) -> None:
+        self.events.append(notice)
+        if isinstance(notice, UnexpectedFailure):
+            self.outcome.delete_failures += 1
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        return [event for event in self.events if isinstance(event, Verdict)]
+
+
+class InUseState(enum.Enum):
+    OK = "ok"
+    # PROTECT_IN_USE=false: nothing was scanned, nothing is protected for being in use.
+    OFF = "off"
+    # A source could not be read completely: nothing was deleted in the region.
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class InUseReport:
+    """What the in-use scan found, or why it was not done or failed."""
+
+    state: InUseState
+    digests: int = 0
+    by_family: Mapping[str, int] = field(default_factory=dict)
+    # Sources not offered in the region, EKS clusters skipped on purpose, and why Inspector's
+    # data was not used (inspectorInUse=auto).
+    not_offered: tuple[str, ...] = ()
+    ignored_clusters: tuple[str, ...] = ()
+    inspector_unavailable: str | None = None
+    error: BaseException | None = None
+
+
+class Listener(Protocol):
+    """Receives what a sweep finds and does, as it happens. Called from worker threads."""
+
+    def in_use(self, report: InUseReport) -> None: ...
+
+    def repository_started(self, repository: str) -> None: ...
+
+    def repository_done(self, result: RepositoryResult) -> None: ...
+
+    def deadline(self, not_started: int, next_start: str) -> None: ...
+
+    def cursor_error(self, action: str, error: BaseException) -> None: ...
+
+    def starved(self, repositories: list[str]) -> None: ...
+
+    def finished(self, summary: SweepSummary) -> None: ...
+
+    def region_failed(self, region: str | None, error: BaseException) -> None: ...
+
 
 @dataclass
 class SweepSummary:
     dry_run: bool
     as_of: datetime | None
     outcomes: list[RepositoryOutcome] = field(default_factory=list)
-    # "ok", "off" (PROTECT_IN_USE=false) or "failed: <why>" (then nothing was swept).
-    in_use: str = "ok"
+    in_use: InUseState = InUseState.OK
+    # Why the in-use scan failed (then nothing was swept).
+    in_use_error: str | None = None
     # Repositories the deadline left unstarted, and where the next run starts ("" = the first).
     not_started: int = 0
     next_start: str | None = None
+    # Repositories that neither this run nor the one before it started (cursor.py).
+    starved: list[str] = field(default_factory=list)
     region: str | None = None
     # Set when the whole region failed (its repositories could not even be listed).
     error: str | None = None
@@ -100,7 +222,14 @@ class SweepSummary:
 
     @property
     def in_use_failed(self) -> bool:
-        return self.in_use.startswith("failed")
+        return self.in_use is InUseState.FAILED
+
+    @property
+    def in_use_text(self) -> str:
+        """The state as the return value says it: ok, off, or failed: <why>."""
+        if self.in_use is InUseState.FAILED:
+            return f"failed: {self.in_use_error}"
+        return str(self.in_use.value)
 
     def protected_by(self, family: str) -> int:
         return sum(outcome.protected_by[family] for outcome in self.outcomes)
@@ -133,8 +262,9 @@ class SweepSummary:
             "bytesReclaimed": self.total("bytes_reclaimed"),
             "deleteFailures": self.total("delete_failures"),
             "imagesProtected": self.total("images_protected"),
-            "inUse": self.in_use,
+            "inUse": self.in_use_text,
             "deferred": self.deferred,
+            "starved": len(self.starved),
             "nextStart": self.next_start,
             "repositoryErrors": self.count(Status.ERROR),
             "invalidRetentionTags": self.count(Status.INVALID_TAG),
@@ -163,8 +293,12 @@ def combine(summaries: list[SweepSummary]) -> SweepSummary:
             outcome.region = summary.region
         merged.outcomes.extend(summary.outcomes)
         merged.not_started += summary.not_started
-    failed_scans = [f"{s.region}: {s.in_use}" for s in summaries if s.in_use_failed]
-    merged.in_use = f"failed: {'; '.join(failed_scans)}" if failed_scans else first.in_use
+        merged.starved += summary.starved
+    failed_scans = [f"{s.region}: {s.in_use_text}" for s in summaries if s.in_use_failed]
+    if failed_scans:
+        merged.in_use, merged.in_use_error = InUseState.FAILED, "; ".join(failed_scans)
+    else:
+        merged.in_use = first.in_use
     return merged
 
 
@@ -182,7 +316,7 @@ class SweepFailed(RuntimeError):
             return
         if summary.in_use_failed:
             super().__init__(
-                f"in-use scan {summary.in_use}; nothing was deleted, since any digest might be one that a "
+                f"in-use scan {summary.in_use_text}; nothing was deleted, since any digest might be one that a "
                 "workload runs or will pull. See the in_use_scan_failed log record."
             )
             return

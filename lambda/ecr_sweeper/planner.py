@@ -18,15 +18,28 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from ecr_sweeper.constants import INDEX_MEDIA_TYPES
-from ecr_sweeper.model import Action, Image, Protection, Sighting, Use, Verdict
+from ecr_sweeper.model import Action, Check, Image, Protection, Sighting, Use, Verdict
 from ecr_sweeper.policy import Retention
+
+# The rules, in the order they are checked and shown (`ecr-sweeper explain`).
+TAGGED, ARCHIVED, IN_USE, INSPECTOR, AGE, PULL, INDEX_CHILD, REFERRER = (
+    "tagged",
+    "archived",
+    "in use",
+    "amazon inspector",
+    "age",
+    "recent pull",
+    "child of an index",
+    "referrer of an image",
+)
+_FOLLOWS_SUBJECT = "not checked: a referrer goes with its subject"
 
 
 @dataclass(frozen=True)
 class Plan:
     # One verdict per untagged digest, in listing order.
     verdicts: list[Verdict]
-    # The DELETE verdicts in waves: an index before its children and a referrer before its
+    # The WOULD_DELETE verdicts in waves: an index before its children and a referrer before its
     # subject, so that ECR never answers ImageReferencedByManifestList.
     waves: list[list[Verdict]] = field(default_factory=list)
     # Referrer -> its subject, for each referrer whose subject is not in the listing: deleting it
@@ -34,10 +47,31 @@ class Plan:
     absent_subjects: Mapping[str, str] = field(default_factory=dict)
     # Archived indexes whose manifest could not be read: what they list is unknown.
     unread_indexes: tuple[str, ...] = ()
+    # With plan(trace=True): every rule checked for every digest, tagged and archived ones too.
+    trace: Mapping[str, tuple[Check, ...]] = field(default_factory=dict)
 
     @property
     def deletions(self) -> list[Verdict]:
         return [verdict for wave in self.waves for verdict in wave]
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the rules about one digest's own history read."""
+
+    retention: Retention
+    now: datetime
+    # None: in-use protection is off (nothing was scanned).
+    in_use: Mapping[str, Sequence[Use]] | None
+    inspector: Mapping[str, Sighting]
+
+
+@dataclass(frozen=True, slots=True)
+class _Finding:
+    """A rule's result: the check, and when it keeps the digest, the verdict it gives."""
+
+    check: Check | None
+    keep: Verdict | None = None
 
 
 def plan(
@@ -48,12 +82,14 @@ def plan(
     children: Mapping[str, Sequence[str]] | None = None,
     in_use: Mapping[str, Sequence[Use]] | None = None,
     inspector: Mapping[str, Sighting] | None = None,
+    trace: bool = False,
 ) -> Plan:
     """`in_use` maps digests to the workloads that use them, whatever repository they named:
-    digests are content hashes, so a digest in use is the same image in every repository."""
+    digests are content hashes, so a digest in use is the same image in every repository. None
+    means that nothing was scanned (PROTECT_IN_USE=false). With `trace`, the plan also carries
+    every rule checked for every digest; the verdicts are the same either way."""
     children = children or {}
-    in_use = in_use or {}
-    inspector = inspector or {}
+    facts = _Facts(retention, now, in_use, inspector or {})
     present = {image.digest: image for image in images}
     referrers: dict[str, list[str]] = defaultdict(list)
     for image in images:
@@ -61,23 +97,20 @@ def plan(
             referrers[image.subject_digest].append(image.digest)  # type: ignore[index]
 
     decided: dict[str, Verdict] = {}
+    checks: dict[str, list[Check]] = {}
     kept: list[str] = []
     for image in images:
+        found = _own_rules(image, facts, present, trace)
+        if trace:
+            checks[image.digest] = [f.check for f in found if f.check is not None]
+        keep = next((f.keep for f in found if f.keep is not None), None)
         if image.tags or image.archived:
             kept.append(image.digest)
-            continue
-        users = tuple(in_use.get(image.digest, ()))
-        seen = _seen_in_use(inspector.get(image.digest), retention, now)
-        if users:
-            decided[image.digest] = Verdict(image, Action.KEEP, f"in use by {users[0]}", users[0].family, users)
-        elif seen:
-            decided[image.digest] = Verdict(image, Action.KEEP, seen, Protection.INSPECTOR)
-        elif _follows_subject(image, present):
-            continue
-        else:
-            decided[image.digest] = judge(image, retention, now)
-        if decided[image.digest].action is Action.KEEP:
+        elif keep is not None:
+            decided[image.digest] = keep
             kept.append(image.digest)
+        elif not _follows_subject(image, present):
+            decided[image.digest] = _expired(image, retention, now)
 
     # Whatever is kept protects the manifests it lists and the referrers that describe it.
     protected = set(kept)
@@ -88,13 +121,15 @@ def plan(
             if digest in present and digest not in protected:
                 protected.add(digest)
                 if _candidate(present[digest]):
-                    decided[digest] = Verdict(present[digest], Action.KEEP, reason, protection)
+                    decided[digest] = Verdict(present[digest], Action.KEPT, reason, protection)
                 queue.append(digest)
 
     for image in images:
         if _candidate(image) and image.digest not in decided:
             # A referrer whose subject is not kept goes with its subject.
-            decided[image.digest] = Verdict(image, Action.DELETE, f"referrer of deleted image {image.subject_digest}")
+            decided[image.digest] = Verdict(
+                image, Action.WOULD_DELETE, f"referrer of deleted image {image.subject_digest}"
+            )
 
     unread = tuple(
         i.digest for i in images if i.archived and i.media_type in INDEX_MEDIA_TYPES and i.digest not in children
@@ -110,56 +145,193 @@ def plan(
     absent = {
         v.image.digest: v.image.subject_digest
         for v in verdicts
-        if v.action is Action.DELETE
+        if v.action is Action.WOULD_DELETE
         and v.image.subject_digest is not None
         and v.image.subject_digest != v.image.digest
         and v.image.subject_digest not in present
     }
-    return Plan(verdicts, _waves(verdicts, children, referrers, set(caveats)), absent, unread)
-
-
-def _seen_in_use(sighting: Sighting | None, retention: Retention, now: datetime) -> str | None:
-    """Amazon Inspector's reason to keep a digest: something runs it now, or ran it within the
-    retention window (lastInUseAt counts like a pull)."""
-    if sighting is None:
-        return None
-    if sighting.in_use_count > 0:
-        return f"in use per amazon inspector: {sighting.in_use_count} running task(s) or pod(s)"
-    if sighting.last_in_use_at is not None and now - sighting.last_in_use_at < retention.window:
-        return (
-            f"in use per amazon inspector: last in use {_ago(now - sighting.last_in_use_at)} ago, retention {retention}"
-        )
-    return None
+    traced = {}
+    if trace:
+        graph = _graph_checks(images, present, children, protected, decided)
+        traced = {digest: (*own, *graph[digest]) for digest, own in checks.items()}
+    return Plan(verdicts, _waves(verdicts, children, referrers, set(caveats)), absent, unread, traced)
 
 
 def judge(image: Image, retention: Retention, now: datetime) -> Verdict:
-    """Expired once at least `retention` has passed since the push and since the last pull."""
+    """The verdict of the age and pull rules alone: expired once at least `retention` has passed
+    since the push and since the last pull."""
+    facts = _Facts(retention, now, {}, {})
+    for rule in (_age, _pull):
+        keep = rule(image, facts, False).keep
+        if keep is not None:
+            return keep
+    return _expired(image, retention, now)
+
+
+def _own_rules(image: Image, facts: _Facts, present: Mapping[str, Image], trace: bool) -> list[_Finding]:
+    """The rules about the digest itself, in order, up to the first that keeps it (every one with
+    `trace`). A tagged or archived image is never judged: the rest are checked only for the trace."""
+    if not trace and (image.tags or image.archived):
+        return []
+    found: list[_Finding] = []
+    for rule in (_tagged, _archived, _in_use, _inspector):
+        finding = rule(image, facts, trace)
+        found.append(finding)
+        if finding.keep is not None and not trace:
+            return found
+    if image.tags or image.archived:
+        return found if trace else []
+    if _follows_subject(image, present):
+        if trace:
+            found += [_Finding(Check(AGE, False, _FOLLOWS_SUBJECT)), _Finding(Check(PULL, False, _FOLLOWS_SUBJECT))]
+        return found
+    for rule in (_age, _pull):
+        finding = rule(image, facts, trace)
+        found.append(finding)
+        if finding.keep is not None and not trace:
+            return found
+    return found
+
+
+def _tagged(image: Image, facts: _Facts, trace: bool) -> _Finding:
+    if not trace:
+        return _Finding(None)
+    return _Finding(Check(TAGGED, bool(image.tags), ", ".join(image.tags) or "no tag"))
+
+
+def _archived(image: Image, facts: _Facts, trace: bool) -> _Finding:
+    if not trace:
+        return _Finding(None)
+    return _Finding(Check(ARCHIVED, image.archived, f"image status {image.status}"))
+
+
+def _in_use(image: Image, facts: _Facts, trace: bool) -> _Finding:
+    users = tuple(facts.in_use.get(image.digest, ())) if facts.in_use is not None else ()
+    if users:
+        keep = Verdict(image, Action.KEPT, f"in use by {users[0]}", users[0].family, users)
+        return _Finding(Check(IN_USE, True, "; ".join(map(str, users))) if trace else None, keep)
+    if not trace:
+        return _Finding(None)
+    if facts.in_use is None:
+        return _Finding(Check(IN_USE, False, "not scanned (PROTECT_IN_USE=false)"))
+    return _Finding(Check(IN_USE, False, "no workload runs it or names it by digest"))
+
+
+def _inspector(image: Image, facts: _Facts, trace: bool) -> _Finding:
+    """Amazon Inspector's reason to keep a digest: something runs it now, or ran it within the
+    retention window (lastInUseAt counts like a pull)."""
+    sighting = facts.inspector.get(image.digest)
+    seen = None
+    if sighting is not None and sighting.in_use_count > 0:
+        seen = f"in use per amazon inspector: {sighting.in_use_count} running task(s) or pod(s)"
+    elif sighting is not None and sighting.last_in_use_at is not None:
+        idle = facts.now - sighting.last_in_use_at
+        if idle < facts.retention.window:
+            seen = f"in use per amazon inspector: last in use {_ago(idle)} ago, retention {facts.retention}"
+    if seen is not None:
+        keep = Verdict(image, Action.KEPT, seen, Protection.INSPECTOR)
+        return _Finding(Check(INSPECTOR, True, seen) if trace else None, keep)
+    if not trace:
+        return _Finding(None)
+    if sighting is None:
+        return _Finding(Check(INSPECTOR, False, "no sighting of it in use"))
+    last = sighting.last_in_use_at.isoformat() if sighting.last_in_use_at else "never"
+    return _Finding(Check(INSPECTOR, False, f"not in use now; last in use {last}"))
+
+
+def _age(image: Image, facts: _Facts, trace: bool) -> _Finding:
+    retention = facts.retention
     if retention.days == 0:
-        return Verdict(image, Action.DELETE, "expired: retention 0d, every untagged digest expires")
+        return _Finding(Check(AGE, False, "retention 0d: every untagged digest expires") if trace else None)
     if image.pushed_at is None:
-        return Verdict(image, Action.KEEP, "kept: ECR reports no push time, so its age is unknown", Protection.AGE)
-    pushed_age = now - image.pushed_at
-    if pushed_age < retention.window:
-        return Verdict(
-            image, Action.KEEP, f"not expired: pushed {_ago(pushed_age)} ago, retention {retention}", Protection.AGE
+        reason = "kept: ECR reports no push time, so its age is unknown"
+        return _Finding(
+            Check(AGE, True, reason) if trace else None, Verdict(image, Action.KEPT, reason, Protection.AGE)
         )
-    if image.last_pulled_at is not None:
-        pulled_age = now - image.last_pulled_at
-        if pulled_age < retention.window:
-            return Verdict(
-                image,
-                Action.KEEP,
-                f"pulled recently: last pulled {_ago(pulled_age)} ago, retention {retention}",
-                Protection.PULL,
-            )
-        return Verdict(
-            image,
-            Action.DELETE,
-            f"expired: pushed {_ago(pushed_age)} ago, last pulled {_ago(pulled_age)} ago, retention {retention}",
-        )
-    return Verdict(
-        image, Action.DELETE, f"expired: pushed {_ago(pushed_age)} ago, no pull recorded, retention {retention}"
+    return _recent(image, image.pushed_at, facts, trace, rule=AGE, what="pushed", kept="not expired", by=Protection.AGE)
+
+
+def _pull(image: Image, facts: _Facts, trace: bool) -> _Finding:
+    if image.last_pulled_at is None or facts.retention.days == 0:
+        detail = "no pull recorded" if image.last_pulled_at is None else "retention 0d: a pull keeps nothing"
+        return _Finding(Check(PULL, False, detail) if trace else None)
+    return _recent(
+        image,
+        image.last_pulled_at,
+        facts,
+        trace,
+        rule=PULL,
+        what="last pulled",
+        kept="pulled recently",
+        by=Protection.PULL,
     )
+
+
+def _recent(
+    image: Image, when: datetime, facts: _Facts, trace: bool, *, rule: str, what: str, kept: str, by: Protection
+) -> _Finding:
+    """Whether `when` (the push, or the last pull) lies within the retention window: then it keeps."""
+    age = facts.now - when
+    detail = f"{what} {_ago(age)} ago, retention {facts.retention}"
+    if age < facts.retention.window:
+        keep = Verdict(image, Action.KEPT, f"{kept}: {detail}", by)
+        return _Finding(Check(rule, True, detail) if trace else None, keep)
+    return _Finding(Check(rule, False, detail) if trace else None)
+
+
+def _expired(image: Image, retention: Retention, now: datetime) -> Verdict:
+    """The verdict for a digest that no rule of its own keeps."""
+    if retention.days == 0:
+        return Verdict(image, Action.WOULD_DELETE, "expired: retention 0d, every untagged digest expires")
+    pushed = f"pushed {_ago(now - image.pushed_at)} ago" if image.pushed_at is not None else "no push time"
+    pulled = (
+        f"last pulled {_ago(now - image.last_pulled_at)} ago"
+        if image.last_pulled_at is not None
+        else "no pull recorded"
+    )
+    return Verdict(image, Action.WOULD_DELETE, f"expired: {pushed}, {pulled}, retention {retention}")
+
+
+def _graph_checks(
+    images: Sequence[Image],
+    present: Mapping[str, Image],
+    children: Mapping[str, Sequence[str]],
+    protected: Collection[str],
+    decided: Mapping[str, Verdict],
+) -> dict[str, tuple[Check, Check]]:
+    """The index and referrer rules of the trace: who lists or describes each digest, and what
+    became of them."""
+    parents: dict[str, list[str]] = defaultdict(list)
+    for index, listed in children.items():
+        for child in listed:
+            parents[child].append(index)
+
+    def state(digest: str) -> str:
+        other = present[digest]
+        if other.tags:
+            return f"kept: tagged {', '.join(other.tags)}"
+        if other.archived:
+            return f"kept: {other.status.lower()}"
+        verdict = decided.get(digest)
+        return f"{verdict.action.value}: {verdict.reason}" if verdict else "unknown"
+
+    traced: dict[str, tuple[Check, Check]] = {}
+    for image in images:
+        listing = [p for p in parents.get(image.digest, ()) if p in present]
+        listed_by = Check(
+            INDEX_CHILD,
+            any(p in protected for p in listing),
+            "; ".join(f"{p} ({state(p)})" for p in listing) or "no index in the repository lists it",
+        )
+        subject = image.subject_digest
+        if subject is None or subject == image.digest:
+            refers = Check(REFERRER, False, "not a referrer")
+        elif subject in present:
+            refers = Check(REFERRER, subject in protected, f"{subject} ({state(subject)})")
+        else:
+            refers = Check(REFERRER, False, f"{subject} (gone: an orphan)")
+        traced[image.digest] = (listed_by, refers)
+    return traced
 
 
 def _caveats(unread: Sequence[str], decided: Mapping[str, Verdict]) -> dict[str, str]:
@@ -173,7 +345,7 @@ def _caveats(unread: Sequence[str], decided: Mapping[str, Verdict]) -> dict[str,
     """
     if not unread:
         return {}
-    doomed = {digest for digest, verdict in decided.items() if verdict.action is Action.DELETE}
+    doomed = {digest for digest, verdict in decided.items() if verdict.action is Action.WOULD_DELETE}
     listed = ", ".join(unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
     caveat = (
         f"archived index {listed} may list it (ECR serves no archived manifest); "
@@ -206,7 +378,7 @@ def _waves(
     referrers: Mapping[str, Sequence[str]],
     doubtful: Collection[str] = (),
 ) -> list[list[Verdict]]:
-    doomed = {v.image.digest: v for v in verdicts if v.action is Action.DELETE}
+    doomed = {v.image.digest: v for v in verdicts if v.action is Action.WOULD_DELETE}
     # Who must be deleted before a digest: the indexes that list it and the referrers of it; but a
     # `doubtful` subject, which ECR may refuse to delete, goes before its referrers.
     before: dict[str, list[str]] = defaultdict(list)

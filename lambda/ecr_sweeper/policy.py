@@ -1,8 +1,9 @@
-"""The retention tag grammar: a repository tag value becomes a retention policy, or an error."""
+"""The retention tag grammar, and a repository's tags to its policy (pure)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -66,3 +67,36 @@ def parse_retention(value: str) -> RetentionPolicy:
     if len(digits) > len(str(MAX_RETENTION_DAYS)) or int(digits) > MAX_RETENTION_DAYS:
         raise InvalidRetention(value, f"more than {MAX_RETENTION_DAYS} days")
     return Retention(int(digits))
+
+
+@dataclass(frozen=True)
+class RepositoryPolicy:
+    """What a repository's tags say: sweep it with `retention`, or (None) not at all, and why."""
+
+    retention: Retention | None
+    # The retention as the repository summary shows it: "7d", "keep", "off", or the invalid value.
+    shown: str
+    # Why the repository is not swept; None when it is.
+    detail: str | None = None
+    # Set when the tag's value is outside the grammar: the repository is skipped, loudly.
+    invalid: InvalidRetention | None = None
+
+
+def repository_policy(tags: Mapping[str, str], key: str, default: Retention | None) -> RepositoryPolicy:
+    """The repository's retention tag `key`, else `default` (None: opt-in mode, not swept)."""
+    value = tags.get(key)
+    if value is None:
+        if default is None:
+            return RepositoryPolicy(None, "off", f"no {key} tag, and the default retention is off (opt-in mode)")
+        return RepositoryPolicy(default, str(default))
+    try:
+        policy = parse_retention(value)
+    except InvalidRetention as error:
+        return RepositoryPolicy(
+            None, value, f"retention tag {key}={value!r} is invalid ({error.why}); nothing deleted", error
+        )
+    if isinstance(policy, KeepForever):
+        return RepositoryPolicy(
+            None, str(policy), f"retention tag {key}={value!r}: nothing in this repository is ever deleted"
+        )
+    return RepositoryPolicy(policy, str(policy))

@@ -1,32 +1,44 @@
-"""Structured log records and EMF metrics: every deletion, and every keep, can be explained later."""
+"""The one renderer of a sweep's values: a structured record per verdict and per event, and the
+EMF metrics, so that every deletion, and every keep, can be explained later.
+
+Reporter turns what the sweep hands its Listener into records; LogReporter writes them with the
+Powertools logger (the function), and the command-line tool keeps them for its JSON output.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ecr_sweeper.errors import describe_error
-from ecr_sweeper.model import DeleteFailure, Image, Protection, Repository
-from ecr_sweeper.outcome import RepositoryOutcome, Status, SweepSummary
+from ecr_sweeper.model import Action, Protection, Verdict
+from ecr_sweeper.outcome import (
+    ArchivedIndexesUnread,
+    DeadlineCut,
+    InUseReport,
+    InUseState,
+    InvalidTag,
+    Notice,
+    RepositoryFailed,
+    RepositoryResult,
+    Status,
+    SweepSummary,
+    UnexpectedFailure,
+)
 from ecr_sweeper.preview import Preview
 
-DELETED = "deleted"
-WOULD_DELETE = "would_delete"
-DELETE_FAILED = "delete_failed"
-KEPT = "kept"
-# Planned for deletion, but gone when re-checked just before the delete call.
-GONE = "gone"
-
 _LEVELS = {
-    DELETED: logging.INFO,
-    WOULD_DELETE: logging.INFO,
-    DELETE_FAILED: logging.WARNING,
-    KEPT: logging.DEBUG,
-    GONE: logging.INFO,
+    Action.DELETED: logging.INFO,
+    Action.WOULD_DELETE: logging.INFO,
+    Action.DELETE_FAILED: logging.WARNING,
+    Action.KEPT: logging.DEBUG,
+    Action.GONE: logging.INFO,
+    Action.DEFERRED: logging.INFO,
 }
 
 # Metric name -> (how it is read off the summary, unit). All are emitted on every run, zeros
@@ -48,190 +60,317 @@ METRICS: dict[str, tuple[Callable[[SweepSummary], int], MetricUnit]] = {
     },
     "InUseScanFailures": (lambda s: int(s.in_use_failed), MetricUnit.Count),
     "RepositoriesDeferred": (lambda s: s.deferred, MetricUnit.Count),
+    "RepositoriesStarved": (lambda s: len(s.starved), MetricUnit.Count),
 }
-
-
-class Reporter:
-    """Writes one record per verdict and per repository. Holds no per-run state of its own,
-    so it is safe to share across threads."""
-
-    def __init__(self, logger: Any, *, dry_run: bool, preview: Preview | None = None) -> None:
-        self._logger = logger
-        self._dry_run = dry_run
-        # In the preview week every repository record says so, and when deleting starts.
-        self._preview = (
-            {"preview": True, "deleting_starts": preview.deleting_starts.isoformat()} if preview else {"preview": False}
-        )
-
-    @contextmanager
-    def scope(self, repository: str) -> Iterator[None]:
-        """Within a worker thread, every record carries `repository`, whoever writes it (botocore's
-        retry warnings too). Powertools' thread-safe keys live in a ContextVar, one per thread."""
-        self._logger.thread_safe_append_keys(repository=repository)
-        try:
-            yield
-        finally:
-            self._logger.thread_safe_remove_keys(["repository"])
-
-    def verdict(
-        self,
-        repository: Repository,
-        image: Image,
-        action: str,
-        reason: str,
-        *,
-        protection: Protection | None = None,
-        level_info: bool = False,
-        **extra: Any,
-    ) -> None:
-        """One record per digest and decision. `level_info` raises a keep that changed at the last
-        moment (re-check) from DEBUG to INFO, since a planned deletion did not happen."""
-        if protection is not None:
-            extra["protection"] = protection.value
-        if extra.get("caveat") is None:
-            extra.pop("caveat", None)
-        record = {
-            "record_type": "verdict",
-            "repository": repository.name,
-            "digest": image.digest,
-            "action": action,
-            "reason": reason,
-            "pushed_at": _iso(image.pushed_at),
-            "last_pulled_at": _iso(image.last_pulled_at),
-            "size_bytes": image.size_bytes,
-            "media_type": image.media_type,
-            "dry_run": self._dry_run,
-            **extra,
-        }
-        level = logging.INFO if level_info else _LEVELS[action]
-        self._logger.log(level, f"{action} {repository.name}@{image.digest}: {reason}", extra=record)
-
-    def invalid_tag(self, repository: Repository, key: str, value: str, why: str) -> None:
-        self._logger.warning(
-            f"skipped {repository.name}: retention tag {key}={value!r} is invalid ({why}); nothing deleted",
-            extra={
-                "record_type": "invalid_retention_tag",
-                "repository": repository.name,
-                "tag_key": key,
-                "tag_value": value,
-                "reason": why,
-            },
-        )
-
-    def unexpected_failure(self, repository: Repository, failure: DeleteFailure) -> None:
-        self._logger.warning(
-            f"{DELETE_FAILED} {repository.name}@{failure.digest}: ECR reported a failure for an id not requested",
-            extra={
-                "record_type": "verdict",
-                "repository": repository.name,
-                "digest": failure.digest,
-                "action": DELETE_FAILED,
-                "reason": "failure reported for an id that was not in the request",
-                "failure_code": failure.code,
-                "failure_reason": failure.reason,
-                "dry_run": self._dry_run,
-            },
-        )
-
-    def in_use_found(self, digests: int, by_family: dict[str, int], not_offered: list[str]) -> None:
-        families = ", ".join(f"{family} {count}" for family, count in sorted(by_family.items())) or "none"
-        absent = f"; not offered in this region: {', '.join(not_offered)}" if not_offered else ""
-        self._logger.info(
-            f"in-use scan: {digests} digest(s) that workloads run or will pull are protected ({families}){absent}",
-            extra={
-                "record_type": "in_use_scan",
-                "digests_in_use": digests,
-                "digests_by_family": by_family,
-                "sources_not_offered": not_offered,
-            },
-        )
-
-    def eks_cluster_ignored(self, cluster: str) -> None:
-        self._logger.warning(
-            f"EKS cluster {cluster} is not read (eksClustersIgnored): digests its workloads run are not protected",
-            extra={"record_type": "eks_cluster_ignored", "cluster": cluster},
-        )
-
-    def inspector_unavailable(self, cause: str) -> None:
-        self._logger.info(
-            f"Amazon Inspector's in-use data is not used ({cause}); inspectorInUse=auto goes on without it",
-            extra={"record_type": "inspector_unavailable", "cause": cause},
-        )
-
-    def in_use_off(self) -> None:
-        self._logger.warning(
-            "in-use protection is off (PROTECT_IN_USE=false): digests that workloads run or will pull "
-            "are not protected",
-            extra={"record_type": "in_use_scan", "protect_in_use": False},
-        )
-
-    def in_use_failed(self, error: BaseException) -> None:
-        self._logger.error(
-            f"in-use scan failed, nothing deleted in this region: {error}",
-            extra={
-                "record_type": "in_use_scan_failed",
-                "error": describe_error(error),
-                "source": getattr(error, "source", None),
-                "cause": getattr(error, "cause", None),
-                "fix": getattr(error, "fix", None),
-            },
-            exc_info=error,
-        )
-
-    def archived_indexes_unreadable(self, repository: Repository, digests: tuple[str, ...]) -> None:
-        self._logger.info(
-            f"{repository.name}: {len(digests)} archived index(es) whose manifest ECR does not serve; what they "
-            "list is unknown here, and ECR refuses to delete it (such a digest is then reported kept)",
-            extra={"record_type": "archived_indexes", "repository": repository.name, "digests": list(digests)},
-        )
-
-    def deadline_reached(self, left: int, next_start: str) -> None:
-        self._logger.warning(
-            f"deadline: {left} repositories not started; the next run starts at {next_start}",
-            extra={"record_type": "deadline", "repositories_not_started": left, "next_start": next_start},
-        )
-
-    def deadline_reached_in(self, repository: str, left: int) -> None:
-        self._logger.warning(
-            f"deadline: {repository} stopped with {left} planned deletion(s) left for the next run",
-            extra={"record_type": "deadline", "repository": repository, "deletions_left": left},
-        )
-
-    def cursor_error(self, action: str, error: BaseException) -> None:
-        self._logger.warning(
-            f"could not {action} where the sweep starts ({describe_error(error)}); starting at the first repository",
-            extra={"record_type": "cursor_error", "error": describe_error(error)},
-        )
-
-    def repository_error(self, repository: str, error: BaseException) -> None:
-        self._logger.error(
-            f"failed {repository}: {describe_error(error)}; the other repositories go on",
-            extra={"record_type": "repository_error", "repository": repository, "error": describe_error(error)},
-            exc_info=error,
-        )
-
-    def repository(self, outcome: RepositoryOutcome) -> None:
-        self._logger.info(
-            f"{outcome.status.value} {outcome.repository}",
-            extra={
-                "record_type": "repository_summary",
-                "dry_run": self._dry_run,
-                **self._preview,
-                **{_snake(key): value for key, value in outcome.to_dict().items()},
-            },
-        )
-
-    def finished(self, summary: SweepSummary) -> None:
-        totals = summary.to_dict()
-        totals.pop("repositories")
-        self._logger.info(
-            "sweep finished", extra={"record_type": "sweep_summary", **{_snake(k): v for k, v in totals.items()}}
-        )
 
 
 def emit_metrics(metrics: Any, summary: SweepSummary) -> None:
     for name, (read, unit) in METRICS.items():
         metrics.add_metric(name=name, unit=unit, value=read(summary))
+
+
+@dataclass(frozen=True)
+class Record:
+    level: int
+    message: str
+    extra: dict[str, Any]
+    exc_info: BaseException | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"message": self.message, **self.extra}
+
+
+def verdict_record(repository: str, verdict: Verdict, *, dry_run: bool) -> Record:
+    """One record per digest and decision. A keep decided at the last moment (re-check) is
+    written at INFO rather than DEBUG, since a planned deletion did not happen."""
+    image = verdict.image
+    extra: dict[str, Any] = {
+        "record_type": "verdict",
+        "repository": repository,
+        "digest": image.digest,
+        "action": verdict.action.value,
+        "reason": verdict.reason,
+        "pushed_at": _iso(image.pushed_at),
+        "last_pulled_at": _iso(image.last_pulled_at),
+        "size_bytes": image.size_bytes,
+        "media_type": image.media_type,
+        "dry_run": dry_run,
+    }
+    if verdict.protection is not None:
+        extra["protection"] = verdict.protection.value
+    if verdict.caveat is not None:
+        extra["caveat"] = verdict.caveat
+    if verdict.failure is not None:
+        extra["failure_code"] = verdict.failure.code
+        extra["failure_reason"] = verdict.failure.reason
+    level = logging.INFO if verdict.late else _LEVELS[verdict.action]
+    return Record(level, f"{verdict.action.value} {repository}@{image.digest}: {verdict.reason}", extra)
+
+
+def notice_record(repository: str, notice: Notice, *, dry_run: bool) -> Record:
+    if isinstance(notice, InvalidTag):
+        return Record(
+            logging.WARNING,
+            f"skipped {repository}: retention tag {notice.key}={notice.value!r} is invalid ({notice.why}); "
+            "nothing deleted",
+            {
+                "record_type": "invalid_retention_tag",
+                "repository": repository,
+                "tag_key": notice.key,
+                "tag_value": notice.value,
+                "reason": notice.why,
+            },
+        )
+    if isinstance(notice, ArchivedIndexesUnread):
+        return Record(
+            logging.INFO,
+            f"{repository}: {len(notice.digests)} archived index(es) whose manifest ECR does not serve; what they "
+            "list is unknown here, and ECR refuses to delete it (such a digest is then reported kept)",
+            {"record_type": "archived_indexes", "repository": repository, "digests": list(notice.digests)},
+        )
+    if isinstance(notice, UnexpectedFailure):
+        failure = notice.failure
+        return Record(
+            logging.WARNING,
+            f"{Action.DELETE_FAILED.value} {repository}@{failure.digest}: ECR reported a failure for an id not "
+            "requested",
+            {
+                "record_type": "verdict",
+                "repository": repository,
+                "digest": failure.digest,
+                "action": Action.DELETE_FAILED.value,
+                "reason": "failure reported for an id that was not in the request",
+                "failure_code": failure.code,
+                "failure_reason": failure.reason,
+                "dry_run": dry_run,
+            },
+        )
+    if isinstance(notice, DeadlineCut):
+        return Record(
+            logging.WARNING,
+            f"deadline: {repository} stopped with {notice.left} planned deletion(s) left for the next run",
+            {"record_type": "deadline", "repository": repository, "deletions_left": notice.left},
+        )
+    assert isinstance(notice, RepositoryFailed)
+    return Record(
+        logging.ERROR,
+        f"failed {repository}: {describe_error(notice.error)}; the other repositories go on",
+        {"record_type": "repository_error", "repository": repository, "error": describe_error(notice.error)},
+        notice.error,
+    )
+
+
+def repository_records(result: RepositoryResult, *, dry_run: bool, preview: Preview | None) -> list[Record]:
+    """Every verdict and notice of a repository, in order, then its summary."""
+    name = result.outcome.repository
+    records = [
+        verdict_record(name, event, dry_run=dry_run)
+        if isinstance(event, Verdict)
+        else notice_record(name, event, dry_run=dry_run)
+        for event in result.events
+    ]
+    outcome = result.outcome
+    # In the preview week every repository record says so, and when deleting starts.
+    shown = {"preview": True, "deleting_starts": preview.deleting_starts.isoformat()} if preview else {"preview": False}
+    records.append(
+        Record(
+            logging.INFO,
+            f"{outcome.status.value} {name}",
+            {
+                "record_type": "repository_summary",
+                "dry_run": dry_run,
+                **shown,
+                **{_snake(key): value for key, value in outcome.to_dict().items()},
+            },
+        )
+    )
+    return records
+
+
+def in_use_records(report: InUseReport) -> list[Record]:
+    if report.state is InUseState.OFF:
+        return [
+            Record(
+                logging.WARNING,
+                "in-use protection is off (PROTECT_IN_USE=false): digests that workloads run or will pull "
+                "are not protected",
+                {"record_type": "in_use_scan", "protect_in_use": False},
+            )
+        ]
+    if report.state is InUseState.FAILED:
+        error = report.error
+        return [
+            Record(
+                logging.ERROR,
+                f"in-use scan failed, nothing deleted in this region: {error}",
+                {
+                    "record_type": "in_use_scan_failed",
+                    "error": describe_error(error) if error else None,
+                    "source": getattr(error, "source", None),
+                    "cause": getattr(error, "cause", None),
+                    "fix": getattr(error, "fix", None),
+                },
+                error,
+            )
+        ]
+    by_family = dict(report.by_family)
+    families = ", ".join(f"{family} {count}" for family, count in sorted(by_family.items())) or "none"
+    absent = f"; not offered in this region: {', '.join(report.not_offered)}" if report.not_offered else ""
+    records = [
+        Record(
+            logging.INFO,
+            f"in-use scan: {report.digests} digest(s) that workloads run or will pull are protected "
+            f"({families}){absent}",
+            {
+                "record_type": "in_use_scan",
+                "digests_in_use": report.digests,
+                "digests_by_family": by_family,
+                "sources_not_offered": list(report.not_offered),
+            },
+        )
+    ]
+    records += [
+        Record(
+            logging.WARNING,
+            f"EKS cluster {cluster} is not read (eksClustersIgnored): digests its workloads run are not protected",
+            {"record_type": "eks_cluster_ignored", "cluster": cluster},
+        )
+        for cluster in report.ignored_clusters
+    ]
+    if report.inspector_unavailable:
+        records.append(
+            Record(
+                logging.INFO,
+                f"Amazon Inspector's in-use data is not used ({report.inspector_unavailable}); inspectorInUse=auto "
+                "goes on without it",
+                {"record_type": "inspector_unavailable", "cause": report.inspector_unavailable},
+            )
+        )
+    return records
+
+
+@dataclass
+class Reporter:
+    """A Listener that renders every value into records and hands them to `write`. Holds no
+    per-run state of its own beyond what it is given, so it is safe to share across threads."""
+
+    dry_run: bool
+    preview: Preview | None = None
+
+    def write(self, record: Record) -> None:
+        raise NotImplementedError
+
+    def in_use(self, report: InUseReport) -> None:
+        for record in in_use_records(report):
+            self.write(record)
+
+    def repository_started(self, repository: str) -> None:
+        return None
+
+    def repository_done(self, result: RepositoryResult) -> None:
+        for record in repository_records(result, dry_run=self.dry_run, preview=self.preview):
+            self.write(record)
+
+    def deadline(self, not_started: int, next_start: str) -> None:
+        self.write(
+            Record(
+                logging.WARNING,
+                f"deadline: {not_started} repositories not started; the next run starts at {next_start}",
+                {"record_type": "deadline", "repositories_not_started": not_started, "next_start": next_start},
+            )
+        )
+
+    def cursor_error(self, action: str, error: BaseException) -> None:
+        self.write(
+            Record(
+                logging.WARNING,
+                f"could not {action} where the sweep starts ({describe_error(error)}); starting at the first "
+                "repository",
+                {"record_type": "cursor_error", "error": describe_error(error)},
+            )
+        )
+
+    def starved(self, repositories: list[str]) -> None:
+        shown = ", ".join(repositories[:20]) + (f" and {len(repositories) - 20} more" if len(repositories) > 20 else "")
+        self.write(
+            Record(
+                logging.WARNING,
+                f"{len(repositories)} repositories were not started by this run nor by the one before it: {shown}. "
+                "One run is too short for the registry: with engine=lambda, deploy engine=stepfunctions; with "
+                "engine=stepfunctions, lower repositoriesPerInvocation",
+                {
+                    "record_type": "starved",
+                    "repositories_starved": len(repositories),
+                    "repositories": repositories[:100],
+                },
+            )
+        )
+
+    def finished(self, summary: SweepSummary) -> None:
+        totals = summary.to_dict()
+        totals.pop("repositories")
+        self.write(
+            Record(
+                logging.INFO,
+                "sweep finished",
+                {"record_type": "sweep_summary", **{_snake(k): v for k, v in totals.items()}},
+            )
+        )
+
+    def region_failed(self, region: str | None, error: BaseException) -> None:
+        self.write(
+            Record(
+                logging.ERROR,
+                f"region {region} failed, nothing deleted there: {describe_error(error)}",
+                {"record_type": "region_error", "error": describe_error(error)},
+                error,
+            )
+        )
+
+
+@dataclass
+class LogReporter(Reporter):
+    """The function's reporter: every record through the Powertools logger."""
+
+    logger: Any = None
+
+    def write(self, record: Record) -> None:
+        self.logger.log(record.level, record.message, extra=record.extra, exc_info=record.exc_info)
+
+    def repository_started(self, repository: str) -> None:
+        # Within a worker thread, every record carries `repository`, whoever writes it (botocore's
+        # retry warnings too). Powertools' thread-safe keys live in a ContextVar, one per thread.
+        self.logger.thread_safe_append_keys(repository=repository)
+
+    def repository_done(self, result: RepositoryResult) -> None:
+        try:
+            super().repository_done(result)
+        finally:
+            self.logger.thread_safe_remove_keys(["repository"])
+
+
+@dataclass
+class Recorder(Reporter):
+    """Keeps every record as a dict, and every repository's result as values (the command line)."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    results: list[RepositoryResult] = field(default_factory=list)
+    # The region being swept: every record says which (regions are swept one after the other).
+    region: str | None = None
+    # Called once per repository done (a progress bar).
+    progress: Callable[[], None] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def write(self, record: Record) -> None:
+        with self.lock:
+            self.records.append({**record.as_dict(), "region": self.region})
+
+    def repository_done(self, result: RepositoryResult) -> None:
+        super().repository_done(result)
+        with self.lock:
+            self.results.append(result)
+        if self.progress is not None:
+            self.progress()
 
 
 def _iso(value: Any) -> str | None:

@@ -61,6 +61,9 @@ class Settings:
     log_level: str
     eks_clusters_ignored: frozenset[str] = frozenset()
     inspector_in_use: str = "auto"
+    # The Step Functions engine only: its work bucket, and how many repositories one batch holds.
+    work_bucket: str | None = None
+    repositories_per_invocation: int = c.DEFAULT_REPOSITORIES_PER_INVOCATION
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -110,6 +113,11 @@ class Settings:
             eks_clusters_ignored=parse_cluster_names(env.get(c.EKS_CLUSTERS_IGNORED_ENV, "")),
             inspector_in_use=parse_choice(
                 c.INSPECTOR_IN_USE_ENV, env.get(c.INSPECTOR_IN_USE_ENV, "auto"), c.INSPECTOR_MODES
+            ),
+            work_bucket=env.get(c.WORK_BUCKET_ENV) or None,
+            repositories_per_invocation=parse_positive(
+                c.REPOSITORIES_PER_INVOCATION_ENV,
+                env.get(c.REPOSITORIES_PER_INVOCATION_ENV, str(c.DEFAULT_REPOSITORIES_PER_INVOCATION)),
             ),
             service_name=_non_empty(env, c.SERVICE_NAME_ENV, c.DEFAULT_SERVICE_NAME),
             metrics_namespace=_non_empty(env, c.METRICS_NAMESPACE_ENV, c.DEFAULT_METRICS_NAMESPACE),
@@ -165,6 +173,12 @@ def parse_days(name: str, value: str, maximum: int) -> int:
     return int(text)
 
 
+def parse_positive(name: str, value: str) -> int:
+    if not (value.isascii() and value.isdigit() and int(value) > 0):
+        raise ConfigError(f"{name}={value!r} is invalid: expected a whole number above 0")
+    return int(value)
+
+
 def parse_workers(value: str) -> int:
     text = value.strip()
     if not (text.isascii() and text.isdigit() and 1 <= int(text) <= c.MAX_MAX_WORKERS):
@@ -192,6 +206,8 @@ class RunOptions:
     dry_run_given: bool = False
     # Set when this run is a dry run because of the preview week.
     preview: Preview | None = None
+    # Keep every rule the planner checked for every digest (`ecr-sweeper explain`); never from an event.
+    trace: bool = False
 
     @classmethod
     def from_event(cls, event: Any, settings: Settings) -> RunOptions:

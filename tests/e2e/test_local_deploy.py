@@ -16,8 +16,8 @@ import pytest
 from infra.app import STACK_NAME
 from tests.e2e.deploy import ACCOUNT, REGION, local_deploy
 
-# One worker runs the local deploys, in order: the last test of each file destroys what it read.
-pytestmark = pytest.mark.xdist_group("local-deploy")
+# `make test` runs with --dist loadfile: one worker runs this file, in order, and its last test
+# destroys what the others read.
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import pytest
 from infra.app import STACK_NAME
 from tests.e2e.deploy import local_deploy
 
-pytestmark = pytest.mark.xdist_group("local-deploy")
+# `make test` runs with --dist loadfile: one worker runs this file, in order, and its last test
+# destroys what the others read.
 
 
 @pytest.fixture(scope="module")

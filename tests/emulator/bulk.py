@@ -1,20 +1,23 @@
-"""Seed a large registry straight into the emulator's backend, for benchmarks.
+"""Seed a large registry straight into the emulator's backend, for benchmarks and large tests.
 
 Pushing a million images through PutImage would take longer than the sweep being measured, so
 the images are built as PutImage would build them (digest = sha256 of the manifest, size = the
 sum of the layers, an index listing its children) and appended to the repository directly.
+`create_repositories` and `push_untagged` leave exactly what seed.create_repository and seed.push
+leave, for tests that assert on hundreds of repositories or images without an API call for each.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from moto.ecr.models import Image
 
-from tests.emulator.ecr import DEFAULT_ACCOUNT, backend, manifest_digest
+from tests.emulator.ecr import DEFAULT_ACCOUNT, backend, manifest_digest, new_image
 from tests.emulator.seed import DOCKER_MANIFEST, OCI_INDEX, image_manifest
 
 RETENTION = "7"
@@ -84,6 +87,45 @@ def _append(
     image.artifact_media_type = None
     repository.images.append(image)  # type: ignore[attr-defined]
     return digest
+
+
+def create_repositories(names: Iterable[str], retention: str | None = None, *, region: str = "us-east-1") -> None:
+    """seed.create_repository for each name, as CreateRepository with only a name and tags would."""
+    from ecr_sweeper.constants import DEFAULT_RETENTION_TAG_KEY
+
+    ecr = backend(region)
+    tags = [] if retention is None else [{"Key": DEFAULT_RETENTION_TAG_KEY, "Value": retention}]
+    for name in names:
+        ecr.create_repository(
+            repository_name=name,
+            registry_id=None,
+            encryption_config=None,
+            image_scan_config=None,
+            image_tag_mutability=None,
+            tags=[dict(tag) for tag in tags],
+        )
+
+
+def push_untagged(
+    repository: str, salts: Iterable[str], *, pushed_at: datetime, region: str = "us-east-1"
+) -> list[str]:
+    """seed.push(ecr, repository, salt, pushed_at=pushed_at) for each salt, without PutImage: the
+    same manifests, digests and fields. Returns the digests in order."""
+    images = backend(region)._get_repository(repository).images
+    present = {image.get_image_digest() for image in images}
+    pushed: list[str] = []
+    for salt in salts:
+        manifest = image_manifest(salt)
+        digest = manifest_digest(manifest)
+        if digest in present:
+            # A re-push by digest touches the existing image; nothing here needs that.
+            raise ValueError(f"{repository}@{digest} (salt {salt!r}) is already in the repository")
+        image = new_image(DEFAULT_ACCOUNT, repository, None, manifest, DOCKER_MANIFEST)
+        image.image_pushed_at = pushed_at.timestamp()
+        images.append(image)
+        present.add(digest)
+        pushed.append(digest)
+    return pushed
 
 
 @dataclass(frozen=True)

@@ -399,14 +399,21 @@ def put_image(
         existing.image_status = "ACTIVE"
         return existing
 
-    image = Image(self.account_id, image_tag, image_manifest, repository_name, media_type, computed)
+    image = new_image(self.account_id, repository_name, image_tag, image_manifest, media_type)
+    repository.images.append(image)
+    return image
+
+
+def new_image(account_id: str, repository_name: str, tag: str | None, image_manifest: str, media_type: str) -> Image:
+    """The image a first push of `image_manifest` creates, with the fields ECR reports and moto lacks."""
+    manifest = json.loads(image_manifest)
+    image = Image(account_id, tag, image_manifest, repository_name, media_type, manifest_digest(image_manifest))
     image.image_pushed_at = datetime.now(timezone.utc).timestamp()
     image.last_recorded_pull_time = None
     image.subject_manifest_digest = (manifest.get("subject") or {}).get("digest")
     image.artifact_media_type = manifest.get("artifactType") or (manifest.get("config") or {}).get("mediaType")
     layers = manifest.get("layers")
     image.ecr_size = sum(int(layer.get("size", 0)) for layer in layers) if layers is not None else None
-    repository.images.append(image)
     return image
 
 

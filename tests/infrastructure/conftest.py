@@ -14,8 +14,21 @@ from infra.stack import EcrSweeperStack
 CDK_JSON = json.loads((ROOT / "cdk.json").read_text())
 
 
+# (context, bundle) -> what synth() built from it. A synth takes seconds and the tests only read
+# its result, so each distinct pair is built once per session (with pytest-xdist: per worker).
+_SYNTHESIZED: dict[str, tuple[EcrSweeperStack, Template]] = {}
+
+
 def synth(context: dict[str, Any] | None = None, *, bundle: bool = True) -> tuple[EcrSweeperStack, Template]:
-    """Build the app as app.py does, with cdk.json's context and `context` on top."""
+    """Build the app as app.py does, with cdk.json's context and `context` on top. A context that
+    stops synth raises each time it is asked for; nothing is kept of it."""
+    key = json.dumps([context or {}, bundle], sort_keys=True)
+    if key not in _SYNTHESIZED:
+        _SYNTHESIZED[key] = _synth(context, bundle=bundle)
+    return _SYNTHESIZED[key]
+
+
+def _synth(context: dict[str, Any] | None, *, bundle: bool) -> tuple[EcrSweeperStack, Template]:
     merged = {**CDK_JSON["context"], **(context or {})}
     if not bundle:
         # Skips the local bundling step for tests that only read the template.

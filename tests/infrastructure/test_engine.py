@@ -60,6 +60,9 @@ def test_list_then_inline_or_distributed_map_then_collect(template: Template) ->
             "asOf.$": "$.asOf",
             # The list step decides the preview week once; every batch says when deleting starts.
             "deletingStarts.$": "$.deletingStarts",
+            # Each batch keeps its own rotation cursor, by its number, when the whole region was listed.
+            "batch.$": "$$.Map.Item.Index",
+            "rotate.$": "$.rotate",
         }
     assert states["Collect"]["Parameters"] == {"step": "collect", "results.$": "$"}
     assert states["CollectFromS3"]["Parameters"] == {"step": "collect", "resultWriter.$": "$.ResultWriterDetails"}
@@ -112,6 +115,32 @@ def test_executions_are_logged_traced_and_alarmed(template: Template) -> None:
         {"MetricName": "ExecutionsFailed", "Namespace": "AWS/States", "Threshold": 1,
          "ComparisonOperator": "GreaterThanOrEqualToThreshold"},
     )  # fmt: skip
+
+
+def _ssm_resources(template: Template) -> list[str]:
+    policies = template.find_resources("AWS::IAM::Policy").values()
+    return [
+        json.dumps(statement["Resource"])
+        for policy in policies
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "ssm:PutParameter" in statement["Action"]
+    ]
+
+
+def test_the_steps_may_keep_each_batchs_cursor_and_nothing_else(template: Template) -> None:
+    # Each batch keeps its cursor in its own parameter under the stack's, which the steps create
+    # (PutParameter creates a parameter that does not exist). A parameter's ARN is
+    # arn:${Partition}:ssm:${Region}:${Account}:parameter/${ParameterNameWithoutLeadingSlash}
+    # (Service Authorization Reference, AWS Systems Manager, resource type "parameter").
+    [resources] = _ssm_resources(template)
+    assert ':parameter/ecr-sweeper/EcrSweeper/next-start/batch/*"' in resources
+    assert resources.count("*") == 1, "no wildcard beyond the batches' own path"
+
+
+def test_the_lambda_engine_keeps_no_batch_cursor() -> None:
+    _, lambda_engine = synth(bundle=False)
+    [resources] = _ssm_resources(lambda_engine)
+    assert "batch" not in resources
 
 
 def test_the_default_engine_has_no_state_machine() -> None:

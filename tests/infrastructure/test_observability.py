@@ -4,6 +4,7 @@ dashboard; and cfn-lint on both engines' templates."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -50,16 +51,28 @@ def test_no_email_means_no_subscription() -> None:
     template.resource_count_is("AWS::SNS::Topic", 1)
 
 
-def test_every_alarm_notifies_the_topic(template: Template) -> None:
+def test_every_alarm_notifies_the_topic_and_lives_in_observability(template: Template) -> None:
     for properties in alarms(template).values():
         [action] = properties["AlarmActions"]
         assert action["Ref"].startswith("ObservabilityAlarmTopic")
+    assert all(name.startswith("Observability") for name in template.find_resources("AWS::CloudWatch::Alarm"))
 
 
-def test_the_four_alarms(template: Template) -> None:
+def test_the_six_alarms(template: Template) -> None:
     found = alarms(template)
+    assert set(found) == {
+        "Errors",
+        "DeleteFailures",
+        "RepositoryErrors",
+        "RepositoriesStarved",
+        "Invocations",
+        "ApproximateNumberOfMessagesVisible",
+    }
     assert found["Errors"]["Namespace"] == "AWS/Lambda"
-    for metric in ("DeleteFailures", "RepositoryErrors"):
+    assert (
+        found["Errors"]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and found["Errors"]["Threshold"] == 1
+    )
+    for metric in ("DeleteFailures", "RepositoryErrors", "RepositoriesStarved"):
         assert found[metric]["Namespace"] == "EcrSweeper"
         assert found[metric]["Dimensions"] == [{"Name": "service", "Value": "ecr-sweeper"}]
         assert found[metric]["ComparisonOperator"] == "GreaterThanThreshold" and found[metric]["Threshold"] == 0
@@ -92,6 +105,8 @@ def test_the_schedule_retries_then_dead_letters_to_an_encrypted_queue(template: 
 def test_the_state_machine_engine_watches_executions_instead() -> None:
     _, template = synth({"engine": "stepfunctions"}, bundle=False)
     found = alarms(template)
+    assert found["ExecutionsFailed"]["Namespace"] == "AWS/States"
+    assert all(name.startswith("Observability") for name in template.find_resources("AWS::CloudWatch::Alarm"))
     assert found["ExecutionsStarted"]["Namespace"] == "AWS/States"
     assert found["ExecutionsStarted"]["TreatMissingData"] == "missing"
     assert found["ExecutionsStarted"]["InsufficientDataActions"]
@@ -122,12 +137,26 @@ def test_the_dashboard_shows_deletions_bytes_protections_failures_and_duration(t
         "Fn::Join": ["", ["EcrSweeper-", {"Ref": "AWS::Region"}, "-sweeps"]]
     }
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for needle in ("ImagesDeleted", "BytesReclaimed", "DeleteFailures", "RepositoryErrors", "Duration",
-                   "Digests deleted", "Run duration"):  # fmt: skip
+    for needle in ("ImagesDeleted", "BytesReclaimed", "DeleteFailures", "RepositoryErrors", "RepositoriesStarved",
+                   "Duration", "Digests deleted", "Run duration"):  # fmt: skip
         assert needle in body
     # Every protection family the function emits has its line.
     for family in Protection:
         assert f"ProtectedBy{family.value}" in body
+
+
+def test_the_dashboard_and_alarms_name_only_metrics_the_function_emits(template: Template) -> None:
+    # The names come from the runtime's own table (report.METRICS), never from a copy that can drift.
+    from ecr_sweeper.report import METRICS
+    from infra.observability import emitted
+
+    named = {a["MetricName"] for a in alarms(template).values() if a.get("Namespace") == "EcrSweeper"}
+    [dashboard] = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    named |= set(re.findall(r'\\"EcrSweeper\\",\\"(\w+)\\"', json.dumps(dashboard["Properties"]["DashboardBody"])))
+    assert {"DeleteFailures", "RepositoryErrors", "RepositoriesStarved", "ImagesDeleted"} <= named
+    assert named <= set(METRICS)
+    with pytest.raises(KeyError, match="DeleteFailure"):
+        emitted("DeleteFailure")
 
 
 def test_an_invalid_alarm_email_stops_synth() -> None:

@@ -16,7 +16,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.app import FEATURE_FLAGS, ROOT
 from infra.config import DEFAULTS, ContextError
-from infra.stack import ECR_ACTIONS, IN_USE_SCOPED_ACTIONS, IN_USE_UNSCOPED_ACTIONS, SSM_ACTIONS
+from infra.role import ECR_ACTIONS, IN_USE_SCOPED_ACTIONS, IN_USE_UNSCOPED_ACTIONS, SSM_ACTIONS
 from tests.infrastructure.conftest import CDK_JSON, synth
 
 
@@ -38,7 +38,7 @@ def test_function_runtime_architecture_handler_and_timeout(template: Template) -
     )
     # Lambda keeps 100 units of the account's concurrency unreserved: a reservation fails the first
     # deploy in a new or low-limit account (Lambda developer guide, "Configuring reserved
-    # concurrency"). Off by default; an overlapping sweep is safe (tests/integration/test_handler.py).
+    # concurrency"). Off by default; an overlapping sweep is safe (tests/integration/test_overlap.py).
     assert "ReservedConcurrentExecutions" not in function_properties(template)
     template.resource_count_is("AWS::Lambda::Function", 1)
     template.has_resource_properties(
@@ -186,16 +186,16 @@ def test_the_granted_actions_match_what_the_adapters_call() -> None:
     registry = (ROOT / "lambda/ecr_sweeper/registry.py").read_text()
     assert {"ecr:" + op for op in called(registry, "self._ecr")} == set(ECR_ACTIONS)
     # Each source's reader (and its helpers, named after it) calls exactly what its service grants.
-    from ecr_sweeper import usage
+    from ecr_sweeper import in_use
 
-    in_use = set()
-    for service, reader in usage.SOURCES:
-        for name, function in vars(usage).items():
+    scanned = set()
+    for service, reader in in_use.SOURCES:
+        for name, function in vars(in_use).items():
             if callable(function) and (name == reader.__name__ or name.startswith(f"{reader.__name__}_")):
                 body = inspect.getsource(function)
                 operations = set(re.findall(r'source\.(?:call|pages)\(\s*"(\w+)"', body))
-                in_use |= {f"{service}:" + "".join(w.title() for w in op.split("_")) for op in operations}
-    assert in_use == set(IN_USE_UNSCOPED_ACTIONS) | set(IN_USE_SCOPED_ACTIONS)
+                scanned |= {f"{service}:" + "".join(w.title() for w in op.split("_")) for op in operations}
+    assert scanned == set(IN_USE_UNSCOPED_ACTIONS) | set(IN_USE_SCOPED_ACTIONS)
     cursor = (ROOT / "lambda/ecr_sweeper/cursor.py").read_text()
     assert {"ssm:" + op for op in called(cursor, "self._ssm")} == set(SSM_ACTIONS)
 

@@ -3,6 +3,7 @@ the log records and the metrics it emitted."""
 
 from __future__ import annotations
 
+import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.ecr.responses import ECRResponse
 from moto.server import ThreadedMotoServer
 
 from tests.emulator.identity import OWN, sweeper_credentials
@@ -64,3 +66,26 @@ def invoke(monkeypatch: pytest.MonkeyPatch) -> Invoke:
         return invoke_captured(event, LambdaContext() if context is _DEFAULT else context)
 
     return run
+
+
+@pytest.fixture
+def ecr_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """ECR calls served by the emulator, by action name, counted until the test ends.
+
+    Counted at the emulator's dispatch, not on the handler's client, so that every call the
+    handler's own clients make is seen. Counting starts at set-up: a test that seeds through the
+    API clears the dict before the sweep it measures.
+    """
+    counts: dict[str, int] = {}
+    # The sweep calls ECR from a pool of worker threads; an increment must not be lost.
+    lock = threading.Lock()
+    original = ECRResponse.call_action
+
+    def counting(self: ECRResponse) -> Any:
+        action = self._get_action()
+        with lock:
+            counts[action] = counts.get(action, 0) + 1
+        return original(self)
+
+    monkeypatch.setattr(ECRResponse, "call_action", counting)
+    return counts

@@ -15,7 +15,7 @@ import pytest
 from tests.emulator.kubernetes import CertificateAuthority, KubernetesAPI, pod, serve_cluster, workload
 from tests.emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
-from tests.integration.test_handler import digests
+from tests.integration.registry import digests
 
 NOW = datetime.now(timezone.utc)
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"

@@ -15,7 +15,7 @@ from moto.core.exceptions import JsonRESTError
 from tests.emulator.ecs_services import finish_rollout
 from tests.emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
-from tests.integration.test_handler import digests
+from tests.integration.registry import digests
 
 NOW = datetime.now(timezone.utc)
 ACCOUNT = "123456789012"
@@ -315,16 +315,17 @@ def test_a_source_that_cannot_be_read_deletes_nothing_and_names_source_cause_and
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Every API call the handler makes, as `service:Operation`, counted on its own clients."""
-    from ecr_sweeper import clients, handler
+    from ecr_sweeper import clients
 
     counted: Counter[str] = Counter()
+    make = clients.client
 
     def counting_client(service: str, *args: Any, **kwargs: Any) -> Any:
-        made = clients.client(service, *args, **kwargs)
+        made = make(service, *args, **kwargs)
         made.meta.events.register("before-call", lambda model, **_: counted.update([f"{service}:{model.name}"]))
         return made
 
-    monkeypatch.setattr(handler, "client", counting_client)
+    monkeypatch.setattr(clients, "client", counting_client)
     return counted
 
 

@@ -1,4 +1,7 @@
-"""Never delete what is still needed: the image graph, pull times, digests in use, the re-check."""
+"""Never delete what is still needed: the image graph, pull times, digests in use, the re-check.
+
+Each section below names the rule it checks, by its title in README.md, "What ecr-sweeper will never delete".
+"""
 
 from __future__ import annotations
 
@@ -22,14 +25,9 @@ from tests.emulator.seed import (
     push_referrer,
 )
 from tests.integration.conftest import Invoke
-from tests.integration.test_handler import _count_calls, digests
+from tests.integration.registry import NOW, ago, digests
 
-NOW = datetime.now(timezone.utc)
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
-
-
-def ago(days: float) -> datetime:
-    return NOW - timedelta(days=days)
 
 
 def verdicts(run: Any, repository: str | None = None) -> dict[str, tuple[str, str]]:
@@ -44,7 +42,19 @@ def verdicts(run: Any, repository: str | None = None) -> dict[str, tuple[str, st
 DEBUG = {"POWERTOOLS_LOG_LEVEL": "DEBUG"}
 
 
-# --- 1. image indexes -------------------------------------------------------------------------
+def _before_recheck(action: Any) -> None:
+    """Run `action` just before the re-check (DescribeImages by imageIds) is served."""
+
+    def maybe(params: dict[str, Any]) -> None:
+        if params.get("imageIds"):
+            action()
+
+    faults.hooks.append(Hook("DescribeImages", maybe, times=None))
+
+
+# --- image indexes --------------------------------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "A child of a kept multi-arch image";
+# and, below the list, an untagged index is deleted before its children.
 
 
 def test_a_tagged_multi_arch_image_keeps_its_old_untagged_children(ecr: Any, invoke: Invoke) -> None:
@@ -65,12 +75,14 @@ def test_a_tagged_multi_arch_image_keeps_its_old_untagged_children(ecr: Any, inv
 
 
 @pytest.mark.parametrize("media_type", [DOCKER_LIST, "application/vnd.oci.image.index.v1+json"])
-def test_an_expired_untagged_index_is_deleted_before_its_children(ecr: Any, invoke: Invoke, media_type: str) -> None:
+def test_an_expired_untagged_index_is_deleted_before_its_children(
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke, media_type: str
+) -> None:
     create_repository(ecr, "multi", "3")
     old_child = push(ecr, "multi", "old", pushed_at=ago(30))
     young_child = push(ecr, "multi", "young", pushed_at=ago(1))
     index = push_index(ecr, "multi", [old_child, young_child], media_type=media_type, pushed_at=ago(30))
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
     run = invoke(env=DEBUG)
 
@@ -79,8 +91,8 @@ def test_an_expired_untagged_index_is_deleted_before_its_children(ecr: Any, invo
     deleted = [r["digest"] for r in run.records(action="deleted")]
     assert deleted == [index, old_child]
     assert run.records(action="delete_failed") == []
-    assert calls["BatchDeleteImage"] == 2, "one wave for the index, one for its children"
-    assert calls["BatchGetImage"] == 1
+    assert ecr_calls["BatchDeleteImage"] == 2, "one wave for the index, one for its children"
+    assert ecr_calls["BatchGetImage"] == 1
     assert verdicts(run)[young_child][0] == "kept"
 
 
@@ -137,7 +149,10 @@ def test_an_index_that_keeps_a_child_young_by_pull_protects_it(ecr: Any, invoke:
     assert verdicts(run)[child] == ("kept", f"child of kept index {index}")
 
 
-# --- 2. referrers -----------------------------------------------------------------------------
+# --- referrers ------------------------------------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "A signature, SBOM or attestation of a kept image";
+# below the list, a referrer goes with its subject and an orphan expires by its own age; and the
+# orphan's subject asked for once more, from "A digest that changed at the last moment".
 
 
 def test_signature_and_sbom_of_a_tagged_image_are_kept(ecr: Any, invoke: Invoke) -> None:
@@ -180,7 +195,9 @@ def test_an_orphan_referrer_expires_by_its_own_age(ecr: Any, invoke: Invoke) -> 
     assert [r["digest"] for r in run.records(action="deleted")] == [old_orphan]
 
 
-def test_an_orphan_referrer_whose_subject_turns_out_to_exist_is_kept(ecr: Any, invoke: Invoke) -> None:
+def test_an_orphan_referrer_whose_subject_turns_out_to_exist_is_kept(
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke
+) -> None:
     # Given a referrer whose subject is missing from the listing (a stale listing, or a subject
     # pushed meanwhile)
     create_repository(ecr, "signed", "7")
@@ -196,11 +213,11 @@ def test_an_orphan_referrer_whose_subject_turns_out_to_exist_is_kept(ecr: Any, i
                 ecr.put_image(repositoryName="signed", imageManifest=subject_manifest, imageDigest=subject)
 
     faults.hooks.append(Hook("DescribeImages", push_subject, times=None))
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
     # When the sweep is about to delete it as an orphan
     run = invoke()
-    counted = dict(calls)
+    counted = dict(ecr_calls)
 
     # Then the subject is asked for in the same re-check call, found, and the referrer is kept
     assert asked == [{orphan, subject}]
@@ -213,15 +230,17 @@ def test_an_orphan_referrer_whose_subject_turns_out_to_exist_is_kept(ecr: Any, i
     assert run.metric("ProtectedByReferrer") == 1 and run.metric("ImagesDeleted") == 0
 
 
-def test_an_orphan_referrer_whose_subject_is_really_gone_is_deleted_after_asking(ecr: Any, invoke: Invoke) -> None:
+def test_an_orphan_referrer_whose_subject_is_really_gone_is_deleted_after_asking(
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke
+) -> None:
     create_repository(ecr, "signed", "7")
     gone_subject = "sha256:" + "9" * 64
     orphan = push_referrer(ecr, "signed", gone_subject, pushed_at=ago(30))
     other = push(ecr, "signed", "other", pushed_at=ago(30))
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
     run = invoke()
-    counted = dict(calls)
+    counted = dict(ecr_calls)
 
     assert digests(ecr, "signed") == set()
     assert {r["digest"] for r in run.records(action="deleted")} == {orphan, other}
@@ -229,7 +248,8 @@ def test_an_orphan_referrer_whose_subject_is_really_gone_is_deleted_after_asking
     assert counted["DescribeImages"] == 4
 
 
-# --- archived images --------------------------------------------------------------------------
+# --- archived images ------------------------------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "An archived image".
 
 
 @pytest.mark.parametrize("restoring", [False, True])
@@ -315,7 +335,9 @@ def test_an_archived_subject_keeps_its_referrers(ecr: Any, invoke: Invoke) -> No
     assert run.metric("ProtectedByReferrer") == 1
 
 
-# --- 3. pull time -----------------------------------------------------------------------------
+# --- pull time ------------------------------------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "A digest pulled within its retention";
+# and README, "Pull time and the sweeper's own reads".
 
 
 def test_a_recently_pulled_old_digest_is_kept(ecr: Any, invoke: Invoke) -> None:
@@ -351,7 +373,40 @@ def test_the_sweepers_own_manifest_reads_do_not_refresh_pull_time_once_excluded(
         assert detail["lastRecordedPullTime"] > NOW - timedelta(minutes=5)
 
 
-# --- 4 and 5. in use by Lambda and ECS --------------------------------------------------------
+def test_without_the_exclusion_the_sweeps_own_read_is_not_taken_for_a_pull(ecr: Any, invoke: Invoke) -> None:
+    # The role is not excluded (a missing exclusion, another role): reading the index's manifest
+    # records a pull. The re-check knows that read was its own and deletes the index all the same.
+    [role] = ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"]
+    ecr.deregister_pull_time_update_exclusion(principalArn=role)
+    create_repository(ecr, "multi", "3")
+    child = push(ecr, "multi", "child", pushed_at=ago(30))
+    index = push_index(ecr, "multi", [child], pushed_at=ago(30))
+
+    run = invoke()
+
+    assert digests(ecr, "multi") == set()
+    assert [r["digest"] for r in run.records(action="deleted")] == [index, child]
+
+
+def test_a_pull_of_an_index_by_someone_else_after_the_plan_still_keeps_it(ecr: Any, invoke: Invoke) -> None:
+    create_repository(ecr, "multi", "3")
+    child = push(ecr, "multi", "child", pushed_at=ago(30))
+    index = push_index(ecr, "multi", [child], pushed_at=ago(30))
+    # Well after the sweep's own read: a `docker pull` of the index by digest.
+    _before_recheck(
+        lambda: set_image_times("multi", index, last_pulled_at=datetime.now(timezone.utc) + timedelta(minutes=1))
+    )
+
+    run = invoke()
+
+    assert digests(ecr, "multi") == {index, child}
+    [dropped] = [r for r in run.records(action="kept") if r["digest"] == index]
+    assert dropped["reason"].startswith("re-check: pulled at ")
+
+
+# --- in use by Lambda and ECS ---------------------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "A digest that a workload runs, or will pull at its
+# next scale-out".
 
 
 def _lambda_role() -> str:
@@ -419,11 +474,13 @@ def test_ecs_task_definitions_by_digest_and_running_tasks_keep_what_they_run(ecr
     assert run.metric("ProtectedByEcs") == 2
 
 
-# --- 6. a failed in-use scan deletes nothing --------------------------------------------------
+# --- a failed in-use scan deletes nothing ---------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "Anything at all when a source of 'in use' cannot be
+# read completely"; and README, "What `protectInUse=false` costs".
 
 
 def test_access_denied_on_list_functions_deletes_nothing_and_fails_the_run(
-    ecr: Any, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     create_repository(ecr, "app", "0")
     keep = push(ecr, "app", "x", pushed_at=ago(30))
@@ -432,12 +489,12 @@ def test_access_denied_on_list_functions_deletes_nothing_and_fails_the_run(
         raise LambdaClientError("AccessDeniedException", "not authorized to perform: lambda:ListFunctions")
 
     monkeypatch.setattr(LambdaResponse, "list_functions", denied)
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
     run = invoke()
 
     assert digests(ecr, "app") == {keep}
-    assert calls.get("BatchDeleteImage", 0) == 0 and calls.get("DescribeRepositories", 0) == 0
+    assert ecr_calls.get("BatchDeleteImage", 0) == 0 and ecr_calls.get("DescribeRepositories", 0) == 0
     assert run.error is not None and "in-use scan failed" in str(run.error)
     assert "AccessDeniedException" in str(run.error)
     [record] = run.records(record_type="in_use_scan_failed")
@@ -460,17 +517,8 @@ def test_protect_in_use_off_skips_the_scan_and_says_so(ecr: Any, invoke: Invoke)
     assert run.result["inUse"] == "off"  # type: ignore[index]
 
 
-# --- 7. the last-moment re-check --------------------------------------------------------------
-
-
-def _before_recheck(action: Any) -> None:
-    """Run `action` just before the re-check (DescribeImages by imageIds) is served."""
-
-    def maybe(params: dict[str, Any]) -> None:
-        if params.get("imageIds"):
-            action()
-
-    faults.hooks.append(Hook("DescribeImages", maybe, times=None))
+# --- the last-moment re-check ---------------------------------------------------------------------
+# README, "What ecr-sweeper will never delete": "A digest that changed at the last moment".
 
 
 def test_a_digest_tagged_between_plan_and_delete_is_dropped(ecr: Any, invoke: Invoke) -> None:
@@ -548,7 +596,9 @@ def test_a_child_still_referenced_after_the_re_plan_is_reported_never_forced(ecr
     assert run.metric("DeleteFailures") == 2
 
 
-# --- 8. a verdict for every untagged digest, and a dry run that tells the truth --------------
+# --- a verdict for every untagged digest, and a dry run that tells the truth ----------------------
+# README, "What ecr-sweeper will never delete": "Anything in a dry run"; and, below the list, every
+# untagged digest gets exactly one verdict in the logs.
 
 
 def _rich_registry(ecr: Any) -> None:
@@ -597,34 +647,3 @@ def test_a_dry_run_reports_exactly_what_the_real_run_then_deletes(ecr: Any, invo
     assert before - digests(ecr, "mixed") == set(deleted)
     assert dry.metric("ImagesDeleted") == real.metric("ImagesDeleted") == len(deleted)
     assert dry.metric("BytesReclaimed") == real.metric("BytesReclaimed")
-
-
-def test_without_the_exclusion_the_sweeps_own_read_is_not_taken_for_a_pull(ecr: Any, invoke: Invoke) -> None:
-    # The role is not excluded (a missing exclusion, another role): reading the index's manifest
-    # records a pull. The re-check knows that read was its own and deletes the index all the same.
-    [role] = ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"]
-    ecr.deregister_pull_time_update_exclusion(principalArn=role)
-    create_repository(ecr, "multi", "3")
-    child = push(ecr, "multi", "child", pushed_at=ago(30))
-    index = push_index(ecr, "multi", [child], pushed_at=ago(30))
-
-    run = invoke()
-
-    assert digests(ecr, "multi") == set()
-    assert [r["digest"] for r in run.records(action="deleted")] == [index, child]
-
-
-def test_a_pull_of_an_index_by_someone_else_after_the_plan_still_keeps_it(ecr: Any, invoke: Invoke) -> None:
-    create_repository(ecr, "multi", "3")
-    child = push(ecr, "multi", "child", pushed_at=ago(30))
-    index = push_index(ecr, "multi", [child], pushed_at=ago(30))
-    # Well after the sweep's own read: a `docker pull` of the index by digest.
-    _before_recheck(
-        lambda: set_image_times("multi", index, last_pulled_at=datetime.now(timezone.utc) + timedelta(minutes=1))
-    )
-
-    run = invoke()
-
-    assert digests(ecr, "multi") == {index, child}
-    [dropped] = [r for r in run.records(action="kept") if r["digest"] == index]
-    assert dropped["reason"].startswith("re-check: pulled at ")

@@ -5,44 +5,43 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
 import pytest
 
+from ecr_sweeper.cursor import Position
+from tests.emulator.bulk import create_repositories, push_untagged
 from tests.emulator.ecr import Fault, Hook, faults
 from tests.emulator.identity import OWN
 from tests.emulator.seed import create_repository, push, push_index
 from tests.integration.conftest import Invoke
-from tests.integration.test_handler import _count_calls, digests
+from tests.integration.registry import SIZE, ago, digests
 
-NOW = datetime.now(timezone.utc)
 CURSOR = "/ecr-sweeper/test/next-start"
 
 
-def ago(days: float) -> datetime:
-    return NOW - timedelta(days=days)
-
-
-def test_the_exact_number_of_ecr_calls_for_a_seeded_account(ecr: Any, invoke: Invoke) -> None:
+def test_the_exact_number_of_ecr_calls_for_a_seeded_account(
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke
+) -> None:
     # Given: a large repository (1,500 images: 1,250 expired untagged, 3 tagged indexes),
     # an opted-out one, one with an invalid tag, and an empty one.
     create_repository(ecr, "big", "1")
-    for n in range(1_250):
-        push(ecr, "big", f"old-{n}", pushed_at=ago(5))
-    children = [push(ecr, "big", f"child-{n}", pushed_at=ago(5)) for n in range(244)]
+    push_untagged("big", [f"old-{n}" for n in range(1_250)], pushed_at=ago(5))
+    children = push_untagged("big", [f"child-{n}" for n in range(244)], pushed_at=ago(5))
     for n in range(3):
         push_index(ecr, "big", children[n::3], tag=f"v{n}", salt=str(n), pushed_at=ago(5))
     push(ecr, "big", "current", tag="latest")
     create_repository(ecr, "opted-out", "off")
     create_repository(ecr, "typo", "7 days")
     create_repository(ecr, "empty", "1")
-    calls = _count_calls(ecr)
+    ecr_calls.clear()
 
+    # When the sweep runs
     run = invoke()
-    counted = dict(calls)
+    counted = dict(ecr_calls)
 
+    # Then it deleted every expired digest with the fewest calls
     assert run.error is None
     assert run.metric("ImagesDeleted") == 1_250
     # The minimum: one listing page of repositories; one ListTagsForResource per repository;
@@ -83,7 +82,7 @@ def test_the_worker_pool_is_bounded_by_max_workers(ecr: Any, invoke: Invoke, wor
 
 @dataclass
 class Clock:
-    """A Lambda context whose remaining time drops below the margins after `calls` checks."""
+    """A Lambda context whose remaining time drops below the margins after `plenty_for` checks."""
 
     plenty_for: int
     checks: int = 0
@@ -115,7 +114,10 @@ def test_the_deadline_defers_repositories_and_the_next_run_starts_there(ecr: Any
     assert _summaries(first) == names[:3]
     assert first.metric("RepositoriesDeferred") == 7
     assert first.result["deferred"] == 7 and first.result["nextStart"] == "repo-03"  # type: ignore[index]
-    assert ssm.get_parameter(Name=CURSOR)["Parameter"]["Value"] == "repo-03"
+    # The next run starts at repo-03; repo-03 to repo-09 (up to repo-00, where this run began) were not started.
+    assert Position.decode(ssm.get_parameter(Name=CURSOR)["Parameter"]["Value"]) == Position(
+        "repo-03", ("repo-03", "repo-00")
+    )
     [deadline] = first.records(record_type="deadline")
     assert deadline["level"] == "WARNING" and deadline["repositories_not_started"] == 7
     assert all(digests(ecr, name) for name in names[3:])
@@ -128,16 +130,19 @@ def test_the_deadline_defers_repositories_and_the_next_run_starts_there(ecr: Any
     assert ssm.get_parameter(Name=CURSOR)["Parameter"]["Value"] == "-"
 
 
-def test_the_deadline_never_starts_a_delete_batch_it_cannot_finish(ecr: Any, invoke: Invoke) -> None:
+def test_the_deadline_never_starts_a_delete_batch_it_cannot_finish(
+    ecr: Any, ecr_calls: dict[str, int], invoke: Invoke
+) -> None:
+    # Given 250 expired digests, three delete batches' worth
     create_repository(ecr, "big", "1")
-    for n in range(250):
-        push(ecr, "big", f"old-{n}", pushed_at=ago(5))
-    calls = _count_calls(ecr)
+    push_untagged("big", [f"old-{n}" for n in range(250)], pushed_at=ago(5))
+    ecr_calls.clear()
 
-    # One check to start the repository, one for the first batch, then the time is gone.
+    # When the time runs out after one check to start the repository and one for the first batch
     run = invoke(env={"MAX_WORKERS": "1"}, context=Clock(plenty_for=2))
 
-    assert calls["BatchDeleteImage"] == 1
+    # Then only the first batch is deleted, and the rest is deferred to the next run
+    assert ecr_calls["BatchDeleteImage"] == 1
     assert len(digests(ecr, "big")) == 150
     [summary] = run.records(record_type="repository_summary")
     assert summary["status"] == "deferred"
@@ -175,15 +180,18 @@ def test_invalid_max_workers_is_refused_before_any_call(ecr: Any, invoke: Invoke
 
 
 def test_records_from_concurrent_workers_carry_their_own_repository(ecr: Any, invoke: Invoke) -> None:
+    # Given 24 repositories of 5 expired digests each
+    names = [f"repo-{n:02d}" for n in range(24)]
+    create_repositories(names, "1")
     owner = {}
-    for n in range(24):
-        name = f"repo-{n:02d}"
-        create_repository(ecr, name, "1")
-        for m in range(5):
-            owner[push(ecr, name, f"{name}-{m}", pushed_at=ago(5))] = name
+    for name in names:
+        for digest in push_untagged(name, [f"{name}-{m}" for m in range(5)], pushed_at=ago(5)):
+            owner[digest] = name
 
+    # When 8 workers sweep them at once
     run = invoke(env={"MAX_WORKERS": "8"})
 
+    # Then every record names the repository its own worker was sweeping
     verdicts = run.records(record_type="verdict")
     assert len(verdicts) == 120
     assert all(owner[r["digest"]] == r["repository"] for r in verdicts)
@@ -193,3 +201,47 @@ def test_records_from_concurrent_workers_carry_their_own_repository(ecr: Any, in
     [finished] = run.records(record_type="sweep_summary")
     assert "repository" not in finished
     assert run.metric("ImagesDeleted") == 120
+
+
+def test_more_than_1000_images_in_one_repository(ecr: Any, ecr_calls: dict[str, int], invoke: Invoke) -> None:
+    # Given 1,150 expired and 5 young untagged digests in one repository
+    create_repository(ecr, "big", "1")
+    old = set(push_untagged("big", [f"old-{n}" for n in range(1_150)], pushed_at=ago(3)))
+    young = set(push_untagged("big", [f"young-{n}" for n in range(5)], pushed_at=ago(0.1)))
+    ecr_calls.clear()
+
+    # When the sweep runs
+    run = invoke()
+    counted = dict(ecr_calls)
+
+    # Then every expired digest is deleted, across listing pages and delete batches
+    assert run.error is None
+    assert digests(ecr, "big") == young
+    assert run.metric("ImagesScanned") == 1_155
+    assert run.metric("ImagesDeleted") == 1_150
+    assert {r["digest"] for r in run.records(action="deleted")} == old
+    assert run.metric("BytesReclaimed") == 1_150 * SIZE
+    # Every page followed (1,000 per call), every batch within ECR's limit of 100 ids, and each
+    # batch described once more just before its delete call.
+    assert counted["BatchDeleteImage"] == 12
+    assert counted["DescribeImages"] == 2 + 12
+
+
+def test_more_than_100_repositories(ecr: Any, ecr_calls: dict[str, int], invoke: Invoke) -> None:
+    # Given 130 repositories, each with one expired untagged digest
+    names = [f"repo-{n:03d}" for n in range(130)]
+    create_repositories(names, "2")
+    for n, name in enumerate(names):
+        push_untagged(name, [f"s{n}"], pushed_at=ago(3))
+    ecr_calls.clear()
+
+    # When the sweep runs
+    run = invoke()
+    counted = dict(ecr_calls)
+
+    # Then all are swept, listed with one call (1,000 per page) and one tag read each
+    assert run.metric("RepositoriesScanned") == 130
+    assert run.metric("ImagesDeleted") == 130
+    assert all(digests(ecr, f"repo-{n:03d}") == set() for n in range(130))
+    assert counted["DescribeRepositories"] == 1
+    assert counted["ListTagsForResource"] == 130

@@ -26,37 +26,37 @@ def image(pushed: timedelta | None, pulled: timedelta | None = None, tags: tuple
 
 def test_expired_exactly_at_the_retention_boundary() -> None:
     verdict = judge(image(timedelta(days=7)), Retention(7), NOW)
-    assert verdict.action is Action.DELETE
+    assert verdict.action is Action.WOULD_DELETE
     assert verdict.reason == "expired: pushed 7d ago, no pull recorded, retention 7d"
 
 
 def test_kept_one_second_before_the_boundary() -> None:
     verdict = judge(image(timedelta(days=7) - SECOND), Retention(7), NOW)
-    assert verdict.action is Action.KEEP
+    assert verdict.action is Action.KEPT
     assert verdict.reason == "not expired: pushed 6d ago, retention 7d"
 
 
 def test_a_pull_one_second_inside_the_window_keeps_it() -> None:
     verdict = judge(image(timedelta(days=30), pulled=timedelta(days=7) - SECOND), Retention(7), NOW)
-    assert verdict.action is Action.KEEP
+    assert verdict.action is Action.KEPT
     assert verdict.reason.startswith("pulled recently: last pulled 6d ago")
 
 
 def test_a_pull_exactly_at_the_boundary_does_not_keep_it() -> None:
     verdict = judge(image(timedelta(days=30), pulled=timedelta(days=7)), Retention(7), NOW)
-    assert verdict.action is Action.DELETE
+    assert verdict.action is Action.WOULD_DELETE
     assert verdict.reason == "expired: pushed 30d ago, last pulled 7d ago, retention 7d"
 
 
 def test_a_young_push_is_kept_even_when_the_pull_is_old() -> None:
     # Impossible in ECR, but the rule is "and": both must be old enough.
     verdict = judge(image(timedelta(days=2), pulled=timedelta(days=20)), Retention(7), NOW)
-    assert verdict.action is Action.KEEP
+    assert verdict.action is Action.KEPT
 
 
 def test_retention_zero_expires_everything_untagged() -> None:
     verdict = judge(image(timedelta(seconds=1), pulled=timedelta(seconds=1)), Retention(0), NOW)
-    assert verdict.action is Action.DELETE
+    assert verdict.action is Action.WOULD_DELETE
     assert "retention 0d" in verdict.reason
 
 
@@ -67,12 +67,12 @@ def test_ages_under_a_day_are_said_in_hours() -> None:
 
 def test_a_push_after_the_evaluation_time_is_not_expired() -> None:
     verdict = judge(image(-timedelta(days=3)), Retention(1), NOW)
-    assert verdict.action is Action.KEEP
+    assert verdict.action is Action.KEPT
     assert verdict.reason == "not expired: pushed 0h ago, retention 1d"
 
 
 def test_no_push_time_means_keep() -> None:
-    assert judge(image(None), Retention(1), NOW).action is Action.KEEP
+    assert judge(image(None), Retention(1), NOW).action is Action.KEPT
 
 
 def test_plan_never_judges_tagged_images() -> None:
@@ -118,7 +118,7 @@ def waves(result: Plan) -> list[list[str]]:
 def test_children_of_a_tagged_index_are_kept_with_the_index_named() -> None:
     images = [node("idx", 30, tags=("v1",), index=True), node("a", 30), node("b", 30)]
     result = plan(images, Retention(1), NOW, children={"sha256:idx": ["sha256:a", "sha256:b"]})
-    assert by_digest(result)["a"] == (Action.KEEP, "child of kept index sha256:idx")
+    assert by_digest(result)["a"] == (Action.KEPT, "child of kept index sha256:idx")
     assert result.waves == []
 
 
@@ -126,7 +126,7 @@ def test_an_expired_index_goes_in_an_earlier_wave_than_its_expired_children() ->
     images = [node("idx", 30, index=True), node("a", 30), node("young", 0.1)]
     result = plan(images, Retention(1), NOW, children={"sha256:idx": ["sha256:a", "sha256:young"]})
     assert waves(result) == [["idx"], ["a"]]
-    assert by_digest(result)["young"][0] is Action.KEEP
+    assert by_digest(result)["young"][0] is Action.KEPT
 
 
 def test_three_levels_of_indexes_make_three_waves() -> None:
@@ -139,7 +139,7 @@ def test_a_child_listed_by_a_kept_and_an_expired_index_is_kept() -> None:
     images = [node("kept", 9, tags=("t",), index=True), node("old", 9, index=True), node("shared", 9)]
     children = {"sha256:kept": ["sha256:shared"], "sha256:old": ["sha256:shared"]}
     result = plan(images, Retention(1), NOW, children=children)
-    assert by_digest(result)["shared"] == (Action.KEEP, "child of kept index sha256:kept")
+    assert by_digest(result)["shared"] == (Action.KEPT, "child of kept index sha256:kept")
     assert waves(result) == [["old"]]
 
 
@@ -153,10 +153,10 @@ def test_referrers_follow_their_subject() -> None:
         node("orphan-young", 0.1, subject="missing"),
     ]
     result = by_digest(plan(images, Retention(1), NOW))
-    assert result["sig-of-tagged"] == (Action.KEEP, "referrer of kept image sha256:tagged")
-    assert result["young-sig-of-old"] == (Action.DELETE, "referrer of deleted image sha256:old")
-    assert result["orphan-old"][0] is Action.DELETE
-    assert result["orphan-young"][0] is Action.KEEP
+    assert result["sig-of-tagged"] == (Action.KEPT, "referrer of kept image sha256:tagged")
+    assert result["young-sig-of-old"] == (Action.WOULD_DELETE, "referrer of deleted image sha256:old")
+    assert result["orphan-old"][0] is Action.WOULD_DELETE
+    assert result["orphan-young"][0] is Action.KEPT
 
 
 def test_a_referrer_is_deleted_in_a_wave_before_its_subject() -> None:
@@ -170,8 +170,8 @@ def test_in_use_wins_over_every_other_reason_and_protects_the_graph() -> None:
     service = Use(Protection.ECS, "arn:aws:ecs:us-east-1:1:service/c/s")
     in_use = {"sha256:idx": (function, service)}
     result = plan(images, Retention(0), NOW, children={"sha256:idx": ["sha256:child"]}, in_use=in_use)
-    assert by_digest(result)["idx"] == (Action.KEEP, "in use by lambda arn:aws:lambda:us-east-1:1:function:f")
-    assert by_digest(result)["child"] == (Action.KEEP, "child of kept index sha256:idx")
+    assert by_digest(result)["idx"] == (Action.KEPT, "in use by lambda arn:aws:lambda:us-east-1:1:function:f")
+    assert by_digest(result)["child"] == (Action.KEPT, "child of kept index sha256:idx")
     assert result.verdicts[0].protection is Protection.LAMBDA
     assert result.verdicts[0].users == (function, service)
     assert result.verdicts[1].protection is Protection.INDEX
@@ -189,7 +189,7 @@ def test_in_use_wins_over_every_other_reason_and_protects_the_graph() -> None:
 )
 def test_each_in_use_family_names_itself_in_the_reason(family: Protection, word: str, who: str) -> None:
     [verdict] = plan([node("x", 99)], Retention(1), NOW, in_use={"sha256:x": (Use(family, who),)}).verdicts
-    assert verdict.action is Action.KEEP
+    assert verdict.action is Action.KEPT
     assert verdict.reason == f"in use by {word} {who}"
     assert verdict.protection is family
 
@@ -204,8 +204,8 @@ def test_an_archived_image_is_never_a_candidate_and_protects_its_children_and_re
     ]
     result = plan(images, Retention(0), NOW, children={"sha256:archived-idx": ["sha256:child"]})
     assert by_digest(result) == {
-        "child": (Action.KEEP, "child of kept index sha256:archived-idx"),
-        "sig": (Action.KEEP, "referrer of kept image sha256:archived-idx"),
+        "child": (Action.KEPT, "child of kept index sha256:archived-idx"),
+        "sig": (Action.KEPT, "referrer of kept image sha256:archived-idx"),
     }
     assert result.waves == []
 
@@ -235,7 +235,7 @@ def test_a_deletion_an_unreadable_archived_index_may_forbid_carries_a_caveat() -
     assert caveats["older"] == caveats["newer"]
     assert str(caveats["older"]).startswith("archived index sha256:archived-idx may list it")
     assert caveats["young"] is None, "a kept digest needs no caveat"
-    assert [v.action for v in result.verdicts] == [Action.DELETE, Action.DELETE, Action.KEEP]
+    assert [v.action for v in result.verdicts] == [Action.WOULD_DELETE, Action.WOULD_DELETE, Action.KEPT]
 
 
 def test_the_referrer_of_a_doubtful_deletion_waits_for_its_subject() -> None:
@@ -252,5 +252,5 @@ def test_the_referrer_of_a_doubtful_deletion_waits_for_its_subject() -> None:
 def test_an_archived_index_whose_manifest_was_read_leaves_no_doubt() -> None:
     images = [node("child", 90), node("other", 90), node("archived-idx", 60, index=True, status="ARCHIVED")]
     result = plan(images, Retention(1), NOW, children={"sha256:archived-idx": ["sha256:child"]})
-    assert by_digest(result)["child"] == (Action.KEEP, "child of kept index sha256:archived-idx")
+    assert by_digest(result)["child"] == (Action.KEPT, "child of kept index sha256:archived-idx")
     assert [v.caveat for v in result.verdicts] == [None, None]

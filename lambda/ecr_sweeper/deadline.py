@@ -1,16 +1,15 @@
-"""When to stop and where to start: the invocation's deadline and the rotating start of the sweep.
+"""When to stop: the invocation's deadline.
 
 One invocation has at most 15 minutes. The sweep stops starting repositories when too little time
-is left to finish one safely, and never starts a delete batch it cannot finish. The next run
-starts where this one stopped, so that no repository is starved night after night.
+is left to finish one safely, and never starts a delete batch it cannot finish; the next run
+starts where this one stopped (cursor.py).
 """
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 # Room to finish a repository that is started now: listing, planning, a few delete waves, each
 # call with botocore's retries. A repository that needs more is cut at the batch margin below.
@@ -49,29 +48,3 @@ class Deadline:
 
     def can_start_batch(self) -> bool:
         return self._left_s() >= self.batch_margin_s
-
-
-def rotate(names: Sequence[str], start: str) -> list[str]:
-    """Sorted names, beginning with the first name at or after `start` and wrapping around.
-
-    A start that no longer exists (the repository was deleted) still lands where it would have been.
-    """
-    ordered = sorted(names)
-    index = bisect.bisect_left(ordered, start) if start else 0
-    return ordered[index:] + ordered[:index]
-
-
-class CursorStore(Protocol):
-    def load(self) -> str: ...
-
-    def save(self, start: str) -> None: ...
-
-
-class NoCursor:
-    """No place to remember where to start: every run starts at the first repository."""
-
-    def load(self) -> str:
-        return ""
-
-    def save(self, start: str) -> None:
-        return None

@@ -13,7 +13,7 @@ Sources, each read completely or not at all:
 - App Runner services whose image identifier is an ECR digest;
 - SageMaker models (PrimaryContainer, Containers[], and the model packages they name).
 Digests are content hashes, so a digest in use is protected in every repository of the region.
-If any source cannot be read completely, the scan raises UsageScanFailed and nothing is deleted.
+If any source cannot be read completely, the scan raises InUseScanFailed and nothing is deleted.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import urllib3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from ecr_sweeper.errors import describe_error, error_code
-from ecr_sweeper.kubernetes import KubernetesApi, KubernetesError, eks_token
+from ecr_sweeper.kubernetes import KubernetesApi, KubernetesError
 from ecr_sweeper.model import Protection, Sighting, Use
 from ecr_sweeper.references import is_digest, parse_image, reported_digest
 
@@ -47,11 +47,16 @@ APP_RUNNER_PAGE_SIZE = 20
 # A deployment's or task set's tasks run now (PRIMARY) or still drain or scale (ACTIVE).
 LIVE_DEPLOYMENTS = ("PRIMARY", "ACTIVE")
 
+# What `aws eks get-token` sends (awscli customizations/eks/get_token.py): a presigned
+# sts:GetCallerIdentity URL with the cluster's name in the signed x-k8s-aws-id header.
+TOKEN_PREFIX = "k8s-aws-v1."
+CLUSTER_ID_HEADER = "x-k8s-aws-id"
+TOKEN_EXPIRES_S = 60
 ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 THROTTLED = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
 
 
-class UsageScanFailed(RuntimeError):
+class InUseScanFailed(RuntimeError):
     """A source of "in use" could not be read completely; no digest may be deleted on a partial picture."""
 
     def __init__(self, source: str, cause: str, fix: str) -> None:
@@ -121,7 +126,7 @@ class ScanOptions:
 
 
 class _Source:
-    """One service's client, with every failure turned into a UsageScanFailed that names the
+    """One service's client, with every failure turned into a InUseScanFailed that names the
     call, the cause and the fix."""
 
     def __init__(
@@ -148,7 +153,7 @@ class _Source:
             raise self._failed(operation, error) from error
         failures = response.get("failures")
         if failures:
-            raise UsageScanFailed(
+            raise InUseScanFailed(
                 self._name(operation),
                 f"the response lists failures {failures}",
                 "the next run reads it again; if it persists, look up the failed resources in the "
@@ -174,7 +179,7 @@ class _Source:
     def _failed(self, operation: str, error: BaseException) -> BaseException:
         if isinstance(error, EndpointConnectionError | ConnectTimeoutError) and not _offered(self.client):
             return _NotOffered(self.service)
-        return UsageScanFailed(
+        return InUseScanFailed(
             self._name(operation), describe_error(error), _fix(self.client, self.service, operation, error)
         )
 
@@ -184,6 +189,33 @@ class _NotOffered(Exception):
 
     def __init__(self, service: str) -> None:
         self.service = service
+
+
+def eks_token(sts: Any, cluster: str) -> str:
+    """The bearer token EKS accepts: a presigned GetCallerIdentity URL naming the cluster."""
+
+    def carry(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if CLUSTER_ID_HEADER in params:
+            context[CLUSTER_ID_HEADER] = params.pop(CLUSTER_ID_HEADER)
+
+    def sign_header(request: Any, **_: Any) -> None:
+        if CLUSTER_ID_HEADER in request.context:
+            request.headers[CLUSTER_ID_HEADER] = request.context[CLUSTER_ID_HEADER]
+
+    events = sts.meta.events
+    events.register("provide-client-params.sts.GetCallerIdentity", carry)
+    events.register("before-sign.sts.GetCallerIdentity", sign_header)
+    try:
+        url = sts.generate_presigned_url(
+            "get_caller_identity",
+            Params={CLUSTER_ID_HEADER: cluster},
+            ExpiresIn=TOKEN_EXPIRES_S,
+            HttpMethod="GET",
+        )
+    finally:
+        events.unregister("provide-client-params.sts.GetCallerIdentity", carry)
+        events.unregister("before-sign.sts.GetCallerIdentity", sign_header)
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
 
 
 # The order of the sources is the order of the reasons: a digest that several workloads use is
@@ -338,7 +370,7 @@ def _scan_eks(source: _Source) -> None:
                 source.in_use.add(reported_digest(found.reference), use)
                 source.in_use.add_reference(found.reference, use)
         except Exception as error:  # any unread cluster may run any digest
-            raise UsageScanFailed(f"eks cluster {cluster}", _k8s_cause(error), _k8s_fix(cluster, error)) from error
+            raise InUseScanFailed(f"eks cluster {cluster}", _k8s_cause(error), _k8s_fix(cluster, error)) from error
 
 
 def _scan_inspector(source: _Source) -> None:
@@ -358,7 +390,7 @@ def _scan_inspector(source: _Source) -> None:
             digest = str(resource.get("resourceId") or "").rpartition("/")[2]
             if is_digest(digest):
                 source.in_use.sighted(digest, Sighting(int(image.get("inUseCount") or 0), image.get("lastInUseAt")))
-    except UsageScanFailed as failed:
+    except InUseScanFailed as failed:
         if source.options.inspector == "required" or not failed.cause.startswith(INSPECTOR_UNAVAILABLE):
             raise
         source.in_use.inspector_unavailable = failed.cause
@@ -390,10 +422,10 @@ def scan(connect: Callable[..., Any], options: ScanOptions = ScanOptions()) -> I
             read(_Source(service, client, in_use, connect, options))
         except _NotOffered as missing:
             in_use.skipped.append(missing.service)
-        except UsageScanFailed:
+        except InUseScanFailed:
             raise
         except Exception as error:  # any gap in the picture makes deletion unsafe
-            raise UsageScanFailed(service, describe_error(error), "report this as a bug") from error
+            raise InUseScanFailed(service, describe_error(error), "report this as a bug") from error
     return in_use
 
 

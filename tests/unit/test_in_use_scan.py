@@ -11,8 +11,8 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
+from ecr_sweeper.in_use import SOURCES, InUse, InUseScanFailed, scan
 from ecr_sweeper.model import Protection, Use
-from ecr_sweeper.usage import SOURCES, InUse, UsageScanFailed, scan
 
 HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 DIGEST = "sha256:" + "ab" * 32
@@ -96,7 +96,7 @@ def test_a_denied_listing_fails_the_scan_naming_source_cause_and_fix(stubs: Stub
     stubs.stubs["batch"].add_client_error(
         "describe_job_definitions", "AccessDeniedException", "not authorized to perform batch:DescribeJobDefinitions"
     )
-    with pytest.raises(UsageScanFailed) as failed:
+    with pytest.raises(InUseScanFailed) as failed:
         scan(stubs.connect)
     assert failed.value.source == "batch DescribeJobDefinitions"
     assert failed.value.cause.startswith("AccessDeniedException: not authorized")
@@ -106,7 +106,7 @@ def test_a_denied_listing_fails_the_scan_naming_source_cause_and_fix(stubs: Stub
 
 def test_throttling_after_every_retry_says_the_next_run_reads_it_again(stubs: Stubs) -> None:
     stubs.stubs["lambda"].add_client_error("list_functions", "TooManyRequestsException", "Rate exceeded")
-    with pytest.raises(UsageScanFailed) as failed:
+    with pytest.raises(InUseScanFailed) as failed:
         scan(stubs.connect)
     assert "lambda:ListFunctions was throttled" in failed.value.fix
 
@@ -120,7 +120,7 @@ def test_describe_tasks_failures_fail_the_scan(stubs: Stubs) -> None:
     ecs.add_response("list_tasks", {"taskArns": [arn]})
     ecs.add_response("list_tasks", {"taskArns": []})
     ecs.add_response("describe_tasks", {"tasks": [], "failures": [{"arn": arn, "reason": "MISSING"}]})
-    with pytest.raises(UsageScanFailed, match=r"ecs DescribeTasks .*failures"):
+    with pytest.raises(InUseScanFailed, match=r"ecs DescribeTasks .*failures"):
         scan(stubs.connect)
 
 
@@ -237,7 +237,7 @@ def test_an_offered_service_that_cannot_be_reached_fails_closed() -> None:
         endpoint_url="http://127.0.0.1:9",
         config=Config(retries={"total_max_attempts": 1}, connect_timeout=1),
     )
-    with pytest.raises(UsageScanFailed) as failed:
+    with pytest.raises(InUseScanFailed) as failed:
         scan(lambda service, **_: unreachable)
     assert failed.value.source == "lambda ListFunctions"
     assert "let the function reach http://127.0.0.1:9" in failed.value.fix

@@ -1,0 +1,230 @@
+"""The function's role: exactly the calls the runtime makes, scoped as narrowly as each action
+allows, and the reason for every cdk-nag finding that a wildcard leaves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Acknowledgment, ArnFormat, Aws, Stack, Validations
+from aws_cdk import aws_eks as eks
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+# The ECR actions the function calls (registry.py), and nothing more.
+ECR_ACTIONS = (
+    "ecr:DescribeRepositories",
+    "ecr:ListTagsForResource",
+    "ecr:DescribeImages",
+    "ecr:BatchGetImage",
+    "ecr:BatchDeleteImage",
+)
+# State between runs (cursor.py): where the next sweep starts and when the first run was, on their parameters.
+SSM_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter")
+# The in-use scan (in_use.py): which digests the region's workloads run or will pull. Actions that
+# support no resource-level permission (Service Authorization Reference: no resource type listed
+# for them) are granted on "*", limited to the swept regions by aws:RequestedRegion.
+IN_USE_UNSCOPED_ACTIONS = (
+    "lambda:ListFunctions",
+    "ecs:ListClusters",
+    "ecs:ListServices",
+    "ecs:ListTasks",
+    "ecs:ListTaskDefinitions",
+    "ecs:DescribeTaskDefinition",
+    "batch:DescribeJobDefinitions",
+    "apprunner:ListServices",
+    "sagemaker:ListModels",
+    "eks:ListClusters",
+    "inspector2:ListCoverage",
+)
+# Action -> the narrowest resource type it accepts (service, resource type, separator before the
+# name), and why reading every such resource of the account and region is needed.
+IN_USE_SCOPED_ACTIONS: dict[str, tuple[str, str, str, str]] = {
+    "lambda:GetFunction": ("lambda", "function", ":", "each image function version is read for the digest it runs"),
+    "ecs:DescribeServices": ("ecs", "service", "/", "each service is read for the task definitions it deploys"),
+    "ecs:DescribeServiceRevisions": (
+        "ecs",
+        "service-revision",
+        "/",
+        "each current service revision is read for the digests ECS resolved for it",
+    ),
+    "ecs:DescribeTasks": ("ecs", "task", "/", "running tasks are read for the digests they were started from"),
+    "apprunner:DescribeService": ("apprunner", "service", "/", "each App Runner service is read for its image"),
+    "sagemaker:DescribeModel": ("sagemaker", "model", "/", "each SageMaker model is read for its container images"),
+    "sagemaker:DescribeModelPackage": (
+        "sagemaker",
+        "model-package",
+        "/",
+        "the model packages that models are built from are read for their images",
+    ),
+    "eks:DescribeCluster": ("eks", "cluster", "/", "each cluster is read for its API endpoint and CA"),
+}
+# What AWSLambdaVPCAccessExecutionRole grants, inline (no managed policies): Lambda creates and
+# removes the function's network interfaces in the given subnets (Lambda developer guide,
+# "Giving Lambda functions access to resources in an Amazon VPC", execution role permissions).
+VPC_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+# EKS access policy that reads every namespace's workloads and nothing secret (EKS user guide,
+# "Access policy permissions": AmazonEKSViewPolicy).
+EKS_VIEW_POLICY = "AmazonEKSViewPolicy"
+
+
+class SweeperRole(Construct):
+    """The role of the function (and of the Step Functions engine's steps function)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        regions: Sequence[str],
+        log_group: logs.ILogGroup,
+        protect_in_use: bool,
+        eks_clusters: Sequence[str] = (),
+        in_vpc: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # "Default": the role keeps the logical id it had as a child of the stack.
+        self.role = iam.Role(
+            self,
+            "Default",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="ecr-sweeper: read ECR repositories and images, delete expired untagged digests",
+        )
+        log_group.grant_write(self.role)
+        # Every permission is scoped to exactly the swept regions (the stack's own by default).
+        self.regions: list[str | None] = list(regions) or [None]
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=list(ECR_ACTIONS), resources=self._arns("ecr", "repository", "/"))
+        )
+        self.acknowledge(
+            *[
+                (
+                    f"Resource::{arn}",
+                    "The sweeper walks every repository of the account and region by design; the actions are the "
+                    "ones it calls, and the ARN is limited to repositories of this account and region.",
+                )
+                for arn in self._nag_arns("ecr", "repository", "/")
+            ]
+        )
+        # Actions that take no resource ARN, each with why: one cdk-nag finding covers them all.
+        unscoped: list[str] = []
+        if protect_in_use:
+            self._grant_in_use_scan(unscoped)
+            self._grant_kubernetes_read(eks_clusters)
+        if in_vpc:
+            self.role.add_to_policy(iam.PolicyStatement(actions=list(VPC_ACTIONS), resources=["*"]))
+            unscoped.append(
+                f"{', '.join(VPC_ACTIONS)} let Lambda manage the function's network interfaces in the configured "
+                "subnets (vpcSubnetIds); EC2 documents no narrower resource for them when Lambda creates the "
+                "interfaces, and they are what AWSLambdaVPCAccessExecutionRole grants."
+            )
+        if unscoped:
+            self.acknowledge(("Resource::*", " ".join(unscoped)))
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.role_arn
+
+    def acknowledge(self, *findings: tuple[str, str]) -> None:
+        """cdk-nag's AwsSolutions-IAM5 findings on this role, each (finding, reason)."""
+        Validations.of(self.role).acknowledge(
+            *[Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason) for finding, reason in findings]
+        )
+
+    def grant_state(self, parameters: Sequence[ssm.IStringParameter], batch_cursors: str | None = None) -> None:
+        """Read and overwrite the stack's own state parameters; with `batch_cursors` (a parameter
+        name), also the Step Functions batches' cursors under it, which the steps create."""
+        resources = [parameter.parameter_arn for parameter in parameters]
+        if batch_cursors:
+            stack = Stack.of(self)
+            resources.append(
+                stack.format_arn(
+                    service="ssm",
+                    resource="parameter",
+                    resource_name=f"{batch_cursors.lstrip('/')}/batch/*",
+                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                )
+            )
+            self.acknowledge(
+                (
+                    f"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter"
+                    f"{batch_cursors}/batch/*",
+                    "Each Step Functions batch keeps where its next sweep starts in its own parameter under the "
+                    "stack's cursor; the batches are numbered at run time, so the steps create them, and the "
+                    "path is this stack's own.",
+                )
+            )
+        self.role.add_to_policy(iam.PolicyStatement(actions=list(SSM_ACTIONS), resources=resources))
+
+    def _arns(self, service: str, resource: str, separator: str) -> list[str]:
+        stack = Stack.of(self)
+        arn_format = ArnFormat.COLON_RESOURCE_NAME if separator == ":" else ArnFormat.SLASH_RESOURCE_NAME
+        return [
+            stack.format_arn(
+                service=service, region=region, resource=resource, resource_name="*", arn_format=arn_format
+            )
+            for region in self.regions
+        ]
+
+    def _nag_arns(self, service: str, resource: str, separator: str) -> list[str]:
+        """The ARNs as cdk-nag prints them in a finding's id."""
+        return [
+            f"arn:<AWS::Partition>:{service}:{region or '<AWS::Region>'}:<AWS::AccountId>:{resource}{separator}*"
+            for region in self.regions
+        ]
+
+    def _grant_in_use_scan(self, unscoped: list[str]) -> None:
+        regions = [region or Aws.REGION for region in self.regions]
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=list(IN_USE_UNSCOPED_ACTIONS),
+                resources=["*"],
+                # These calls take no resource ARN; the region condition scopes them all the same.
+                conditions={"StringEquals": {"aws:RequestedRegion": regions}},
+            )
+        )
+        unscoped.append(
+            f"{', '.join(IN_USE_UNSCOPED_ACTIONS)} support no resource-level permissions (Service Authorization "
+            "Reference); they are read-only, limited to the swept regions by condition, and find the digests "
+            "that must never be deleted."
+        )
+        for action, (service, resource, separator, why) in IN_USE_SCOPED_ACTIONS.items():
+            self.role.add_to_policy(
+                iam.PolicyStatement(actions=[action], resources=self._arns(service, resource, separator))
+            )
+            self.acknowledge(
+                *[
+                    (
+                        f"Resource::{arn}",
+                        f"{action} on every {resource} of this account and region, read-only: {why}.",
+                    )
+                    for arn in self._nag_arns(service, resource, separator)
+                ]
+            )
+
+    def _grant_kubernetes_read(self, clusters: Sequence[str]) -> None:
+        """Read access to the Kubernetes API of each named cluster, for the in-use scan: an EKS access
+        entry for the role with the view policy at cluster scope (EKS user guide, "Grant IAM users
+        access to Kubernetes with EKS access entries")."""
+        scope = Stack.of(self)
+        for cluster in clusters:
+            eks.CfnAccessEntry(
+                scope,
+                f"EksAccess-{cluster}",
+                cluster_name=cluster,
+                principal_arn=self.role.role_arn,
+                access_policies=[
+                    eks.CfnAccessEntry.AccessPolicyProperty(
+                        policy_arn=f"arn:{Aws.PARTITION}:eks::aws:cluster-access-policy/{EKS_VIEW_POLICY}",
+                        access_scope=eks.CfnAccessEntry.AccessScopeProperty(type="cluster"),
+                    )
+                ],
+            )

@@ -1,0 +1,201 @@
+"""The one composition root: settings, run options and a client factory in, a sweep per region
+out. The faces (handler.py, stepfunctions.py, cli.py) call only this, and render what it returns.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from ecr_sweeper import observability
+from ecr_sweeper.clients import Clients, require_models
+from ecr_sweeper.constants import WORK_BUCKET_ENV
+from ecr_sweeper.cursor import CursorStore, NoCursor, SsmCursor, SsmFirstRun, WorkBucket
+from ecr_sweeper.deadline import Deadline
+from ecr_sweeper.errors import describe_error
+from ecr_sweeper.in_use import ScanOptions, scan
+from ecr_sweeper.outcome import Listener, SweepSummary, combine
+from ecr_sweeper.preview import preview
+from ecr_sweeper.registry import EcrRegistry
+from ecr_sweeper.report import emit_metrics
+from ecr_sweeper.repository_sweep import Judgement
+from ecr_sweeper.settings import ConfigError, RunOptions, Settings
+from ecr_sweeper.sweep import Selection, Sweep
+
+T = TypeVar("T")
+logger = observability.logger
+
+
+def start(context: Any) -> Settings:
+    """A function invocation begins: validate the environment and point Powertools at it.
+    Raises ConfigError before any AWS call."""
+    observability.begin(getattr(context, "aws_request_id", None))
+    settings = validated(lambda: Settings.from_env(os.environ))
+    validated(require_models)
+    observability.configure(settings)
+    return settings
+
+
+def validated(read: Callable[[], T]) -> T:
+    try:
+        return read()
+    except ConfigError as error:
+        logger.error(f"invalid configuration, nothing swept: {error}", extra={"record_type": "config_error"})
+        raise
+
+
+def run_options(settings: Settings, event: Any, clients: Clients) -> RunOptions:
+    """The options of a function run: the event's, and in the preview week a dry run that says
+    when deleting starts. A run whose event set dryRun itself, or a forecast, is left as it is."""
+    options = validated(lambda: RunOptions.from_event(event, settings))
+    if settings.preview_days <= 0 or options.dry_run_given or options.as_of is not None:
+        return options
+    now = datetime.now(timezone.utc)
+    first_run = None
+    store = SsmFirstRun(clients("ssm"), settings.first_run_parameter) if settings.first_run_parameter else None
+    if store is not None:
+        try:
+            first_run = store.load()
+            if first_run is None:
+                store.record(now)
+        except Exception as error:  # noqa: BLE001 - an unreadable record can only make this run a dry run
+            logger.warning(
+                f"could not read or record the first run ({describe_error(error)}); this run is a dry run",
+                extra={"record_type": "preview_error", "error": describe_error(error)},
+            )
+    state = preview(first_run, settings.preview_days, now)
+    if state is None:
+        return options
+    logger.info(
+        f"preview: a dry run; deleting starts on {state.deleting_starts.isoformat()}",
+        extra={"record_type": "preview", "deleting_starts": state.deleting_starts.isoformat()},
+    )
+    return replace(options, dry_run=True, preview=state)
+
+
+def sweep(
+    settings: Settings,
+    options: RunOptions,
+    *,
+    listener: Callable[[str | None], Listener],
+    clients: Clients | None = None,
+    regions: Sequence[str | None] = (),
+    deadline: Deadline | None = None,
+    metrics: Any = None,
+    batch: int | None = None,
+) -> SweepSummary:
+    """Sweep each region in turn (default: the settings' regions, else the clients' own); a region
+    that fails does not stop the others. `listener(region)` receives what happens in a region.
+    `batch` names a Step Functions batch: the repositories were listed by the sweeper, and the
+    batch keeps its own rotation. With `metrics`, each region's totals are added to them."""
+    clients = clients or Clients()
+    summaries = [
+        _sweep_region(
+            settings,
+            options,
+            clients,
+            region,
+            listener=listener,
+            deadline=deadline or Deadline(),
+            metrics=metrics,
+            batch=batch,
+        )
+        for region in (regions or settings.regions or (None,))
+    ]
+    if metrics is not None:
+        # The metrics are totals over the regions; the EMF document names which regions they cover.
+        metrics.add_metadata(key="regions", value=[s.region for s in summaries])
+    return combine(summaries)
+
+
+def _sweep_region(
+    settings: Settings,
+    options: RunOptions,
+    clients: Clients,
+    region: str | None,
+    *,
+    listener: Callable[[str | None], Listener],
+    deadline: Deadline,
+    metrics: Any,
+    batch: int | None,
+) -> SweepSummary:
+    here = clients.in_region(region)
+    name = here.region_name
+    report = listener(name)
+    summary = SweepSummary(
+        dry_run=options.dry_run,
+        as_of=options.as_of,
+        deleting_starts=options.preview.deleting_starts if options.preview else None,
+    )
+    try:
+        sweep = Sweep(
+            # One client for every worker, with a connection for each (botocore's default pool is 10).
+            registry=EcrRegistry(here("ecr", max_pool_connections=settings.max_workers + 2)),
+            judgement=Judgement(
+                retention_tag_key=settings.retention_tag_key,
+                default_retention=settings.default_retention,
+                now=options.as_of or datetime.now(timezone.utc),
+                dry_run=options.dry_run,
+                trace=options.trace,
+            ),
+            listener=report,
+            selection=Selection(options.repositories, listed=batch is not None),
+            scan_in_use=(
+                (lambda: scan(here, ScanOptions(settings.eks_clusters_ignored, settings.inspector_in_use)))
+                if settings.protect_in_use
+                else None
+            ),
+            workers=settings.max_workers,
+            deadline=deadline,
+            cursor=_cursor(settings, options, clients, region, batch),
+        )
+        summary = sweep.run(summary)
+    except Exception as error:  # noqa: BLE001 - one region's failure must not stop the others
+        report.region_failed(name, error)
+        summary.error = describe_error(error)
+    else:
+        if metrics is not None:
+            emit_metrics(metrics, summary)
+    summary.region = name
+    return summary
+
+
+def _cursor(
+    settings: Settings, options: RunOptions, clients: Clients, region: str | None, batch: int | None
+) -> CursorStore | None:
+    """Where this run starts, and the next one. None (no rotation) for repositories a person named:
+    the nightly order must not move for them. The parameters live in the home region of `clients`
+    (the function's own), whichever region is swept."""
+    if options.repositories is not None and batch is None:
+        return None
+    if not settings.cursor_parameter:
+        return NoCursor()
+    name = settings.cursor_parameter
+    if batch is not None:
+        name = f"{name}/batch/{batch}"
+    elif region:
+        name = f"{name}/{region}"
+    return SsmCursor(clients("ssm"), name)
+
+
+def batches(settings: Settings, options: RunOptions, clients: Clients) -> list[list[str]]:
+    """The Step Functions engine's batches: the named repositories, else every one of the region
+    (sorted, so that batch n holds about the same repositories night after night)."""
+    if options.repositories is not None:
+        # The sweep step reports any name that does not exist, as the function does.
+        names = list(options.repositories)
+    else:
+        names = sorted(repository.name for repository in EcrRegistry(clients("ecr")).repositories())
+    size = settings.repositories_per_invocation
+    return [names[start : start + size] for start in range(0, len(names), size)]
+
+
+def work_bucket(settings: Settings, clients: Clients, bucket: str | None = None) -> WorkBucket:
+    """The engine's bucket: the configured one, or `bucket` (named by a Map's ResultWriter)."""
+    name = bucket or settings.work_bucket
+    if not name:
+        raise ConfigError(f"{WORK_BUCKET_ENV} is not set: the Step Functions engine's function needs its work bucket")
+    return WorkBucket(clients("s3"), name)
