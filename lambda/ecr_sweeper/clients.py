@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -12,14 +13,29 @@ import botocore.loaders
 import botocore.model
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    SSOError,
+    TokenRetrievalError,
+)
 
+from ecr_sweeper.errors import describe_error
 from ecr_sweeper.settings import ConfigError
 
 # ECR publishes no rate for DescribeImages, ListTagsForResource or BatchDeleteImage, and each
 # API throttles on its own; botocore's standard mode retries ThrottlingException with
 # exponential backoff; ten attempts in all (up to ~20 s apart) ride out a burst.
 RETRY_ATTEMPTS = 10
+# The command line's first call: long enough for a slow VPN, short enough not to look hung.
+PREFLIGHT_CONNECT_TIMEOUT_S = 3.0
 USER_AGENT_APP_ID = "ecr-sweeper"
 
 
@@ -38,12 +54,14 @@ def client(
     profile: str | None = None,
     endpoint_url: str | None = None,
     attempts: int = RETRY_ATTEMPTS,
+    connect_timeout: float = 60,
 ) -> Any:
     """A client from the usual credential chain (or `profile`), as the AWS CLI would build it."""
     config = Config(
         retries={"mode": "standard", "total_max_attempts": attempts},
         max_pool_connections=max_pool_connections,
         user_agent_appid=USER_AGENT_APP_ID,
+        connect_timeout=connect_timeout,
     )
     core = botocore.session.Session(profile=profile)
     core.register_component("data_loader", _loader())
@@ -62,18 +80,27 @@ class Clients:
     endpoint_url: str | None = None
 
     def __call__(self, service: str, **kwargs: Any) -> Any:
-        return client(service, self.region, profile=self.profile, endpoint_url=self.endpoint_url, **kwargs)
+        return client(service, self.region_name, profile=self.profile, endpoint_url=self.endpoint_url, **kwargs)
 
     def in_region(self, region: str | None) -> Clients:
         return replace(self, region=region) if region else self
 
     @property
     def region_name(self) -> str | None:
-        """The region the clients call: the given one, else the configuration's."""
+        """The region the clients call: the given one, else the configured one as the AWS CLI
+        finds it: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's (botocore alone reads
+        only the last two)."""
         return (
             self.region
+            or os.environ.get("AWS_REGION")
             or boto3.session.Session(botocore_session=botocore.session.Session(profile=self.profile)).region_name
         )
+
+    def caller(self) -> tuple[str, str]:
+        """(account, ARN) of the credentials, asked once with no retry and a short connect timeout,
+        so that missing credentials or an endpoint that does not answer fail in seconds."""
+        identity = self("sts", attempts=1, connect_timeout=PREFLIGHT_CONNECT_TIMEOUT_S).get_caller_identity()
+        return str(identity["Account"]), str(identity["Arn"])
 
 
 def ecr_regions() -> frozenset[str]:
@@ -81,9 +108,8 @@ def ecr_regions() -> frozenset[str]:
     return frozenset(boto3.session.Session().get_available_regions("ecr"))
 
 
-# Failures a person fixes in their set-up (exit code 2 of the command-line tool), and failures of
-# the AWS calls themselves.
-SETUP_ERRORS: tuple[type[Exception], ...] = (ProfileNotFound, NoCredentialsError)
+# Failures of the AWS calls themselves (exit code 1 of the command line, unless setup_problem
+# names a set-up error).
 AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 
 
@@ -120,3 +146,32 @@ def require_models() -> None:
             "responses and turn safety rules off silently. Install the botocore pinned in requirements.txt "
             "(the function bundles it)"
         )
+
+
+# Rejections of credentials that a person fixes by logging in again.
+_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
+_REJECTED = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "AuthFailure"}
+
+
+def setup_problem(error: BaseException, endpoint: str | None) -> str | None:
+    """The one line that tells a person what to do about a set-up error (the command line exits 2);
+    None when `error` is not one."""
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return "no AWS credentials: run `aws sso login` (or `aws configure`), or pass --profile NAME"
+    if isinstance(error, SSOError | TokenRetrievalError):
+        return f"your SSO session cannot be used ({error}): run `aws sso login`"
+    if isinstance(error, ProfileNotFound):
+        return f"{error}: list yours with `aws configure list-profiles`"
+    if isinstance(error, NoRegionError):
+        return "no region: pass --region, or set AWS_REGION (or a region in your profile)"
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError | ConnectionClosedError):
+        if endpoint:
+            return f"nothing answers at {endpoint}: start the emulator there, or fix --endpoint-url"
+        return f"cannot reach AWS ({describe_error(error)}): check your network, proxy or VPN"
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _EXPIRED:
+            return f"your credentials have expired ({code}): run `aws sso login`, or refresh them"
+        if code in _REJECTED:
+            return f"your credentials were rejected ({code}): check --profile, or run `aws sso login`"
+    return None

@@ -7,8 +7,9 @@ starts where this one stopped (cursor.py).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Room to finish a repository that is started now: listing, planning, a few delete waves, each
@@ -24,6 +25,9 @@ class Deadline:
     remaining_ms: Callable[[], int] | None = None
     start_margin_s: float = START_MARGIN_S
     batch_margin_s: float = BATCH_MARGIN_S
+    # Set by a person (Ctrl-C on the command line): start no repository and no batch from now on;
+    # the batch in flight finishes, since a BatchDeleteImage call cannot be taken back halfway.
+    stopped: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def of(cls, context: Any) -> Deadline:
@@ -43,8 +47,21 @@ class Deadline:
             return float("inf")
         return left / 1000
 
+    def stop(self) -> None:
+        self.stopped.set()
+
+    @property
+    def why(self) -> str:
+        """What cut the sweep short, as the records say it."""
+        return "interrupted" if self.stopped.is_set() else "deadline"
+
+    @property
+    def leaves(self) -> str:
+        """What becomes of the work it cut: the next run takes it up, or a person decides again."""
+        return "not started: interrupted" if self.stopped.is_set() else "left for the next run"
+
     def can_start_repository(self) -> bool:
-        return self._left_s() >= self.start_margin_s
+        return not self.stopped.is_set() and self._left_s() >= self.start_margin_s
 
     def can_start_batch(self) -> bool:
-        return self._left_s() >= self.batch_margin_s
+        return not self.stopped.is_set() and self._left_s() >= self.batch_margin_s

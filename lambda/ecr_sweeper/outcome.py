@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from ecr_sweeper.constants import MAX_SUMMARY_REPOSITORIES
-from ecr_sweeper.model import Action, Check, DeleteFailure, Protection, Verdict
+from ecr_sweeper.model import Action, Check, DeleteFailure, Image, Protection, Verdict
 
 
 class Status(enum.Enum):
@@ -104,6 +104,14 @@ class ArchivedIndexesUnread:
 
 
 @dataclass(frozen=True)
+class IndexesNotRead:
+    """Untagged indexes whose manifests were not read, because reading records a pull (the
+    command line's principal is not a pull-time update exclusion): what they list is unverified."""
+
+    digests: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class UnexpectedFailure:
     """BatchDeleteImage reported a failure for an id the sweep did not ask to delete."""
 
@@ -122,7 +130,7 @@ class RepositoryFailed:
     error: BaseException
 
 
-Notice = InvalidTag | ArchivedIndexesUnread | UnexpectedFailure | DeadlineCut | RepositoryFailed
+Notice = InvalidTag | ArchivedIndexesUnread | IndexesNotRead | UnexpectedFailure | DeadlineCut | RepositoryFailed
 
 
 @dataclass
@@ -131,12 +139,18 @@ class RepositoryResult:
 
     outcome: RepositoryOutcome
     events: list[Verdict | Notice] = field(default_factory=list)
-    # With RunOptions.trace: every rule the planner checked, per digest (`ecr-sweeper explain`).
+    # With RunOptions.trace: every rule the planner checked, per digest (`ecr-sweeper explain`),
+    # and every image listed, tagged ones included.
     trace: Mapping[str, tuple[Check, ...]] = field(default_factory=dict)
+    images: Mapping[str, Image] = field(default_factory=dict)
+    # Told each verdict as it is reached (set once the plan is made: the deletions stream).
+    on_verdict: Callable[[str, Verdict], None] | None = field(default=None, repr=False, compare=False)
 
     def verdict(self, verdict: Verdict) -> None:
         self.events.append(verdict)
         self.outcome.count(verdict)
+        if self.on_verdict is not None:
+            self.on_verdict(self.outcome.repository, verdict)
 
     def notice(self, notice: Notice) -> None:
         self.events.append(notice)
@@ -176,7 +190,12 @@ class Listener(Protocol):
 
     def in_use(self, report: InUseReport) -> None: ...
 
+    def selected(self, repositories: int) -> None: ...
+
     def repository_started(self, repository: str) -> None: ...
+
+    def verdict(self, repository: str, verdict: Verdict) -> None:
+        """A deletion's final verdict, as soon as ECR answered (the command line streams them)."""
 
     def repository_done(self, result: RepositoryResult) -> None: ...
 

@@ -8,6 +8,8 @@ An untagged digest is deleted only when it has expired and nothing protects it:
 - a referrer (subjectManifestDigest) of a kept image is kept ("referrer of kept image ...");
   a referrer follows its subject: deleted with it, first; an orphan referrer expires on its own,
   once the sweep has checked again, just before deleting it, that its subject is really gone.
+With a saved plan (`approved`), a digest is deleted only if that plan deleted it too: everything
+else is kept, and protects what it lists and what refers to it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ TAGGED, ARCHIVED, IN_USE, INSPECTOR, AGE, PULL, INDEX_CHILD, REFERRER = (
     "referrer of an image",
 )
 _FOLLOWS_SUBJECT = "not checked: a referrer goes with its subject"
+NOT_APPROVED = "not in the approved plan: only digests that plan deletes are deleted"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Plan:
     absent_subjects: Mapping[str, str] = field(default_factory=dict)
     # Archived indexes whose manifest could not be read: what they list is unknown.
     unread_indexes: tuple[str, ...] = ()
+    # Untagged indexes whose manifest the caller chose not to read (reading records a pull).
+    not_read: tuple[str, ...] = ()
     # With plan(trace=True): every rule checked for every digest, tagged and archived ones too.
     trace: Mapping[str, tuple[Check, ...]] = field(default_factory=dict)
 
@@ -83,11 +88,17 @@ def plan(
     in_use: Mapping[str, Sequence[Use]] | None = None,
     inspector: Mapping[str, Sighting] | None = None,
     trace: bool = False,
+    approved: Collection[str] | None = None,
+    not_read: Collection[str] = (),
 ) -> Plan:
     """`in_use` maps digests to the workloads that use them, whatever repository they named:
     digests are content hashes, so a digest in use is the same image in every repository. None
     means that nothing was scanned (PROTECT_IN_USE=false). With `trace`, the plan also carries
-    every rule checked for every digest; the verdicts are the same either way."""
+    every rule checked for every digest; the verdicts are the same either way.
+
+    `approved`: the digests a saved plan deletes; any other one is kept ("not in the approved
+    plan"). `not_read`: indexes whose manifests were not read on purpose (in `children` or not):
+    what they list is unknown, and each deletion says so in its caveat."""
     children = children or {}
     facts = _Facts(retention, now, in_use, inspector or {})
     present = {image.digest: image for image in images}
@@ -104,6 +115,8 @@ def plan(
         if trace:
             checks[image.digest] = [f.check for f in found if f.check is not None]
         keep = next((f.keep for f in found if f.keep is not None), None)
+        if keep is None and approved is not None and _candidate(image) and image.digest not in approved:
+            keep = Verdict(image, Action.KEPT, NOT_APPROVED)
         if image.tags or image.archived:
             kept.append(image.digest)
         elif keep is not None:
@@ -134,7 +147,8 @@ def plan(
     unread = tuple(
         i.digest for i in images if i.archived and i.media_type in INDEX_MEDIA_TYPES and i.digest not in children
     )
-    caveats = _caveats(unread, decided)
+    skipped = tuple(digest for digest in dict.fromkeys(not_read) if digest in present)
+    caveats = _caveats(unread, decided) | _not_read_caveats(skipped, decided)
     verdicts = [
         replace(decided[image.digest], caveat=caveats[image.digest])
         if image.digest in caveats
@@ -154,7 +168,7 @@ def plan(
     if trace:
         graph = _graph_checks(images, present, children, protected, decided)
         traced = {digest: (*own, *graph[digest]) for digest, own in checks.items()}
-    return Plan(verdicts, _waves(verdicts, children, referrers, set(caveats)), absent, unread, traced)
+    return Plan(verdicts, _waves(verdicts, children, referrers, set(caveats)), absent, unread, skipped, traced)
 
 
 def judge(image: Image, retention: Retention, now: datetime) -> Verdict:
@@ -349,6 +363,21 @@ def _caveats(unread: Sequence[str], decided: Mapping[str, Verdict]) -> dict[str,
     listed = ", ".join(unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
     caveat = (
         f"archived index {listed} may list it (ECR serves no archived manifest); "
+        "if so ECR refuses the delete and it is kept"
+    )
+    return dict.fromkeys(doomed, caveat)
+
+
+def _not_read_caveats(not_read: Sequence[str], decided: Mapping[str, Verdict]) -> dict[str, str]:
+    """Deletions that an index whose manifest was not read may forbid (see `_caveats`). The index
+    itself may go; what it lists, ECR refuses to delete, and the sweep then reports it kept."""
+    if not not_read:
+        return {}
+    skipped = set(not_read)
+    doomed = {d for d, v in decided.items() if v.action is Action.WOULD_DELETE and d not in skipped}
+    listed = ", ".join(not_read[:3]) + (f" and {len(not_read) - 3} more" if len(not_read) > 3 else "")
+    caveat = (
+        f"unverified: untagged index {listed} was not read (reading it records a pull) and may list it; "
         "if so ECR refuses the delete and it is kept"
     )
     return dict.fromkeys(doomed, caveat)

@@ -13,6 +13,7 @@ digest wins whenever both are given. A reference to any other registry is not EC
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _HOST = (
@@ -72,3 +73,39 @@ def reported_digest(value: str | None) -> str | None:
     content hashes, so protecting one that is not ECR's costs nothing."""
     match = _REPORTED.fullmatch((value or "").strip())
     return match.group(1) if match else None
+
+
+# A caller as sts:GetCallerIdentity names it, and a principal as a pull-time update exclusion
+# names it (pattern from the ECR API reference, RegisterPullTimeUpdateExclusion:
+# arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/path/name).
+_SESSION = re.compile(
+    r"arn:(?P<partition>aws(?:-[a-z]+)*):sts::(?P<account>\d{12}):assumed-role/(?P<name>[\w+=,.@-]+)/.+"
+)
+_PRINCIPAL = re.compile(
+    r"arn:(?P<partition>aws(?:-[a-z]+)*):iam::(?P<account>\d{12}):(?P<kind>role|user)/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]+)"
+)
+
+
+def principal_arn(caller: str) -> str | None:
+    """The IAM principal a pull-time update exclusion must name for this caller: a role session's
+    role (STS drops the role's path, so this ARN has none), a user itself; None for anything that
+    cannot be excluded (the root user, a federated user)."""
+    session = _SESSION.fullmatch(caller)
+    if session:
+        return f"arn:{session['partition']}:iam::{session['account']}:role/{session['name']}"
+    return caller if _PRINCIPAL.fullmatch(caller) else None
+
+
+def is_excluded(caller: str, exclusions: Sequence[str]) -> bool:
+    """Whether ECR records no pull for `caller`: an exclusion names its role (whatever the role's
+    path) or the user itself."""
+    principal = principal_arn(caller)
+    match = _PRINCIPAL.fullmatch(principal or "")
+    if match is None:
+        return False
+    key = (match["partition"], match["account"], match["kind"], match["name"])
+    for arn in exclusions:
+        other = _PRINCIPAL.fullmatch(arn)
+        if other and (other["partition"], other["account"], other["kind"], other["name"]) == key:
+            return True
+    return False

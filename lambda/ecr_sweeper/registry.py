@@ -45,6 +45,19 @@ class EcrRegistry:
             for repo in page["repositories"]:
                 yield Repository(name=repo["repositoryName"], arn=repo["repositoryArn"])
 
+    def pull_time_exclusions(self) -> list[str]:
+        """The principals whose pulls ECR does not record in this region (at most 100 per
+        registry: ECR API reference, RegisterPullTimeUpdateExclusion). botocore has no paginator
+        for ListPullTimeUpdateExclusions, so the pages are followed by hand."""
+        found: list[str] = []
+        token: dict[str, str] = {}
+        while True:
+            page = self._ecr.list_pull_time_update_exclusions(maxResults=100, **token)
+            found += page.get("pullTimeUpdateExclusions", [])
+            if not page.get("nextToken"):
+                return found
+            token = {"nextToken": page["nextToken"]}
+
     def tags(self, repository: Repository) -> dict[str, str]:
         # DescribeRepositories carries no tags: one ListTagsForResource per repository.
         response = self._ecr.list_tags_for_resource(resourceArn=repository.arn)

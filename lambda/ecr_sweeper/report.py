@@ -20,6 +20,7 @@ from ecr_sweeper.model import Action, Protection, Verdict
 from ecr_sweeper.outcome import (
     ArchivedIndexesUnread,
     DeadlineCut,
+    IndexesNotRead,
     InUseReport,
     InUseState,
     InvalidTag,
@@ -127,6 +128,13 @@ def notice_record(repository: str, notice: Notice, *, dry_run: bool) -> Record:
             f"{repository}: {len(notice.digests)} archived index(es) whose manifest ECR does not serve; what they "
             "list is unknown here, and ECR refuses to delete it (such a digest is then reported kept)",
             {"record_type": "archived_indexes", "repository": repository, "digests": list(notice.digests)},
+        )
+    if isinstance(notice, IndexesNotRead):
+        return Record(
+            logging.WARNING,
+            f"{repository}: {len(notice.digests)} untagged index manifest(s) not read, since reading records a pull "
+            "that keeps the index alive; deletions an index may forbid are marked unverified",
+            {"record_type": "indexes_not_read", "repository": repository, "digests": list(notice.digests)},
         )
     if isinstance(notice, UnexpectedFailure):
         failure = notice.failure
@@ -264,7 +272,14 @@ class Reporter:
         for record in in_use_records(report):
             self.write(record)
 
+    def selected(self, repositories: int) -> None:
+        return None
+
     def repository_started(self, repository: str) -> None:
+        return None
+
+    def verdict(self, repository: str, verdict: Verdict) -> None:
+        # The function writes a repository's records when it is done, in order.
         return None
 
     def repository_done(self, result: RepositoryResult) -> None:

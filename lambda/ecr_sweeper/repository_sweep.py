@@ -6,7 +6,7 @@ failure is isolated to this repository. ECR calls go through registry.py; decisi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +17,7 @@ from ecr_sweeper.model import Action, Image, Protection, Repository, Sighting, U
 from ecr_sweeper.outcome import (
     ArchivedIndexesUnread,
     DeadlineCut,
+    IndexesNotRead,
     InvalidTag,
     RepositoryFailed,
     RepositoryOutcome,
@@ -81,6 +82,11 @@ class Judgement:
     inspector: Mapping[str, Sighting] | None = None
     # Keep the planner's rules for every digest in the result (`ecr-sweeper explain`).
     trace: bool = False
+    # A saved plan: repository -> the digests it deletes, as planned. Only those may be deleted.
+    approved: Mapping[str, Mapping[str, Image]] | None = None
+    # False: do not read untagged indexes' manifests (the reader is not a pull-time update
+    # exclusion, and a read would keep the index alive); what they list is then unverified.
+    read_untagged_indexes: bool = True
 
 
 @dataclass
@@ -89,6 +95,8 @@ class RepositorySweep:
     judgement: Judgement
     deadline: Deadline
     repository: Repository
+    # Told each verdict of the deletions as it is reached.
+    on_verdict: Callable[[str, Verdict], None] | None = None
 
     def run(self) -> RepositoryResult:
         self.result = RepositoryResult(RepositoryOutcome(self.repository.name))
@@ -118,7 +126,10 @@ class RepositorySweep:
         return policy.retention
 
     def _plan(self, images: list[Image], retention: Retention) -> Planned:
-        indexes = [image.digest for image in images if image.media_type in INDEX_MEDIA_TYPES]
+        not_read = self._not_read(images)
+        indexes = [
+            image.digest for image in images if image.media_type in INDEX_MEDIA_TYPES and image.digest not in not_read
+        ]
         archived = {image.digest for image in images if image.archived}
         reads = OwnReads()
         children: dict[str, tuple[str, ...]] = {}
@@ -135,8 +146,22 @@ class RepositorySweep:
             in_use=judgement.in_use,
             inspector=judgement.inspector,
             trace=judgement.trace,
+            approved=self._approved().keys() if judgement.approved is not None else None,
+            not_read=not_read,
         )
         return Planned(the_plan, reads, children)
+
+    def _not_read(self, images: list[Image]) -> tuple[str, ...]:
+        if self.judgement.read_untagged_indexes:
+            return ()
+        return tuple(
+            image.digest
+            for image in images
+            if image.media_type in INDEX_MEDIA_TYPES and image.untagged and not image.archived
+        )
+
+    def _approved(self) -> Mapping[str, Image]:
+        return (self.judgement.approved or {}).get(self.repository.name, {})
 
     def _sweep(self, retention: Retention) -> None:
         outcome = self.result.outcome
@@ -146,16 +171,28 @@ class RepositorySweep:
         planned = self._plan(images, retention)
         the_plan = planned.plan
         self.result.trace = the_plan.trace
+        if self.judgement.trace:
+            self.result.images = {image.digest: image for image in images}
         if the_plan.unread_indexes:
             self.result.notice(ArchivedIndexesUnread(the_plan.unread_indexes))
+        if the_plan.not_read:
+            self.result.notice(IndexesNotRead(the_plan.not_read))
         outcome.untagged_images = len(the_plan.verdicts)
+        approved = self._approved() if self.judgement.approved is not None else None
         for verdict in the_plan.verdicts:
             if verdict.action is Action.KEPT:
+                if approved is not None and verdict.image.digest in approved:
+                    verdict = replace(
+                        verdict, reason=f"in the approved plan, no longer due: {verdict.reason}", late=True
+                    )
                 self.result.verdict(verdict)
+        if approved is not None:
+            self._approved_elsewhere(approved, images)
         if self.judgement.dry_run:
             for verdict in the_plan.deletions:
                 self.result.verdict(verdict)
             return
+        self.result.on_verdict = self.on_verdict
         referenced = self._delete_waves(planned, the_plan.waves, final=False)
         if referenced and outcome.status is not Status.DEFERRED:
             self._replan_and_retry(retention, referenced)
@@ -163,6 +200,27 @@ class RepositorySweep:
             # Refused as still listed by an index, and no time left to plan again.
             for verdict in referenced:
                 self._defer(verdict)
+
+    def _approved_elsewhere(self, approved: Mapping[str, Image], images: list[Image]) -> None:
+        """A verdict for each approved digest that is no longer an untagged candidate: gone from
+        the repository, tagged or archived since the plan was saved."""
+        listed = {image.digest: image for image in images}
+        for digest, planned in approved.items():
+            now = listed.get(digest)
+            if now is None:
+                self.result.verdict(
+                    Verdict(
+                        planned, Action.GONE, "in the approved plan, no longer in the repository; nothing to delete"
+                    )
+                )
+            elif now.tags:
+                self.result.verdict(
+                    Verdict(now, Action.KEPT, f"in the approved plan, tagged {', '.join(now.tags)} since", late=True)
+                )
+            elif now.archived:
+                self.result.verdict(
+                    Verdict(now, Action.KEPT, f"in the approved plan, {now.status.lower()} since", late=True)
+                )
 
     def _replan_and_retry(self, retention: Retention, referenced: list[Verdict]) -> None:
         """Digests an index still listed: plan once more on a fresh listing, then delete what is
@@ -214,7 +272,7 @@ class RepositorySweep:
                 left = [verdict for batch in batches[number:] for verdict in batch]
                 outcome = self.result.outcome
                 outcome.status = Status.DEFERRED
-                outcome.detail = f"deadline: {len(left)} planned deletion(s) left for the next run"
+                outcome.detail = f"{self.deadline.why}: {len(left)} planned deletion(s) {self.deadline.leaves}"
                 self.result.notice(DeadlineCut(len(left)))
                 for verdict in left:
                     self._defer(verdict)
@@ -232,7 +290,7 @@ class RepositorySweep:
             replace(
                 verdict,
                 action=Action.DEFERRED,
-                reason=f"deadline: left for the next run{refused} ({verdict.reason})",
+                reason=f"{self.deadline.why}: {self.deadline.leaves}{refused} ({verdict.reason})",
                 caveat=None,
                 failure=None,
             )

@@ -130,6 +130,11 @@ def _sweep_region(
         as_of=options.as_of,
         deleting_starts=options.preview.deleting_starts if options.preview else None,
     )
+    approved = None if options.approved is None else options.approved.get(name, {})
+    selection = Selection(options.repositories, listed=batch is not None)
+    if approved is not None:
+        # A saved plan names its repositories; one deleted since holds nothing left to delete.
+        selection = Selection(tuple(approved), listed=True)
     try:
         sweep = Sweep(
             # One client for every worker, with a connection for each (botocore's default pool is 10).
@@ -140,9 +145,11 @@ def _sweep_region(
                 now=options.as_of or datetime.now(timezone.utc),
                 dry_run=options.dry_run,
                 trace=options.trace,
+                approved=approved,
+                read_untagged_indexes=options.read_untagged_indexes,
             ),
             listener=report,
-            selection=Selection(options.repositories, listed=batch is not None),
+            selection=selection,
             scan_in_use=(
                 (lambda: scan(here, ScanOptions(settings.eks_clusters_ignored, settings.inspector_in_use)))
                 if settings.protect_in_use
@@ -167,9 +174,9 @@ def _cursor(
     settings: Settings, options: RunOptions, clients: Clients, region: str | None, batch: int | None
 ) -> CursorStore | None:
     """Where this run starts, and the next one. None (no rotation) for repositories a person named:
-    the nightly order must not move for them. The parameters live in the home region of `clients`
+    the nightly order must not move for them, nor for a saved plan. The parameters live in the home region of `clients`
     (the function's own), whichever region is swept."""
-    if options.repositories is not None and batch is None:
+    if (options.repositories is not None or options.approved is not None) and batch is None:
         return None
     if not settings.cursor_parameter:
         return NoCursor()
@@ -199,3 +206,13 @@ def work_bucket(settings: Settings, clients: Clients, bucket: str | None = None)
     if not name:
         raise ConfigError(f"{WORK_BUCKET_ENV} is not set: the Step Functions engine's function needs its work bucket")
     return WorkBucket(clients("s3"), name)
+
+
+def repository_names(clients: Clients) -> list[str]:
+    """Every repository of the clients' region, sorted (the command line matches its patterns)."""
+    return sorted(repository.name for repository in EcrRegistry(clients("ecr")).repositories())
+
+
+def pull_time_exclusions(clients: Clients) -> list[str]:
+    """The principals whose pulls ECR does not record in the clients' region."""
+    return EcrRegistry(clients("ecr")).pull_time_exclusions()

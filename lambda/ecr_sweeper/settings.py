@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ecr_sweeper import constants as c
+from ecr_sweeper.model import Image
 from ecr_sweeper.policy import InvalidRetention, KeepForever, Retention, parse_retention
 from ecr_sweeper.preview import Preview
 
@@ -208,6 +209,13 @@ class RunOptions:
     preview: Preview | None = None
     # Keep every rule the planner checked for every digest (`ecr-sweeper explain`); never from an event.
     trace: bool = False
+    # A saved plan (`ecr-sweeper sweep --plan`): region -> repository -> digest -> the image as
+    # planned. Only those digests may be deleted, and only those repositories are swept. Never
+    # from an event.
+    approved: Mapping[str | None, Mapping[str, Mapping[str, Image]]] | None = None
+    # False on a laptop whose principal is not a pull-time update exclusion: reading an untagged
+    # index's manifest would record a pull and keep it alive. Never from an event.
+    read_untagged_indexes: bool = True
 
     @classmethod
     def from_event(cls, event: Any, settings: Settings) -> RunOptions:

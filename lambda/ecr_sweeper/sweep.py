@@ -62,6 +62,7 @@ class Sweep:
             return summary
         start = self._load_start()
         queue = self._selected(summary, start.start)
+        self.listener.selected(len(queue))
         not_started = self._sweep_all(queue, judgement, summary)
         summary.not_started = len(not_started)
         if self.cursor is not None:
@@ -116,7 +117,7 @@ class Sweep:
 
     def _sweep_one(self, repository: Repository, judgement: Judgement) -> RepositoryOutcome:
         self.listener.repository_started(repository.name)
-        result = RepositorySweep(self.registry, judgement, self.deadline, repository).run()
+        result = RepositorySweep(self.registry, judgement, self.deadline, repository, self.listener.verdict).run()
         self.listener.repository_done(result)
         # The summary keeps the counts; the verdicts went to the listener, so that memory stays
         # flat however many digests the region holds.

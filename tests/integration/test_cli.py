@@ -37,18 +37,34 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_plan_prints_a_table_per_repository_and_totals(ecr: Any, registry: dict[str, str], capsys: Any) -> None:
+def test_plan_prints_a_row_per_repository_and_totals(ecr: Any, registry: dict[str, str], capsys: Any) -> None:
     # Given the registry
 
     # When the tool plans
     code, out, _ = cli(capsys, "plan")
 
-    # Then it prints each verdict with its reason and the totals, and deletes nothing
+    # Then one row says what happens in the repository, then the totals; nothing is deleted
     assert code == 0
-    assert "team/api" in out and registry["old"][7:19] in out
-    assert "would_delete" in out and "child of kept index" in out
-    assert "Total: 1 digest(s)" in out and "a month at USD 0.1/GB-month" in out
+    [row] = [line for line in out.splitlines() if line.startswith("team/api")]
+    assert row.split()[:7] == ["team/api", "3d", "swept", "4", "3", "1", "index"]
+    assert "region us-east-1" in out and "kept by reason" in out and "to delete" in out
+    assert "Total to delete: 1 digest(s), 32.0 MB" in out and "at USD 0.10/GB-month" in out
+    assert registry["old"][7:19] not in out, "digests only with --details"
     assert len(digests(ecr, "team/api")) == 4, "plan is always a dry run"
+
+
+def test_plan_details_prints_every_digest_with_its_reason(ecr: Any, registry: dict[str, str], capsys: Any) -> None:
+    # Given the registry
+
+    # When the tool plans with --details
+    code, out, _ = cli(capsys, "plan", "--details")
+
+    # Then each untagged digest has a row: its short digest, verdict and reason
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line[:12] in {d[7:19] for d in registry.values()}}
+    assert "would_delete" in rows[registry["old"][7:19]]
+    assert f"child of kept index {registry['index'][7:19]}" in rows[registry["child"][7:19]]
+    assert registry["index"][7:19] not in rows, "a tagged index is never judged"
 
 
 def test_plan_json_records_carry_the_lambda_log_keys(ecr: Any, registry: dict[str, str], capsys: Any) -> None:
@@ -114,7 +130,7 @@ def test_sweep_asks_before_deleting(
 ) -> None:
     # Given the registry, and a terminal where the operator answers y or n
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
-    monkeypatch.setattr("builtins.input", lambda _: answer)
+    monkeypatch.setattr("builtins.input", lambda *_: answer)
 
     # When the tool sweeps without --yes
     code, _, _ = cli(capsys, "sweep")
@@ -168,7 +184,7 @@ def test_a_failed_repository_exits_1(ecr: Any, registry: dict[str, str], capsys:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--profile", "no-such-profile", "plan"), "ProfileNotFound"),
+        (("--profile", "no-such-profile", "plan"), "(no-such-profile) could not be found: list yours with `aws configure"),
         (("plan", "--region", "mars-1"), "'mars-1' is not an ECR region"),
         (("plan", "--as-of", "someday"), "asOf='someday'"),
     ],

@@ -3,6 +3,7 @@ reach every client it builds, the rotation cursor's too."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -32,23 +33,32 @@ def laptop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return "laptop"
 
 
-def test_the_cursor_is_kept_with_the_profiles_credentials_and_region(
+def test_the_cursor_is_read_with_the_profiles_credentials_and_region(
     ecr: Any, laptop: str, capsys: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a repository in the profile's region with an expired digest, and a cursor parameter
+    # Given two repositories in the profile's region, a cursor there that starts at the second, and
+    # one worker, so that the records come in the order of the sweep
     west = boto3.client("ecr", **{**OWN, "region_name": "eu-west-1"})
-    create_repository(west, "app", "1")
-    untagged(west, "app", "old", days=5, region="eu-west-1")
-    monkeypatch.setenv("CURSOR_PARAMETER", CURSOR)
-
-    # When the command line sweeps with --profile
-    code = main(["sweep", "--yes", "--profile", laptop])
-
-    # Then it swept the profile's region and kept the cursor there, not in another one
-    assert code == 0, capsys.readouterr()
-    assert west.describe_images(repositoryName="app")["imageDetails"] == []
+    for name in ("aa", "bb"):
+        create_repository(west, name, "1")
+        untagged(west, name, "old", days=5, region="eu-west-1")
     west_ssm = boto3.client("ssm", **{**OWN, "region_name": "eu-west-1"})
-    assert west_ssm.get_parameter(Name=CURSOR)["Parameter"]["Value"] == "-"
+    west_ssm.put_parameter(Name=CURSOR, Value="bb", Type="String")
+    monkeypatch.setenv("CURSOR_PARAMETER", CURSOR)
+    monkeypatch.setenv("MAX_WORKERS", "1")
+
+    # When the command line plans, then sweeps, with --profile
+    code = main(["plan", "--profile", laptop, "--output", "json"])
+    planned = json.loads(capsys.readouterr().out)
+    swept = main(["sweep", "--yes", "--profile", laptop])
+
+    # Then it planned in the profile's region from the cursor kept there, deleted there, and left
+    # the cursor as it was: a sweep of an approved plan does not move the nightly order
+    assert code == 0 and swept == 0, capsys.readouterr()
+    order = [r["repository"] for r in planned["records"] if r.get("record_type") == "repository_summary"]
+    assert order == ["bb", "aa"]
+    assert west.describe_images(repositoryName="aa")["imageDetails"] == []
+    assert west_ssm.get_parameter(Name=CURSOR)["Parameter"]["Value"] == "bb"
     east_ssm = boto3.client("ssm", **OWN)
     with pytest.raises(east_ssm.exceptions.ParameterNotFound):
         east_ssm.get_parameter(Name=CURSOR)

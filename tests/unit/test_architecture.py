@@ -16,7 +16,21 @@ FACES = {"handler", "stepfunctions", "cli"}
 ADAPTERS = {"registry", "in_use", "kubernetes", "clients", "cursor"}
 NETWORK = {"boto3", "botocore", "urllib3", "requests", "http", "socket"}
 # Pure: no adapter, no composition root, no face, no Powertools.
-PURE = {"model", "planner", "policy", "references", "preview", "deadline", "settings", "errors", "constants", "outcome"}
+PURE = {
+    "model",
+    "planner",
+    "policy",
+    "references",
+    "preview",
+    "deadline",
+    "settings",
+    "errors",
+    "constants",
+    "outcome",
+    "saved_plan",
+}
+# What only the command-line face uses to render: tables, JSON, progress (rich).
+FACE_PARTS = {"views"}
 
 
 def imports(module: str) -> set[str]:
@@ -65,6 +79,11 @@ def test_only_the_composition_root_builds_adapters() -> None:
         assert "clients" not in imports(module)
 
 
+def test_the_face_parts_render_only() -> None:
+    for part in FACE_PARTS:
+        assert imports(part) & (FACES | ADAPTERS | {"runner", "sweep", "repository_sweep", "planner"}) == set()
+
+
 def test_every_face_goes_through_the_runner() -> None:
     for face in FACES:
         assert "runner" in imports(face)
@@ -73,5 +92,5 @@ def test_every_face_goes_through_the_runner() -> None:
 
 def test_the_layers_cover_every_module() -> None:
     # A new module must find its place in ARCHITECTURE.md and here.
-    placed = FACES | ADAPTERS | PURE | {"runner", "sweep", "repository_sweep", "report", "observability"}
+    placed = FACES | FACE_PARTS | ADAPTERS | PURE | {"runner", "sweep", "repository_sweep", "report", "observability"}
     assert set(MODULES) == placed
