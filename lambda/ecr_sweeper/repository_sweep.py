@@ -183,7 +183,7 @@ class RepositorySweep:
             if verdict.action is Action.KEPT:
                 if approved is not None and verdict.image.digest in approved:
                     verdict = replace(
-                        verdict, reason=f"in the approved plan, no longer due: {verdict.reason}", late=True
+                        verdict, reason=f"in the approved plan, not due now: {verdict.reason}", late=True
                     )
                 self.result.verdict(verdict)
         if approved is not None:
