@@ -182,9 +182,7 @@ class RepositorySweep:
         for verdict in the_plan.verdicts:
             if verdict.action is Action.KEPT:
                 if approved is not None and verdict.image.digest in approved:
-                    verdict = replace(
-                        verdict, reason=f"in the approved plan, not due now: {verdict.reason}", late=True
-                    )
+                    verdict = replace(verdict, reason=f"in the approved plan, not due now: {verdict.reason}", late=True)
                 self.result.verdict(verdict)
         if approved is not None:
             self._approved_elsewhere(approved, images)

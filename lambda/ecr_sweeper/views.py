@@ -238,9 +238,10 @@ class View:
         for problem in _problems(run):
             self.out.print(f"[yellow]{escape(problem)}[/]")
         doing = "deleted" if run.summaries and not run.summaries[0].dry_run else "to delete"
+        self.out.print(f"Total {doing}: {totals['digests']:,} digest(s), {size(totals['bytes'])}")
         self.out.print(
-            f"Total {doing}: {totals['digests']:,} digest(s), {size(totals['bytes'])}, about "
-            f"USD {totals['estimatedMonthlySavingUsd']:,.2f}/month at USD {ECR_STORAGE_USD_PER_GB_MONTH:.2f}/GB-month"
+            f"Storage saved: about USD {totals['estimatedMonthlySavingUsd']:,.2f} a month "
+            f"(USD {ECR_STORAGE_USD_PER_GB_MONTH:.2f} per GB-month)"
         )
 
     def _repositories(self, run: Run) -> None:
@@ -307,13 +308,20 @@ def _fitted(
     """A table that fits `width`: fixed columns as wide as their widest cell, the `flexible` ones
     sharing the rest; every cell folded to at most two lines and cut with an ellipsis beyond."""
     natural = [max([len(header)] + [len(row[n]) for row in rows]) for n, header in enumerate(headers)]
+    if sum(natural) + len(headers) - 1 > width:
+        # Short of room: a header of several words takes two lines rather than columns.
+        headers = [_halved(header) for header in headers]
+        natural = [
+            max([len(line) for line in header.split("\n")] + [len(row[n]) for row in rows])
+            for n, header in enumerate(headers)
+        ]
     fixed = sum(w for n, w in enumerate(natural) if n not in flexible)
     # One space between columns.
     room = max(width - fixed - (len(headers) - 1), MIN_FLEXIBLE * len(flexible))
     widths = list(natural)
     if sum(natural[n] for n in flexible) > room:
         share = room
-        least = {n: max(MIN_FLEXIBLE, len(headers[n])) for n in flexible}
+        least = {n: max([MIN_FLEXIBLE] + [len(line) for line in headers[n].split("\n")]) for n in flexible}
         for position, n in enumerate(flexible):
             later = flexible[position + 1 :]
             if not later:
@@ -336,6 +344,15 @@ def _fitted(
     for row in rows:
         table.add_row(*(escape(_two_lines(cell, widths[n])) for n, cell in enumerate(row)))
     return table
+
+
+def _halved(header: str) -> str:
+    """A header of several words on two lines, split at the space nearest its middle."""
+    spaces = [n for n, ch in enumerate(header) if ch == " "]
+    if not spaces:
+        return header
+    middle = min(spaces, key=lambda n: abs(n - len(header) / 2))
+    return f"{header[:middle]}\n{header[middle + 1 :]}"
 
 
 def _two_lines(text: str, width: int) -> str:

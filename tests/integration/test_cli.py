@@ -48,7 +48,7 @@ def test_plan_prints_a_row_per_repository_and_totals(ecr: Any, registry: dict[st
     [row] = [line for line in out.splitlines() if line.startswith("team/api")]
     assert row.split()[:7] == ["team/api", "3d", "swept", "4", "3", "1", "index"]
     assert "region us-east-1" in out and "kept by reason" in out and "to delete" in out
-    assert "Total to delete: 1 digest(s), 32.0 MB" in out and "at USD 0.10/GB-month" in out
+    assert "Total to delete: 1 digest(s), 32.0 MB\n" in out and "(USD 0.10 per GB-month)" in out
     assert registry["old"][7:19] not in out, "digests only with --details"
     assert len(digests(ecr, "team/api")) == 4, "plan is always a dry run"
 
