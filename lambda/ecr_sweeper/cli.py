@@ -152,17 +152,24 @@ def run(args: argparse.Namespace, view: View) -> int:
     planned = _sweep(view, setup, selected, reads, dry_run=True, as_of=as_of, what="planning")
     if planned.interrupted:
         raise Interrupted
-    view.show(planned, command="plan" if args.command == "plan" else "sweep (plan)")
     if args.command == "plan":
+        view.show(planned, command="plan")
         if args.save:
             _save(args, view, setup, planned, as_of, reads)
         return _exit(planned)
+    # One JSON document per command: a sweep that goes on to delete shows only its result.
+    if view.output != "json":
+        view.show(planned, command="sweep (plan)")
     approved = _approved(planned)
     count = sum(len(d) for repositories in approved.values() for d in repositories.values())
     if count == 0:
+        if view.output == "json":
+            view.show(planned, command="sweep", extra={"approved": 0})
         view.say("Nothing to delete.")
         return _exit(planned)
     if not args.yes and not _confirm(view, f"Delete these {count} digest(s), and no other? [y/N] "):
+        if view.output == "json":
+            view.show(planned, command="sweep", extra={"approved": 0})
         view.say("Nothing deleted.")
         return _exit(planned)
     return _delete(args, view, setup, approved, reads)
@@ -205,7 +212,9 @@ def _delete(
             EXIT_INTERRUPTED,
         )
         return EXIT_INTERRUPTED
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {
+        "approved": sum(len(d) for repositories in approved.values() for d in repositories.values())
+    }
     if done.interrupted:
         deleted = done.verdicts(Action.DELETED)
         stopped = done.verdicts(Action.DEFERRED)
@@ -216,7 +225,7 @@ def _delete(
             if repository not in {r.outcome.repository for reg, r in done.results if reg == region}
             for image in digests.values()
         ]
-        extra = {"deletedBeforeInterrupt": len(deleted), "notDeleted": len(stopped) + len(waiting)}
+        extra |= {"deletedBeforeInterrupt": len(deleted), "notDeleted": len(stopped) + len(waiting)}
         view.show(done, command="sweep", extra=extra)
         if view.output == "table":
             view.say(f"Interrupted. Deleted {len(deleted)} digest(s):")
@@ -224,7 +233,7 @@ def _delete(
                 view.say(f"  {line}")
             view.say(f"Not deleted: {len(stopped) + len(waiting)} digest(s) of the plan; plan again to see them.")
         return EXIT_INTERRUPTED
-    view.show(done, command="sweep")
+    view.show(done, command="sweep", extra=extra)
     return _exit(done)
 
 

@@ -183,8 +183,10 @@ class View:
                 self.line({"type": "verdict", **record.as_dict(), "region": region})
             elif self.output == "table":
                 image = verdict.image
+                # The size first: a long repository name is what gets cut at the terminal's edge.
+                line = f"{verdict.action.value:<13} {size(image.size_bytes):>9}  {repository}@{short(image.digest)}"
                 self.out.print(
-                    f"{verdict.action.value:<13} {escape(repository)}@{short(image.digest)}  {size(image.size_bytes)}",
+                    escape(line),
                     overflow="ellipsis",
                     no_wrap=True,
                     crop=True,
