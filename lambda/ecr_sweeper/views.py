@@ -37,7 +37,7 @@ from ecr_sweeper.report import Recorder, notice_record, verdict_record
 ECR_STORAGE_USD_PER_GB_MONTH = 0.10
 GB = 1000**3
 # The narrowest a shared column gets: a repository name or a reason still reads.
-MIN_FLEXIBLE = 12
+MIN_FLEXIBLE = 8
 # The short digest of the tables, which `explain` accepts as a prefix.
 SHORT_DIGEST = 12
 # What the planner and a real run end with that counts as deleting.
@@ -247,36 +247,42 @@ class View:
         )
 
     def _repositories(self, run: Run) -> None:
-        """One table per region, one row per repository; each cell at most two lines."""
-        regions: dict[str | None, list[RepositoryResult]] = {}
-        for region, result in run.results:
-            regions.setdefault(region, []).append(result)
+        """One row per repository, with its region; each cell at most two lines."""
         deleting = "deleted" if _real(run) else "to delete"
-        headers = ["repository", "retention", "status", "scanned", "untagged", deleting, "kept by reason", "bytes"]
-        for region, results in regions.items():
-            rows = []
-            for result in results:
-                outcome = result.outcome
-                kept = Counter(
-                    (v.protection.value.lower() if v.protection else "other")
-                    for v in result.verdicts
-                    if v.action is Action.KEPT
-                )
-                rows.append(
-                    [
-                        outcome.repository,
-                        outcome.retention or "-",
-                        outcome.status.value,
-                        str(outcome.images_scanned),
-                        str(outcome.untagged_images),
-                        str(outcome.images_deleted),
-                        " ".join(f"{k} {n}" for k, n in kept.most_common()) or "-",
-                        size(outcome.bytes_reclaimed),
-                    ]
-                )
-            # The repository and the reasons share what the fixed columns leave.
-            title = f"region {region or '-'}"
-            self.out.print(_fitted(title, headers, rows, width=self.out.width, flexible=(0, 6), right=(3, 4, 5, 7)))
+        headers = [
+            "region",
+            "repository",
+            "retention",
+            "status",
+            "scanned",
+            "untagged",
+            deleting,
+            "kept by reason",
+            "bytes",
+        ]
+        rows = []
+        for region, result in run.results:
+            outcome = result.outcome
+            kept = Counter(
+                (v.protection.value.lower() if v.protection else "other")
+                for v in result.verdicts
+                if v.action is Action.KEPT
+            )
+            rows.append(
+                [
+                    region or "-",
+                    outcome.repository,
+                    outcome.retention or "-",
+                    outcome.status.value,
+                    str(outcome.images_scanned),
+                    str(outcome.untagged_images),
+                    str(outcome.images_deleted),
+                    " ".join(f"{k} {n}" for k, n in kept.most_common()) or "-",
+                    size(outcome.bytes_reclaimed),
+                ]
+            )
+        # The repository and the reasons share what the fixed columns leave.
+        self.out.print(_fitted(None, headers, rows, width=self.out.width, flexible=(1, 7), right=(4, 5, 6, 8)))
 
     def _details(self, run: Run) -> None:
         """One table per repository, one row per untagged digest; the reason gets what is left."""
@@ -299,7 +305,7 @@ class View:
 
 
 def _fitted(
-    title: str,
+    title: str | None,
     headers: list[str],
     rows: list[list[str]],
     *,
@@ -322,18 +328,18 @@ def _fitted(
     room = max(width - fixed - (len(headers) - 1), MIN_FLEXIBLE * len(flexible))
     widths = list(natural)
     if sum(natural[n] for n in flexible) > room:
-        share = room
+        # Water-filling: a column that needs less than an even share gets what it needs, and the
+        # others share what it leaves.
         least = {n: max([MIN_FLEXIBLE] + [len(line) for line in headers[n].split("\n")]) for n in flexible}
-        for position, n in enumerate(flexible):
-            later = flexible[position + 1 :]
-            if not later:
-                widths[n] = max(least[n], share)
-                break
-            fair = min(natural[n], share // (len(later) + 1))
-            widths[n] = max(least[n], min(fair, share - sum(least[m] for m in later)))
+        pending = sorted(flexible, key=lambda n: natural[n])
+        share = room
+        while pending:
+            fair = share // len(pending)
+            n = pending.pop(0)
+            widths[n] = max(least[n], min(natural[n], fair)) if pending else max(least[n], share)
             share -= widths[n]
     table = Table(
-        title=escape(title),
+        title=escape(title) if title else None,
         title_justify="left",
         title_style="bold",
         box=box.SIMPLE_HEAD,
