@@ -211,14 +211,8 @@ class RepositorySweep:
                         planned, Action.GONE, "in the approved plan, no longer in the repository; nothing to delete"
                     )
                 )
-            elif now.tags:
-                self.result.verdict(
-                    Verdict(now, Action.KEPT, f"in the approved plan, tagged {', '.join(now.tags)} since", late=True)
-                )
-            elif now.archived:
-                self.result.verdict(
-                    Verdict(now, Action.KEPT, f"in the approved plan, {now.status.lower()} since", late=True)
-                )
+            elif now.tags or now.archived:
+                self.result.verdict(Verdict(now, Action.KEPT, f"in the approved plan, {_change(now)} since", late=True))
 
     def _replan_and_retry(self, retention: Retention, referenced: list[Verdict]) -> None:
         """Digests an index still listed: plan once more on a fresh listing, then delete what is
@@ -246,8 +240,7 @@ class RepositorySweep:
                 )
             else:
                 # No longer a candidate: tagged or archived since the first plan.
-                change = f"tagged {', '.join(now.tags)}" if now.tags else now.status.lower()
-                self.result.verdict(Verdict(now, Action.KEPT, f"re-plan: {change} since the plan", late=True))
+                self.result.verdict(Verdict(now, Action.KEPT, f"re-plan: {_change(now)} since the plan", late=True))
 
     def _delete_waves(self, planned: Planned, waves: Sequence[Sequence[Verdict]], *, final: bool) -> list[Verdict]:
         """Delete wave after wave, 100 per call; returns what ECR refused as still referenced
@@ -330,14 +323,8 @@ class RepositorySweep:
                 self.result.verdict(
                     _became(verdict, Action.GONE, "re-check: no longer in the repository; nothing to delete")
                 )
-            elif now.tags:
-                self.result.verdict(
-                    Verdict(now, Action.KEPT, f"re-check: tagged {', '.join(now.tags)} since the plan", late=True)
-                )
-            elif now.archived:
-                self.result.verdict(
-                    Verdict(now, Action.KEPT, f"re-check: {now.status.lower()} since the plan", late=True)
-                )
+            elif now.tags or now.archived:
+                self.result.verdict(Verdict(now, Action.KEPT, f"re-check: {_change(now)} since the plan", late=True))
             elif subject is not None and subject in current:
                 self._kept(now, f"re-check: its subject {subject} exists, so it is not an orphan", Protection.REFERRER)
             elif (
@@ -391,3 +378,8 @@ class RepositorySweep:
 def _became(planned: Verdict, action: Action, reason: str) -> Verdict:
     """A planned deletion's final verdict. The plan's caveat (ECR may refuse it) is settled now."""
     return replace(planned, action=action, reason=reason, caveat=None, failure=None)
+
+
+def _change(image: Image) -> str:
+    """What made a planned deletion no longer an untagged, active candidate: a tag, or the archive."""
+    return f"tagged {', '.join(image.tags)}" if image.tags else image.status.lower()
