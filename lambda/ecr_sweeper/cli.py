@@ -216,22 +216,26 @@ def _delete(
         "approved": sum(len(d) for repositories in approved.values() for d in repositories.values())
     }
     if done.interrupted:
-        deleted = done.verdicts(Action.DELETED)
-        stopped = done.verdicts(Action.DEFERRED)
-        waiting = [
-            (region, repository, image)
+        deleted = [(region, name, verdict.image.digest) for region, name, verdict in done.verdicts(Action.DELETED)]
+        swept = {(region, result.outcome.repository) for region, result in done.results}
+        not_deleted = [
+            (region, name, verdict.image.digest) for region, name, verdict in done.verdicts(Action.DEFERRED)
+        ] + [
+            (region, name, digest)
             for region, repositories in approved.items()
-            for repository, digests in repositories.items()
-            if repository not in {r.outcome.repository for reg, r in done.results if reg == region}
-            for image in digests.values()
+            for name, digests in repositories.items()
+            if (region, name) not in swept
+            for digest in digests
         ]
-        extra |= {"deletedBeforeInterrupt": len(deleted), "notDeleted": len(stopped) + len(waiting)}
+        extra |= {"deletedBeforeInterrupt": len(deleted), "notDeleted": len(not_deleted)}
         view.show(done, command="sweep", extra=extra)
         if view.output == "table":
             view.say(f"Interrupted. Deleted {len(deleted)} digest(s):")
             for line in listing(deleted):
                 view.say(f"  {line}")
-            view.say(f"Not deleted: {len(stopped) + len(waiting)} digest(s) of the plan; plan again to see them.")
+            view.say(f"Not deleted: {len(not_deleted)} digest(s) of the plan:")
+            for line in listing(not_deleted):
+                view.say(f"  {line}")
         return EXIT_INTERRUPTED
     view.show(done, command="sweep", extra=extra)
     return _exit(done)

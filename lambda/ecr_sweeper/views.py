@@ -415,9 +415,9 @@ def _day(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d") if value else "-"
 
 
-def listing(items: Sequence[tuple[str | None, str, Verdict]], limit: int = 20) -> list[str]:
-    """`region repository@digest size` lines, the first `limit` of them and how many more."""
-    lines = [f"{region or '-'} {repository}@{verdict.image.digest}" for region, repository, verdict in items[:limit]]
+def listing(items: Sequence[tuple[str | None, str, str]], limit: int = 20) -> list[str]:
+    """`region repository@digest` lines, the first `limit` of them and how many more."""
+    lines = [f"{region or '-'} {repository}@{digest}" for region, repository, digest in items[:limit]]
     if len(items) > limit:
         lines.append(f"... and {len(items) - limit} more")
     return lines

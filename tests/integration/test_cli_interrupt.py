@@ -128,7 +128,8 @@ def test_ctrl_c_finishes_the_batch_in_flight_and_starts_no_other(interrupted_swe
     output = run.out + run.err
     listed = set(re.findall(rf"^deleted\s+\S+ \S+\s+{REPOSITORY}@([0-9a-f]{{12}})\b", output, re.MULTILINE))
     assert listed == {short(d) for d in run.deleted}
-    assert f"Not deleted: {IMAGES - BATCH} digest(s)" in output
+    assert f"Not deleted: {IMAGES - BATCH} digest(s) of the plan:" in output
+    assert f"... and {IMAGES - BATCH - 20} more" in output, "the first 20 not deleted are listed"
 
 
 def test_ctrl_c_with_json_lines(interrupted_sweep: Any) -> None:
