@@ -22,3 +22,19 @@ def test_the_benchmark_runs_and_holds_its_invariants() -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "3 × 12" in result.stdout
     assert "Peak RSS sweeping 2 repositories × 20 images" in result.stdout
+
+
+def test_the_cli_render_benchmark_runs_and_counts_its_lines() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/cli_render_bench.py", "--repositories", "3", "--digests", "10", "--runs", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    # The default view: a header of two lines, its rule, three rows (of two lines each: at 80
+    # columns the names fold) and two lines of totals.
+    assert "  default: 11 lines" in result.stdout
+    assert "--details: " in result.stdout
