@@ -188,9 +188,11 @@ def sweep_saved(args: argparse.Namespace, view: View, setup: Setup) -> int:
         f"{', '.join(saved.regions)}. Each is checked again just before its delete."
     )
     if saved.digests == 0:
+        view.nothing(command="sweep", approved=0)
         view.say("Nothing to delete.")
         return EXIT_OK
     if not args.yes and not _confirm(view, f"Delete these {saved.digests} digest(s), and no other? [y/N] "):
+        view.nothing(command="sweep", approved=0)
         view.say("Nothing deleted.")
         return EXIT_OK
     return _delete(args, view, setup, saved.approved, _manifest_reads(args, view, setup))

@@ -214,6 +214,16 @@ class View:
 
     # -- after the sweep -------------------------------------------------------------------------
 
+    def nothing(self, *, command: str, **extra: Any) -> None:
+        """The output of a command that swept nothing (no approved digest, or the answer was no):
+        still one JSON document, or one totals line."""
+        totals = {"digests": 0, "bytes": 0, "estimatedMonthlySavingUsd": 0.0}
+        if self.output == "json":
+            self.line({"command": command, "dryRun": False, "interrupted": False, "summaries": [], "totals": totals,
+                       "records": [], **extra})  # fmt: skip
+        elif self.output == "jsonl":
+            self.line({"type": "totals", "command": command, "interrupted": False, **totals, **extra})
+
     def show(self, run: Run, *, command: str, extra: dict[str, Any] | None = None) -> None:
         totals = _totals(run)
         if self.output == "json":

@@ -194,3 +194,23 @@ def test_a_file_that_is_not_json_is_refused_with_exit_2(ecr: Any, capsys: Any, t
 
     # Then it is refused, naming the file
     assert code == 2 and f"{path} is not a saved plan" in capsys.readouterr().err
+
+
+def test_declining_a_saved_plan_deletes_nothing_and_still_prints_one_json_document(
+    ecr: Any, registry: dict[str, str], capsys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a saved plan, and a person who answers no
+    path = tmp_path / "plan.json"
+    saved(capsys, path)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda *_: "n")
+
+    # When the plan is swept with JSON output
+    code = main(["sweep", "--plan", str(path), "--output", "json"])
+
+    # Then nothing is deleted, the question went to stderr, and stdout is one document that says so
+    out, err = capsys.readouterr()
+    assert code == 0 and "Delete these 4 digest(s)" in err
+    document = json.loads(out)
+    assert document["approved"] == 0 and document["totals"]["digests"] == 0
+    assert len(digests(ecr, "team/api")) == 5
