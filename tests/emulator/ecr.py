@@ -614,13 +614,25 @@ _install_lock = threading.Lock()
 def install() -> None:
     """Apply the corrections to moto's classes (ECR here; Lambda and ECS tasks in compute.py, ECS
     services in ecs_services.py, Batch and SageMaker in workloads.py, App Runner's stand-in in
-    apprunner.py, Inspector's ListCoverage in inspector.py, Step Functions in states.py). Idempotent."""
+    apprunner.py, Inspector's ListCoverage in inspector.py, Step Functions in states.py,
+    sts:AssumeRole in identity.py, Organizations' ListAccounts in organizations.py). Idempotent."""
     global _installed
     with _install_lock:
         if _installed:
             return
-        from tests.emulator import apprunner, compute, ecs_services, inspector, states, workloads
+        from tests.emulator import (
+            apprunner,
+            compute,
+            ecs_services,
+            identity,
+            inspector,
+            organizations,
+            states,
+            workloads,
+        )
 
+        identity.install()
+        organizations.install()
         compute.install()
         ecs_services.install()
         states.install()
