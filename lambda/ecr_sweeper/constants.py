@@ -21,6 +21,16 @@ EKS_CLUSTERS_IGNORED_ENV = "EKS_CLUSTERS_IGNORED"
 INSPECTOR_IN_USE_ENV = "INSPECTOR_IN_USE"
 INSPECTOR_MODES = ("auto", "required", "off")
 FIRST_RUN_PARAMETER_ENV = "FIRST_RUN_PARAMETER"
+# Central registries (README, "Central registries"): the accounts whose workloads pull from this
+# registry, read through a role of that name in each; `organization` means every ACTIVE account of
+# the AWS Organization. Accounts in the ignored list are never read, and each run warns about them.
+CONSUMER_ACCOUNTS_ENV = "CONSUMER_ACCOUNTS"
+CONSUMER_ROLE_NAME_ENV = "CONSUMER_ROLE_NAME"
+CONSUMER_ACCOUNTS_IGNORED_ENV = "CONSUMER_ACCOUNTS_IGNORED"
+ORGANIZATION = "organization"
+DEFAULT_CONSUMER_ROLE_NAME = "ecr-sweeper-reader"
+# The session name consumer accounts see in CloudTrail when the sweeper assumes their role.
+CONSUMER_SESSION_NAME = "ecr-sweeper-in-use-scan"
 # The Step Functions engine only: where large repository lists go, and how many one invocation sweeps.
 WORK_BUCKET_ENV = "WORK_BUCKET"
 REPOSITORIES_PER_INVOCATION_ENV = "REPOSITORIES_PER_INVOCATION"

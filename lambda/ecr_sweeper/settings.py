@@ -7,7 +7,7 @@ the bad value, so that a typo in configuration can never turn into a deletion.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -38,6 +38,31 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class Consumers:
+    """The accounts whose workloads pull from this registry (a central registry's consumers): the
+    in-use scan reads each of them through the role `role_name` there, in every swept region."""
+
+    # Listed account IDs; or, with `organization`, every ACTIVE account of the AWS Organization.
+    accounts: tuple[str, ...] = ()
+    organization: bool = False
+    role_name: str = c.DEFAULT_CONSUMER_ROLE_NAME
+    # Never read: the operator accepts not protecting what they run (each run warns about each).
+    ignored: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return self.organization or bool(self.accounts)
+
+    def role_arn(self, partition: str, account: str) -> str:
+        return f"arn:{partition}:iam::{account}:role/{self.role_name}"
+
+    def to_read(self, own_account: str, listed: Iterable[str]) -> tuple[str, ...]:
+        """The accounts to read, sorted: those listed (or the organization's ACTIVE ones), less the
+        sweeper's own (its workloads are read directly) and the ignored ones."""
+        return tuple(sorted(set(listed) - {own_account} - set(self.ignored)))
+
+
+@dataclass(frozen=True)
 class Settings:
     retention_tag_key: str
     # None: repositories without the tag are not swept at all (opt-in mode).
@@ -62,6 +87,8 @@ class Settings:
     log_level: str
     eks_clusters_ignored: frozenset[str] = frozenset()
     inspector_in_use: str = "auto"
+    # Other accounts whose workloads pull from this registry, read by the in-use scan.
+    consumers: Consumers = Consumers()
     # The Step Functions engine only: its work bucket, and how many repositories one batch holds.
     work_bucket: str | None = None
     repositories_per_invocation: int = c.DEFAULT_REPOSITORIES_PER_INVOCATION
@@ -115,6 +142,7 @@ class Settings:
             inspector_in_use=parse_choice(
                 c.INSPECTOR_IN_USE_ENV, env.get(c.INSPECTOR_IN_USE_ENV, "auto"), c.INSPECTOR_MODES
             ),
+            consumers=parse_consumers(env),
             work_bucket=env.get(c.WORK_BUCKET_ENV) or None,
             repositories_per_invocation=parse_positive(
                 c.REPOSITORIES_PER_INVOCATION_ENV,
@@ -158,6 +186,42 @@ def parse_cluster_names(value: str) -> frozenset[str]:
         if not _CLUSTER_NAME.fullmatch(name):
             raise ConfigError(f"{c.EKS_CLUSTERS_IGNORED_ENV}={value!r} is invalid: {name!r} is not an EKS cluster name")
     return frozenset(names)
+
+
+# AWS account IDs: 12 digits. IAM role names (CreateRole, RoleName): 1 to 64 letters, digits and +=,.@_-.
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+_ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
+
+
+def parse_consumers(env: Mapping[str, str]) -> Consumers:
+    accounts_text = env.get(c.CONSUMER_ACCOUNTS_ENV, "")
+    organization = accounts_text.strip().lower() == c.ORGANIZATION
+    role_name = env.get(c.CONSUMER_ROLE_NAME_ENV, c.DEFAULT_CONSUMER_ROLE_NAME)
+    if not _ROLE_NAME.fullmatch(role_name):
+        raise ConfigError(
+            f"{c.CONSUMER_ROLE_NAME_ENV}={role_name!r} is invalid: expected an IAM role name of 1 to 64 letters, "
+            "digits or +=,.@_-"
+        )
+    return Consumers(
+        accounts=() if organization else parse_account_ids(c.CONSUMER_ACCOUNTS_ENV, accounts_text, c.ORGANIZATION),
+        organization=organization,
+        role_name=role_name,
+        ignored=tuple(
+            sorted(parse_account_ids(c.CONSUMER_ACCOUNTS_IGNORED_ENV, env.get(c.CONSUMER_ACCOUNTS_IGNORED_ENV, "")))
+        ),
+    )
+
+
+def parse_account_ids(name: str, value: str, alternative: str | None = None) -> tuple[str, ...]:
+    """Comma-separated 12-digit account IDs, in order, without repeats."""
+    ids = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    for account in ids:
+        if not _ACCOUNT_ID.fullmatch(account):
+            expected = "comma-separated 12-digit account IDs" + (f", or {alternative} alone" if alternative else "")
+            raise ConfigError(
+                f"{name}={value!r} is invalid: {account!r} is not a 12-digit account ID; expected {expected}"
+            )
+    return ids
 
 
 def parse_choice(name: str, value: str, choices: tuple[str, ...]) -> str:

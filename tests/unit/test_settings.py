@@ -128,3 +128,57 @@ def test_invalid_events(event: Any, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         RunOptions.from_event(event, SETTINGS)
     assert message in str(caught.value)
+
+
+# --- central registries: consumer accounts ---------------------------------------------------------
+
+
+def test_no_consumer_accounts_by_default() -> None:
+    consumers = Settings.from_env({}).consumers
+    assert not consumers.enabled
+    assert consumers.role_name == "ecr-sweeper-reader" and consumers.ignored == ()
+
+
+def test_consumer_accounts_are_a_list_of_ids_or_the_organization() -> None:
+    listed = Settings.from_env(
+        {
+            "CONSUMER_ACCOUNTS": " 210987654321, 111122223333,210987654321 ",
+            "CONSUMER_ROLE_NAME": "team+reader@central",
+            "CONSUMER_ACCOUNTS_IGNORED": "999988887777,111122223333",
+        }
+    ).consumers
+    assert listed.enabled and not listed.organization
+    assert listed.accounts == ("210987654321", "111122223333")
+    assert listed.ignored == ("111122223333", "999988887777")
+    assert listed.role_arn("aws-cn", "210987654321") == "arn:aws-cn:iam::210987654321:role/team+reader@central"
+    organization = Settings.from_env({"CONSUMER_ACCOUNTS": "organization"}).consumers
+    assert organization.enabled and organization.organization and organization.accounts == ()
+
+
+def test_the_accounts_read_leave_out_the_sweepers_own_and_the_ignored_ones_sorted() -> None:
+    consumers = Settings.from_env(
+        {"CONSUMER_ACCOUNTS": "organization", "CONSUMER_ACCOUNTS_IGNORED": "333333333333"}
+    ).consumers
+    listed = ["444444444444", "123456789012", "333333333333", "222222222222"]
+    assert consumers.to_read("123456789012", listed) == ("222222222222", "444444444444")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CONSUMER_ACCOUNTS": "21098765432"}, "CONSUMER_ACCOUNTS='21098765432' is invalid: '21098765432' is not"),
+        ({"CONSUMER_ACCOUNTS": "210987654321,prod"}, "CONSUMER_ACCOUNTS='210987654321,prod' is invalid: 'prod'"),
+        # organization is all or nothing: a list would silently read only the listed accounts.
+        ({"CONSUMER_ACCOUNTS": "organization,210987654321"}, "or organization alone"),
+        ({"CONSUMER_ACCOUNTS": "org"}, "CONSUMER_ACCOUNTS='org' is invalid"),
+        ({"CONSUMER_ACCOUNTS_IGNORED": "organization"}, "CONSUMER_ACCOUNTS_IGNORED='organization' is invalid"),
+        ({"CONSUMER_ACCOUNTS_IGNORED": "2109 8765 4321"}, "CONSUMER_ACCOUNTS_IGNORED='2109 8765 4321' is invalid"),
+        ({"CONSUMER_ROLE_NAME": ""}, "CONSUMER_ROLE_NAME='' is invalid"),
+        ({"CONSUMER_ROLE_NAME": "path/reader"}, "CONSUMER_ROLE_NAME='path/reader' is invalid"),
+        ({"CONSUMER_ROLE_NAME": "r" * 65}, "CONSUMER_ROLE_NAME='rrr"),
+    ],
+)
+def test_invalid_consumer_settings_name_the_variable_and_the_value(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert message in str(caught.value)
