@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -46,6 +46,17 @@ def _loader() -> botocore.loaders.Loader:
     return botocore.loaders.create_loader()
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """A role session's keys (sts:AssumeRole). They expire after an hour (AssumeRole's default
+    DurationSeconds), so a factory holding them is built for one account's part of one region's
+    in-use scan, and not kept beyond it."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+
+
 def client(
     service: str,
     region: str | None = None,
@@ -55,8 +66,10 @@ def client(
     endpoint_url: str | None = None,
     attempts: int = RETRY_ATTEMPTS,
     connect_timeout: float = 60,
+    credentials: Credentials | None = None,
 ) -> Any:
-    """A client from the usual credential chain (or `profile`), as the AWS CLI would build it."""
+    """A client from the usual credential chain (or `profile`), as the AWS CLI would build it; or,
+    with `credentials`, from those (an assumed role's session)."""
     config = Config(
         retries={"mode": "standard", "total_max_attempts": attempts},
         max_pool_connections=max_pool_connections,
@@ -66,7 +79,16 @@ def client(
     core = botocore.session.Session(profile=profile)
     core.register_component("data_loader", _loader())
     session = boto3.session.Session(botocore_session=core)
-    return session.client(service, region_name=region, config=config, endpoint_url=endpoint_url)
+    keys = (
+        {
+            "aws_access_key_id": credentials.access_key_id,
+            "aws_secret_access_key": credentials.secret_access_key,
+            "aws_session_token": credentials.session_token,
+        }
+        if credentials
+        else {}
+    )
+    return session.client(service, region_name=region, config=config, endpoint_url=endpoint_url, **keys)
 
 
 @dataclass(frozen=True)
@@ -78,12 +100,31 @@ class Clients:
     region: str | None = None
     profile: str | None = None
     endpoint_url: str | None = None
+    # An assumed role's session instead of the usual chain (see `assumed`).
+    credentials: Credentials | None = field(default=None, repr=False)
 
     def __call__(self, service: str, **kwargs: Any) -> Any:
-        return client(service, self.region_name, profile=self.profile, endpoint_url=self.endpoint_url, **kwargs)
+        return client(
+            service,
+            self.region_name,
+            profile=self.profile,
+            endpoint_url=self.endpoint_url,
+            credentials=self.credentials,
+            **kwargs,
+        )
 
     def in_region(self, region: str | None) -> Clients:
         return replace(self, region=region) if region else self
+
+    def assumed(self, role_arn: str, session_name: str) -> Clients:
+        """The same factory (region, endpoint) with a session of `role_arn`, which this factory's own
+        principal assumes now (sts:AssumeRole): clients in the role's account. Raises what STS
+        answers (AccessDenied when the role does not exist or does not trust the caller)."""
+        answer = self("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        return replace(
+            self,
+            credentials=Credentials(answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"]),
+        )
 
     @property
     def region_name(self) -> str | None:

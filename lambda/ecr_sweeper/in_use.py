@@ -11,9 +11,14 @@ Sources, each read completely or not at all:
 - ECS task definitions that are ACTIVE and name a digest;
 - AWS Batch job definitions that are ACTIVE and name a digest;
 - App Runner services whose image identifier is an ECR digest;
-- SageMaker models (PrimaryContainer, Containers[], and the model packages they name).
+- SageMaker models (PrimaryContainer, Containers[], and the model packages they name);
+- EKS clusters, through their Kubernetes API; Amazon Inspector's in-use data.
 Digests are content hashes, so a digest in use is protected in every repository of the region.
-If any source cannot be read completely, the scan raises InUseScanFailed and nothing is deleted.
+A central registry's consumers (ScanOptions.consumers: listed accounts, or every ACTIVE account of
+the AWS Organization) are read the same way, each through a role assumed in it, every source of the
+region; their reasons name the account ("in use by ecs 210987654321 <ARN>").
+If any source, of any account, cannot be read completely, the scan raises InUseScanFailed and
+nothing is deleted.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import base64
 import functools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -34,6 +39,7 @@ from ecr_sweeper.errors import describe_error, error_code
 from ecr_sweeper.kubernetes import KubernetesApi, KubernetesError
 from ecr_sweeper.model import Protection, Sighting, Use
 from ecr_sweeper.references import is_digest, parse_image, reported_digest
+from ecr_sweeper.settings import Consumers
 
 # ECS ListTasks filters by desired status: a pending task is on its way to RUNNING.
 ECS_TASK_STATUSES = ("RUNNING", "PENDING")
@@ -54,6 +60,9 @@ CLUSTER_ID_HEADER = "x-k8s-aws-id"
 TOKEN_EXPIRES_S = 60
 ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 THROTTLED = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+# organizations:ListAccounts answers only in the management account or a delegated administrator
+# account (Organizations API reference, ListAccounts); elsewhere, or outside an organization, these.
+NOT_ORGANIZATION_ADMIN = ACCESS_DENIED | {"AWSOrganizationsNotInUseException"}
 
 
 class InUseScanFailed(RuntimeError):
@@ -73,6 +82,10 @@ class InUse:
         self.skipped: list[str] = []
         # EKS clusters not read because the operator said so (eksClustersIgnored).
         self.ignored_clusters: list[str] = []
+        # Consumer accounts read completely, and those not read because the operator said so
+        # (consumerAccountsIgnored).
+        self.consumer_accounts: list[str] = []
+        self.ignored_accounts: list[str] = []
         # Why Amazon Inspector's in-use data was not used (auto mode), if it was not.
         self.inspector_unavailable: str | None = None
         # Digest -> what Amazon Inspector saw: (images in use now, last time in use).
@@ -123,11 +136,21 @@ class ScanOptions:
     eks_ignored: frozenset[str] = frozenset()
     # Amazon Inspector's in-use data: "auto" (used when readable), "required", or "off".
     inspector: str = "auto"
+    # A central registry's consumer accounts, read through a role assumed in each.
+    consumers: Consumers = field(default_factory=Consumers)
+
+
+@dataclass(frozen=True)
+class _Account:
+    """A consumer account, and the role the scan reads it through."""
+
+    id: str
+    role_arn: str
 
 
 class _Source:
     """One service's client, with every failure turned into a InUseScanFailed that names the
-    call, the cause and the fix."""
+    call (and the account, for a consumer account), the cause and the fix."""
 
     def __init__(
         self,
@@ -136,12 +159,25 @@ class _Source:
         in_use: InUse,
         connect: Callable[..., Any] | None = None,
         options: ScanOptions = ScanOptions(),
+        account: _Account | None = None,
     ) -> None:
         self.service = service
         self.client = client
         self.in_use = in_use
         self.connect = connect
         self.options = options
+        self.account = account
+
+    def use(self, family: Protection, who: str) -> Use:
+        return Use(family, self.who(who))
+
+    def who(self, name: str) -> str:
+        """A workload of this account as reasons name it; one of a consumer account names the account first."""
+        return name if self.account is None else f"{self.account.id} {name}"
+
+    def named(self, source: str) -> str:
+        """What a failure calls this source ("ecs ListClusters", "account 210987654321 ecs ListClusters")."""
+        return source if self.account is None else f"account {self.account.id} {source}"
 
     def call(self, operation: str, *, gone: Iterable[str] = (), **kwargs: Any) -> dict[str, Any] | None:
         """One call; None when it answers with one of the `gone` error codes (deleted meanwhile)."""
@@ -157,7 +193,7 @@ class _Source:
                 self._name(operation),
                 f"the response lists failures {failures}",
                 "the next run reads it again; if it persists, look up the failed resources in the "
-                f"{self.service} console",
+                f"{self.service} console" + _way_out(self.account),
             )
         return response
 
@@ -174,13 +210,15 @@ class _Source:
             yield from page.get(key, [])
 
     def _name(self, operation: str) -> str:
-        return f"{self.service} {_pascal(operation)}"
+        return self.named(f"{self.service} {_pascal(operation)}")
 
     def _failed(self, operation: str, error: BaseException) -> BaseException:
         if isinstance(error, EndpointConnectionError | ConnectTimeoutError) and not _offered(self.client):
             return _NotOffered(self.service)
         return InUseScanFailed(
-            self._name(operation), describe_error(error), _fix(self.client, self.service, operation, error)
+            self._name(operation),
+            describe_error(error),
+            _fix(self.client, self.service, operation, error, self.account),
         )
 
 
@@ -233,7 +271,7 @@ def _scan_lambda(source: _Source) -> None:
         )
         if response is None:
             continue
-        use = Use(Protection.LAMBDA, function["FunctionArn"])
+        use = source.use(Protection.LAMBDA, function["FunctionArn"])
         code = response.get("Code", {})
         source.in_use.add_reference(code.get("ImageUri"), use)
         # The digest the tag resolved to when the code was set: what a cold start pulls.
@@ -255,7 +293,7 @@ def _scan_ecs(source: _Source) -> None:
         _scan_ecs_services(source, cluster, images_of)
         _scan_ecs_tasks(source, cluster)
     for arn in source.pages("list_task_definitions", "taskDefinitionArns", status="ACTIVE"):
-        use = Use(Protection.ECS, arn)
+        use = source.use(Protection.ECS, arn)
         for image in images_of(arn):
             source.in_use.add_reference(image, use)
 
@@ -267,7 +305,7 @@ def _scan_ecs_services(source: _Source, cluster: str, images_of: Callable[[str],
     for batch in _chunks(list(source.pages("list_services", "serviceArns", cluster=cluster)), DESCRIBE_SERVICES_SIZE):
         response = source.call("describe_services", cluster=cluster, services=batch) or {}
         for service in response.get("services", []):
-            use = Use(Protection.ECS, service["serviceArn"])
+            use = source.use(Protection.ECS, service["serviceArn"])
             live = [
                 *(d for d in service.get("deployments", []) if d.get("status") in LIVE_DEPLOYMENTS),
                 *(t for t in service.get("taskSets", []) if t.get("status") in LIVE_DEPLOYMENTS),
@@ -295,7 +333,7 @@ def _scan_ecs_tasks(source: _Source, cluster: str) -> None:
     for batch in _chunks(arns, DESCRIBE_TASKS_SIZE):
         response = source.call("describe_tasks", cluster=cluster, tasks=batch) or {}
         for task in response.get("tasks", []):
-            use = Use(Protection.ECS, task["taskArn"])
+            use = source.use(Protection.ECS, task["taskArn"])
             for container in task.get("containers", []):
                 # The digest ECS reports as running is protected whatever the image string says.
                 source.in_use.add(container.get("imageDigest"), use)
@@ -304,7 +342,7 @@ def _scan_ecs_tasks(source: _Source, cluster: str) -> None:
 
 def _scan_batch(source: _Source) -> None:
     for definition in source.pages("describe_job_definitions", "jobDefinitions", status="ACTIVE"):
-        use = Use(Protection.BATCH, definition["jobDefinitionArn"])
+        use = source.use(Protection.BATCH, definition["jobDefinitionArn"])
         # Images sit in containerProperties, nodeProperties.nodeRangeProperties[] (container,
         # ecsProperties, eksProperties), ecsProperties.taskProperties[].containers[] and
         # eksProperties.podProperties (containers, initContainers): every "image" member of them.
@@ -323,7 +361,7 @@ def _scan_app_runner(source: _Source) -> None:
             if response is None:
                 continue
             image = response["Service"].get("SourceConfiguration", {}).get("ImageRepository", {})
-            source.in_use.add_reference(image.get("ImageIdentifier"), Use(Protection.APP_RUNNER, arn))
+            source.in_use.add_reference(image.get("ImageIdentifier"), source.use(Protection.APP_RUNNER, arn))
         token = (page or {}).get("NextToken")
         if not token:
             return
@@ -335,7 +373,7 @@ def _scan_sagemaker(source: _Source) -> None:
         model = source.call("describe_model", ModelName=summary["ModelName"])
         if model is None:
             continue
-        use = Use(Protection.SAGEMAKER, model.get("ModelArn") or summary["ModelArn"])
+        use = source.use(Protection.SAGEMAKER, model.get("ModelArn") or summary["ModelArn"])
         primary = [model["PrimaryContainer"]] if model.get("PrimaryContainer") else []
         containers = [*primary, *model.get("Containers", [])]
         for container in containers:
@@ -356,7 +394,7 @@ def _scan_eks(source: _Source) -> None:
     assert source.connect is not None
     for cluster in source.pages("list_clusters", "clusters"):
         if cluster in source.options.eks_ignored:
-            source.in_use.ignored_clusters.append(cluster)
+            source.in_use.ignored_clusters.append(source.who(cluster))
             continue
         described = (source.call("describe_cluster", name=cluster) or {}).get("cluster", {})
         try:
@@ -366,11 +404,13 @@ def _scan_eks(source: _Source) -> None:
                 eks_token(source.connect("sts"), cluster),
             )
             for found in api.images():
-                use = Use(Protection.EKS, f"{cluster}/{found.namespace}/{found.kind}/{found.name}")
+                use = source.use(Protection.EKS, f"{cluster}/{found.namespace}/{found.kind}/{found.name}")
                 source.in_use.add(reported_digest(found.reference), use)
                 source.in_use.add_reference(found.reference, use)
         except Exception as error:  # any unread cluster may run any digest
-            raise InUseScanFailed(f"eks cluster {cluster}", _k8s_cause(error), _k8s_fix(cluster, error)) from error
+            raise InUseScanFailed(
+                source.named(f"eks cluster {cluster}"), _k8s_cause(error), _k8s_fix(cluster, error, source.account)
+            ) from error
 
 
 def _scan_inspector(source: _Source) -> None:
@@ -393,7 +433,9 @@ def _scan_inspector(source: _Source) -> None:
     except InUseScanFailed as failed:
         if source.options.inspector == "required" or not failed.cause.startswith(INSPECTOR_UNAVAILABLE):
             raise
-        source.in_use.inspector_unavailable = failed.cause
+        cause = source.named(failed.cause) if source.account else failed.cause
+        known = source.in_use.inspector_unavailable
+        source.in_use.inspector_unavailable = f"{known}; {cause}" if known else cause
 
 
 # Service (boto3 name) -> reader, in the order of the reasons.
@@ -410,23 +452,71 @@ SOURCES: tuple[tuple[str, Callable[[_Source], None]], ...] = (
 INSPECTOR_UNAVAILABLE = ("AccessDenied", "ValidationException", "ResourceNotFoundException")
 
 
-def scan(connect: Callable[..., Any], options: ScanOptions = ScanOptions()) -> InUse:
-    """Read every source of the region that `connect(service)` builds clients for."""
+def scan(
+    connect: Callable[..., Any],
+    options: ScanOptions = ScanOptions(),
+    assume: Callable[[str], Callable[..., Any]] | None = None,
+) -> InUse:
+    """Read every source of the region that `connect(service)` builds clients for; then, for each
+    consumer account of `options.consumers`, every source of the same region through the client
+    factory that `assume(role_arn)` returns for the role assumed in that account."""
     in_use = InUse()
+    _read_account(connect, in_use, options, None)
+    consumers = options.consumers
+    if not consumers.enabled:
+        return in_use
+    if assume is None:
+        raise ValueError("consumer accounts are configured, but the scan was given no way to assume their role")
+    sts = connect("sts")
+    for account in _consumer_accounts(sts, connect, in_use, consumers):
+        # The partition of the region the clients call (aws, aws-cn, aws-us-gov), as botocore knows it.
+        reader = _Account(account, consumers.role_arn(sts.meta.partition, account))
+        try:
+            theirs = assume(reader.role_arn)
+        except (ClientError, BotoCoreError, OSError) as error:
+            raise InUseScanFailed(
+                f"account {account} sts AssumeRole", describe_error(error), _assume_fix(reader, error)
+            ) from error
+        _read_account(theirs, in_use, options, reader)
+        in_use.consumer_accounts.append(account)
+    return in_use
+
+
+def _read_account(connect: Callable[..., Any], in_use: InUse, options: ScanOptions, account: _Account | None) -> None:
+    """Every source of the region, in one account: the function's own (None) or a consumer's."""
     for service, read in SOURCES:
         client = connect(service)
         if not _offered(client):
             # Not in the SDK's endpoint data: one quick attempt tells a new region from a missing service.
             client = connect(service, attempts=1)
+        source = _Source(service, client, in_use, connect, options, account)
         try:
-            read(_Source(service, client, in_use, connect, options))
+            read(source)
         except _NotOffered as missing:
-            in_use.skipped.append(missing.service)
+            if missing.service not in in_use.skipped:
+                in_use.skipped.append(missing.service)
         except InUseScanFailed:
             raise
         except Exception as error:  # any gap in the picture makes deletion unsafe
-            raise InUseScanFailed(service, describe_error(error), "report this as a bug") from error
-    return in_use
+            raise InUseScanFailed(source.named(service), describe_error(error), "report this as a bug") from error
+
+
+def _consumer_accounts(sts: Any, connect: Callable[..., Any], in_use: InUse, consumers: Consumers) -> tuple[str, ...]:
+    """The consumer accounts to read: the listed ones, or the organization's ACTIVE accounts
+    (organizations:ListAccounts), less the function's own account and the ignored ones."""
+    own = (_Source("sts", sts, in_use).call("get_caller_identity") or {})["Account"]
+    in_use.ignored_accounts = list(consumers.ignored)
+    if not consumers.organization:
+        return consumers.to_read(own, consumers.accounts)
+    organizations = _Source("organizations", connect("organizations"), in_use)
+    return consumers.to_read(own, [a["Id"] for a in organizations.pages("list_accounts", "Accounts") if _active(a)])
+
+
+def _active(account: Mapping[str, Any]) -> bool:
+    """Account.State (ACTIVE, or PENDING_ACTIVATION, SUSPENDED, PENDING_CLOSURE, CLOSED), which
+    replaces Account.Status; Status is retired on September 9, 2026 (Organizations API reference,
+    Account)."""
+    return (account.get("State") or account.get("Status")) == "ACTIVE"
 
 
 @functools.cache
@@ -441,22 +531,57 @@ def _offered(client: Any) -> bool:
     return meta.region_name in _regions(meta.service_model.service_name, meta.partition)
 
 
-def _fix(client: Any, service: str, operation: str, error: BaseException) -> str:
+def _fix(client: Any, service: str, operation: str, error: BaseException, account: _Account | None = None) -> str:
     action = f"{client.meta.service_model.signing_name}:{_pascal(operation)}"
+    way_out = _way_out(account)
     if isinstance(error, EndpointConnectionError | ConnectTimeoutError):
         return (
             f"let the function reach {client.meta.endpoint_url} (from a VPC: an interface endpoint for "
-            f"{service} or a NAT gateway)"
+            f"{service} or a NAT gateway){way_out}"
         )
     code = error_code(error)
+    if code in NOT_ORGANIZATION_ADMIN and action == "organizations:ListAccounts":
+        return (
+            "run the sweeper in the organization's management account or in a delegated administrator account, "
+            "where the function's role may call organizations:ListAccounts (the stack grants it with "
+            "consumerAccounts=organization), or list the consumer accounts in context consumerAccounts instead"
+        )
+    if code in ACCESS_DENIED and account is not None:
+        return (
+            f"allow {action} to {account.role_arn} (the EcrSweeperReader stack grants it: deploy or update it in "
+            f"account {account.id}; look for a permissions boundary or a service control policy that denies it)"
+            f"{way_out}"
+        )
     if code in ACCESS_DENIED:
         return (
             f"allow {action} to the function's role (the stack grants it; look for a permissions boundary "
             "or a service control policy that denies it)"
         )
     if code in THROTTLED:
-        return f"{action} was throttled after every retry; the next run reads it again, or raise its rate quota"
-    return "the next run reads it again; if this persists, check the service's health in the region"
+        return (
+            f"{action} was throttled after every retry; the next run reads it again, or raise its rate quota{way_out}"
+        )
+    return f"the next run reads it again; if this persists, check the service's health in the region{way_out}"
+
+
+def _assume_fix(account: _Account, error: BaseException) -> str:
+    if error_code(error) in ACCESS_DENIED:
+        return (
+            f'deploy the EcrSweeperReader stack in account {account.id} (README, "Central registries"): it creates '
+            f"{account.role_arn} and lets the function's role assume it; if the role exists, make its trust policy "
+            f"allow the function's role, and allow sts:AssumeRole on it to the function's role (the sweeper stack "
+            f"grants it for consumerAccounts){_way_out(account)}"
+        )
+    return f"the next run tries again; if this persists, check STS in the region{_way_out(account)}"
+
+
+def _way_out(account: _Account | None) -> str:
+    """How to stop reading a consumer account: what it runs is then not protected."""
+    if account is None:
+        return ""
+    return (
+        f", or accept not protecting what account {account.id} runs: context consumerAccountsIgnored=['{account.id}']"
+    )
 
 
 def _k8s_cause(error: BaseException) -> str:
@@ -471,9 +596,15 @@ def _k8s_cause(error: BaseException) -> str:
     return describe_error(error)
 
 
-def _k8s_fix(cluster: str, error: BaseException) -> str:
+def _k8s_fix(cluster: str, error: BaseException, account: _Account | None = None) -> str:
     ignore = f"or accept not protecting its workloads with context eksClustersIgnored=[{cluster!r}]"
     if isinstance(error, KubernetesError) and error.status in (401, 403):
+        if account is not None:
+            return (
+                f"give {account.role_arn} read access to {cluster} in account {account.id}: an EKS access entry for "
+                f'it with AmazonEKSViewPolicy at cluster scope (README, "Central registries"), {ignore}'
+                f"{_way_out(account)}"
+            )
         return (
             f"give the function's role read access to {cluster}: context eksClusters=[{cluster!r}] creates an "
             "access entry with AmazonEKSViewPolicy (a CONFIG_MAP cluster needs the aws-auth lines in the README), "
@@ -482,9 +613,9 @@ def _k8s_fix(cluster: str, error: BaseException) -> str:
     if isinstance(error, urllib3.exceptions.MaxRetryError | urllib3.exceptions.HTTPError):
         return (
             f"let the function reach {cluster}'s endpoint: for a private endpoint, context vpcSubnetIds and "
-            f"vpcSecurityGroupIds put it in the cluster's VPC, {ignore}"
+            f"vpcSecurityGroupIds put it in the cluster's VPC, {ignore}{_way_out(account)}"
         )
-    return f"the next run reads it again; if this persists, check the cluster's health, {ignore}"
+    return f"the next run reads it again; if this persists, check the cluster's health, {ignore}{_way_out(account)}"
 
 
 def _pascal(operation: str) -> str:

@@ -183,6 +183,10 @@ class InUseReport:
     ignored_clusters: tuple[str, ...] = ()
     inspector_unavailable: str | None = None
     error: BaseException | None = None
+    # A central registry's consumer accounts that were read, and those not read on purpose
+    # (consumerAccountsIgnored).
+    consumer_accounts: tuple[str, ...] = ()
+    ignored_accounts: tuple[str, ...] = ()
 
 
 class Listener(Protocol):
@@ -230,6 +234,9 @@ class SweepSummary:
     regions: list[SweepSummary] = field(default_factory=list)
     # In the preview week: the day real deletions start (this run was a dry run because of it).
     deleting_starts: date | None = None
+    # Consumer accounts whose workloads the in-use scan read (with several regions or batches: one
+    # per account and scan, added up).
+    consumer_accounts_scanned: int = 0
 
     @property
     def failed_regions(self) -> list[SweepSummary]:
@@ -282,6 +289,7 @@ class SweepSummary:
             "deleteFailures": self.total("delete_failures"),
             "imagesProtected": self.total("images_protected"),
             "inUse": self.in_use_text,
+            "consumerAccountsScanned": self.consumer_accounts_scanned,
             "deferred": self.deferred,
             "starved": len(self.starved),
             "nextStart": self.next_start,
@@ -313,6 +321,7 @@ def combine(summaries: list[SweepSummary]) -> SweepSummary:
         merged.outcomes.extend(summary.outcomes)
         merged.not_started += summary.not_started
         merged.starved += summary.starved
+        merged.consumer_accounts_scanned += summary.consumer_accounts_scanned
     failed_scans = [f"{s.region}: {s.in_use_text}" for s in summaries if s.in_use_failed]
     if failed_scans:
         merged.in_use, merged.in_use_error = InUseState.FAILED, "; ".join(failed_scans)

@@ -60,6 +60,7 @@ METRICS: dict[str, tuple[Callable[[SweepSummary], int], MetricUnit]] = {
         for family in Protection
     },
     "InUseScanFailures": (lambda s: int(s.in_use_failed), MetricUnit.Count),
+    "ConsumerAccountsScanned": (lambda s: s.consumer_accounts_scanned, MetricUnit.Count),
     "RepositoriesDeferred": (lambda s: s.deferred, MetricUnit.Count),
     "RepositoriesStarved": (lambda s: len(s.starved), MetricUnit.Count),
 }
@@ -224,18 +225,30 @@ def in_use_records(report: InUseReport) -> list[Record]:
     by_family = dict(report.by_family)
     families = ", ".join(f"{family} {count}" for family, count in sorted(by_family.items())) or "none"
     absent = f"; not offered in this region: {', '.join(report.not_offered)}" if report.not_offered else ""
+    consumers = f"; {len(report.consumer_accounts)} consumer account(s) read" if report.consumer_accounts else ""
     records = [
         Record(
             logging.INFO,
             f"in-use scan: {report.digests} digest(s) that workloads run or will pull are protected "
-            f"({families}){absent}",
+            f"({families}){absent}{consumers}",
             {
                 "record_type": "in_use_scan",
                 "digests_in_use": report.digests,
                 "digests_by_family": by_family,
                 "sources_not_offered": list(report.not_offered),
+                "consumer_accounts_scanned": len(report.consumer_accounts),
+                "consumer_accounts": list(report.consumer_accounts),
             },
         )
+    ]
+    records += [
+        Record(
+            logging.WARNING,
+            f"consumer account {account} is not read (consumerAccountsIgnored): digests its workloads run are not "
+            "protected",
+            {"record_type": "consumer_account_ignored", "account": account},
+        )
+        for account in report.ignored_accounts
     ]
     records += [
         Record(

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from ecr_sweeper import observability
 from ecr_sweeper.clients import Clients, require_models
-from ecr_sweeper.constants import WORK_BUCKET_ENV
+from ecr_sweeper.constants import CONSUMER_SESSION_NAME, WORK_BUCKET_ENV
 from ecr_sweeper.cursor import CursorStore, NoCursor, SsmCursor, SsmFirstRun, WorkBucket
 from ecr_sweeper.deadline import Deadline
 from ecr_sweeper.errors import describe_error
@@ -151,7 +151,14 @@ def _sweep_region(
             listener=report,
             selection=selection,
             scan_in_use=(
-                (lambda: scan(here, ScanOptions(settings.eks_clusters_ignored, settings.inspector_in_use)))
+                (
+                    lambda: scan(
+                        here,
+                        ScanOptions(settings.eks_clusters_ignored, settings.inspector_in_use, settings.consumers),
+                        # A consumer account is read with clients of the role assumed there, in the same region.
+                        assume=lambda role_arn: here.assumed(role_arn, CONSUMER_SESSION_NAME),
+                    )
+                )
                 if settings.protect_in_use
                 else None
             ),

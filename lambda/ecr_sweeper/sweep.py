@@ -83,6 +83,7 @@ class Sweep:
             summary.in_use, summary.in_use_error = InUseState.FAILED, str(error)
             self.listener.in_use(InUseReport(InUseState.FAILED, error=error))
             return None
+        summary.consumer_accounts_scanned = len(found.consumer_accounts)
         self.listener.in_use(
             InUseReport(
                 InUseState.OK,
@@ -91,6 +92,8 @@ class Sweep:
                 not_offered=tuple(found.skipped),
                 ignored_clusters=tuple(found.ignored_clusters),
                 inspector_unavailable=found.inspector_unavailable,
+                consumer_accounts=tuple(found.consumer_accounts),
+                ignored_accounts=tuple(found.ignored_accounts),
             )
         )
         return replace(self.judgement, in_use=found.digests, inspector=found.inspector)

@@ -9,10 +9,12 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from ecr_sweeper.in_use import SOURCES, InUse, InUseScanFailed, scan
+from ecr_sweeper.in_use import SOURCES, InUse, InUseScanFailed, ScanOptions, scan
 from ecr_sweeper.model import Protection, Use
+from ecr_sweeper.settings import Consumers
 
 HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 DIGEST = "sha256:" + "ab" * 32
@@ -241,3 +243,52 @@ def test_an_offered_service_that_cannot_be_reached_fails_closed() -> None:
         scan(lambda service, **_: unreachable)
     assert failed.value.source == "lambda ListFunctions"
     assert "let the function reach http://127.0.0.1:9" in failed.value.fix
+
+
+def test_a_consumer_accounts_role_is_assumed_in_the_partition_of_the_swept_region() -> None:
+    # Given a sweeper in the China partition's cn-north-1, with one consumer account
+    stubs = Stubs(region="cn-north-1")
+    stubs.clients["sts"] = boto3.client("sts", region_name="cn-north-1")
+    stubs.stubs["sts"] = Stubber(stubs.clients["sts"])
+    stubs.stubs["sts"].add_response(
+        "get_caller_identity",
+        {"Account": "123456789012", "Arn": "arn:aws-cn:sts::123456789012:assumed-role/sweeper/s", "UserId": "A:s"},
+    )
+    assumed: list[str] = []
+
+    def assume(role_arn: str) -> Any:
+        assumed.append(role_arn)
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, "AssumeRole")
+
+    # When the scan reads its own account, then the consumer's
+    with ExitStack() as stack:
+        for stub in stubs.stubs.values():
+            stack.enter_context(stub)
+        stubs.empty(*(service for service, _ in SOURCES))
+        with pytest.raises(InUseScanFailed) as failed:
+            scan(stubs.connect, ScanOptions(consumers=Consumers(accounts=("210987654321",))), assume)
+
+    # Then the reader role's ARN is in the region's partition (aws-cn), and the failure names the account
+    assert assumed == ["arn:aws-cn:iam::210987654321:role/ecr-sweeper-reader"]
+    assert failed.value.source == "account 210987654321 sts AssumeRole"
+    assert "consumerAccountsIgnored=['210987654321']" in failed.value.fix
+
+
+def test_the_sweepers_own_account_is_never_read_as_a_consumer(stubs: Stubs) -> None:
+    # Given the consumer list names the sweeper's own account only
+    stubs.clients["sts"] = boto3.client("sts", region_name="us-east-1")
+    sts = Stubber(stubs.clients["sts"])
+    sts.add_response(
+        "get_caller_identity",
+        {"Account": "123456789012", "Arn": "arn:aws:sts::123456789012:assumed-role/sweeper/s", "UserId": "A:s"},
+    )
+    stubs.empty(*(service for service, _ in SOURCES))
+
+    def assume(role_arn: str) -> Any:
+        raise AssertionError(f"assumed {role_arn}")
+
+    with sts:
+        in_use = scan(stubs.connect, ScanOptions(consumers=Consumers(accounts=("123456789012",))), assume)
+
+    # Then its workloads were read once, directly, and no role was assumed
+    assert in_use.consumer_accounts == []
