@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecr_sweeper import constants as c
-from ecr_sweeper.settings import ConfigError, Settings
+from ecr_sweeper.settings import ConfigError, Consumers, Settings
 
 # Context key -> default. cdk.json carries the same values, and a test checks that they agree.
 DEFAULTS: dict[str, Any] = {
@@ -43,6 +43,18 @@ DEFAULTS: dict[str, Any] = {
     # Put the function in a VPC (for clusters with a private endpoint only): both or neither.
     "vpcSubnetIds": [],
     "vpcSecurityGroupIds": [],
+    # Central registries (README, "Central registries"): the accounts whose workloads pull from this
+    # registry (12-digit IDs, or "organization": every ACTIVE account of the AWS Organization), read
+    # through the role consumerRoleName that the EcrSweeperReader stack creates in each; the
+    # accounts the operator accepts not to protect (each run warns about each).
+    "consumerAccounts": [],
+    "consumerRoleName": c.DEFAULT_CONSUMER_ROLE_NAME,
+    "consumerAccountsIgnored": [],
+    # The EcrSweeperReader stack, for consumer accounts, is in the app only when asked for; its role
+    # trusts sweeperRoleArn (the sweeper stack's RoleArn output), from organizationId when given.
+    "readerStack": False,
+    "sweeperRoleArn": "",
+    "organizationId": "",
 }
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ENGINES = ("lambda", "stepfunctions")
@@ -88,6 +100,11 @@ class SweeperConfig:
     inspector_in_use: str
     vpc_subnet_ids: tuple[str, ...]
     vpc_security_group_ids: tuple[str, ...]
+    consumers: Consumers
+    reader_stack: bool
+    # The sweeper's role, which the reader role trusts; and the AWS Organization both must belong to.
+    sweeper_role_arn: str | None
+    organization_id: str | None
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> SweeperConfig:
@@ -130,7 +147,33 @@ class SweeperConfig:
             inspector_in_use=str(value["inspectorInUse"]).strip().lower(),
             vpc_subnet_ids=_names("vpcSubnetIds", value["vpcSubnetIds"], _SUBNET),
             vpc_security_group_ids=_names("vpcSecurityGroupIds", value["vpcSecurityGroupIds"], _SECURITY_GROUP),
+            consumers=_consumers(value),
+            reader_stack=_boolean("readerStack", value["readerStack"]),
+            sweeper_role_arn=_optional(
+                "sweeperRoleArn",
+                value["sweeperRoleArn"],
+                _ROLE_ARN,
+                "an IAM role ARN such as arn:aws:iam::123456789012:role/NAME",
+            ),
+            organization_id=_optional(
+                "organizationId", value["organizationId"], _ORGANIZATION_ID, "an organization ID such as o-a1b2c3d4e5"
+            ),
         )
+        if config.consumers.enabled and not config.protect_in_use:
+            raise ContextError(
+                "context consumerAccounts needs protectInUse=true: consumer accounts are read by the in-use scan, "
+                "which protectInUse=false turns off"
+            )
+        if config.reader_stack and not config.sweeper_role_arn:
+            raise ContextError(
+                "context readerStack=true needs sweeperRoleArn: the reader role trusts exactly the sweeper's role "
+                "(the RoleArn output of the EcrSweeper stack)"
+            )
+        if config.reader_stack and config.consumers.organization and not config.organization_id:
+            raise ContextError(
+                "context readerStack=true with consumerAccounts=organization needs organizationId (o-...): the "
+                "reader role then trusts the sweeper's role only from within the organization (aws:PrincipalOrgID)"
+            )
         if bool(config.vpc_subnet_ids) != bool(config.vpc_security_group_ids):
             raise ContextError(
                 "context vpcSubnetIds and vpcSecurityGroupIds go together: a function in a VPC needs both subnets "
@@ -182,6 +225,11 @@ class SweeperConfig:
             c.PREVIEW_DAYS_ENV: str(self.preview_days),
             c.EKS_CLUSTERS_IGNORED_ENV: ",".join(self.eks_clusters_ignored),
             c.INSPECTOR_IN_USE_ENV: self.inspector_in_use,
+            c.CONSUMER_ACCOUNTS_ENV: c.ORGANIZATION
+            if self.consumers.organization
+            else ",".join(self.consumers.accounts),
+            c.CONSUMER_ROLE_NAME_ENV: self.consumers.role_name,
+            c.CONSUMER_ACCOUNTS_IGNORED_ENV: ",".join(self.consumers.ignored),
         }
 
 
@@ -189,6 +237,52 @@ class SweeperConfig:
 _CLUSTER = re.compile(r"[0-9A-Za-z][A-Za-z0-9\-_]{0,99}")
 _SUBNET = re.compile(r"subnet-[0-9a-f]{8,17}")
 _SECURITY_GROUP = re.compile(r"sg-[0-9a-f]{8,17}")
+# AWS account IDs; IAM role names (CreateRole) and role ARNs, with a path or not; organization IDs
+# (Organizations API reference, Organization: ^o-[a-z0-9]{10,32}$).
+_ACCOUNT = re.compile(r"[0-9]{12}")
+_ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}")
+_ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
+
+
+def _consumers(value: dict[str, Any]) -> Consumers:
+    """consumerAccounts (a list of account IDs, or "organization"), consumerRoleName, consumerAccountsIgnored."""
+    accounts = value["consumerAccounts"]
+    organization = isinstance(accounts, str) and accounts.strip().lower() == c.ORGANIZATION
+    role_name = value["consumerRoleName"]
+    if not (isinstance(role_name, str) and _ROLE_NAME.fullmatch(role_name)):
+        raise ContextError(
+            f"context consumerRoleName={role_name!r} is invalid: expected an IAM role name of 1 to 64 letters, digits "
+            "or +=,.@_-"
+        )
+    return Consumers(
+        accounts=() if organization else _account_ids("consumerAccounts", accounts, " or organization"),
+        organization=organization,
+        role_name=role_name,
+        ignored=tuple(sorted(_account_ids("consumerAccountsIgnored", value["consumerAccountsIgnored"]))),
+    )
+
+
+def _account_ids(key: str, value: Any, alternative: str = "") -> tuple[str, ...]:
+    """A list of 12-digit account IDs in cdk.json (strings: a number would lose leading zeros), or a
+    comma-separated string from `-c key=a,b`."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ContextError(
+            f"context {key}={value!r} is invalid: expected a list of 12-digit account IDs as strings{alternative}"
+        )
+    for item in value:
+        if not _ACCOUNT.fullmatch(item.strip()):
+            raise ContextError(f"context {key} entry {item!r} is invalid: expected a 12-digit account ID{alternative}")
+    return tuple(dict.fromkeys(item.strip() for item in value))
+
+
+def _optional(key: str, value: Any, pattern: re.Pattern[str], expected: str) -> str | None:
+    """An optional text value ("" when not set) that must match `pattern` when set."""
+    if not isinstance(value, str) or (value.strip() and not pattern.fullmatch(value.strip())):
+        raise ContextError(f"context {key}={value!r} is invalid: expected {expected}")
+    return value.strip() or None
 
 
 def _names(key: str, value: Any, pattern: re.Pattern[str]) -> tuple[str, ...]:

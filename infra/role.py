@@ -1,5 +1,6 @@
 """The function's role: exactly the calls the runtime makes, scoped as narrowly as each action
-allows, and the reason for every cdk-nag finding that a wildcard leaves."""
+allows, and the reason for every cdk-nag finding that a wildcard leaves. The reader role of a
+consumer account (reader.py) is granted the in-use scan's reads from the same constants."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
+
+from ecr_sweeper.settings import Consumers
 
 # The ECR actions the function calls (registry.py), and nothing more.
 ECR_ACTIONS = (
@@ -74,10 +77,15 @@ VPC_ACTIONS = (
 # EKS access policy that reads every namespace's workloads and nothing secret (EKS user guide,
 # "Access policy permissions": AmazonEKSViewPolicy).
 EKS_VIEW_POLICY = "AmazonEKSViewPolicy"
+# Central registries: the reader role of each consumer account is assumed (clients.py, Clients.assumed),
+# and with consumerAccounts=organization the accounts are listed first (in_use.py).
+CONSUMER_ACTIONS = ("sts:AssumeRole",)
+ORGANIZATION_ACTIONS = ("organizations:ListAccounts",)
 
 
-class SweeperRole(Construct):
-    """The role of the function (and of the Step Functions engine's steps function)."""
+class RegionalRole(Construct):
+    """A role whose permissions are scoped to its stack's account and to the swept regions (the
+    stack's own by default), with the reason for every cdk-nag finding a wildcard leaves."""
 
     def __init__(
         self,
@@ -85,49 +93,14 @@ class SweeperRole(Construct):
         construct_id: str,
         *,
         regions: Sequence[str],
-        log_group: logs.ILogGroup,
-        protect_in_use: bool,
-        eks_clusters: Sequence[str] = (),
-        in_vpc: bool = False,
+        assumed_by: iam.IPrincipal,
+        description: str,
+        role_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # "Default": the role keeps the logical id it had as a child of the stack.
-        self.role = iam.Role(
-            self,
-            "Default",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="ecr-sweeper: read ECR repositories and images, delete expired untagged digests",
-        )
-        log_group.grant_write(self.role)
-        # Every permission is scoped to exactly the swept regions (the stack's own by default).
+        self.role = iam.Role(self, "Default", assumed_by=assumed_by, description=description, role_name=role_name)
         self.regions: list[str | None] = list(regions) or [None]
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=list(ECR_ACTIONS), resources=self._arns("ecr", "repository", "/"))
-        )
-        self.acknowledge(
-            *[
-                (
-                    f"Resource::{arn}",
-                    "The sweeper walks every repository of the account and region by design; the actions are the "
-                    "ones it calls, and the ARN is limited to repositories of this account and region.",
-                )
-                for arn in self._nag_arns("ecr", "repository", "/")
-            ]
-        )
-        # Actions that take no resource ARN, each with why: one cdk-nag finding covers them all.
-        unscoped: list[str] = []
-        if protect_in_use:
-            self._grant_in_use_scan(unscoped)
-            self._grant_kubernetes_read(eks_clusters)
-        if in_vpc:
-            self.role.add_to_policy(iam.PolicyStatement(actions=list(VPC_ACTIONS), resources=["*"]))
-            unscoped.append(
-                f"{', '.join(VPC_ACTIONS)} let Lambda manage the function's network interfaces in the configured "
-                "subnets (vpcSubnetIds); EC2 documents no narrower resource for them when Lambda creates the "
-                "interfaces, and they are what AWSLambdaVPCAccessExecutionRole grants."
-            )
-        if unscoped:
-            self.acknowledge(("Resource::*", " ".join(unscoped)))
 
     @property
     def role_arn(self) -> str:
@@ -138,31 +111,6 @@ class SweeperRole(Construct):
         Validations.of(self.role).acknowledge(
             *[Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason) for finding, reason in findings]
         )
-
-    def grant_state(self, parameters: Sequence[ssm.IStringParameter], batch_cursors: str | None = None) -> None:
-        """Read and overwrite the stack's own state parameters; with `batch_cursors` (a parameter
-        name), also the Step Functions batches' cursors under it, which the steps create."""
-        resources = [parameter.parameter_arn for parameter in parameters]
-        if batch_cursors:
-            stack = Stack.of(self)
-            resources.append(
-                stack.format_arn(
-                    service="ssm",
-                    resource="parameter",
-                    resource_name=f"{batch_cursors.lstrip('/')}/batch/*",
-                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                )
-            )
-            self.acknowledge(
-                (
-                    f"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter"
-                    f"{batch_cursors}/batch/*",
-                    "Each Step Functions batch keeps where its next sweep starts in its own parameter under the "
-                    "stack's cursor; the batches are numbered at run time, so the steps create them, and the "
-                    "path is this stack's own.",
-                )
-            )
-        self.role.add_to_policy(iam.PolicyStatement(actions=list(SSM_ACTIONS), resources=resources))
 
     def _arns(self, service: str, resource: str, separator: str) -> list[str]:
         stack = Stack.of(self)
@@ -181,7 +129,10 @@ class SweeperRole(Construct):
             for region in self.regions
         ]
 
-    def _grant_in_use_scan(self, unscoped: list[str]) -> None:
+    def grant_in_use_scan(self, unscoped: list[str]) -> None:
+        """The in-use scan's reads of this account (in_use.py): every action on its narrowest
+        resource; the actions that take no resource ARN on "*", in the swept regions only, with
+        their reason added to `unscoped` (one cdk-nag finding covers them all)."""
         regions = [region or Aws.REGION for region in self.regions]
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -209,6 +160,127 @@ class SweeperRole(Construct):
                     for arn in self._nag_arns(service, resource, separator)
                 ]
             )
+
+
+class SweeperRole(RegionalRole):
+    """The role of the function (and of the Step Functions engine's steps function)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        regions: Sequence[str],
+        log_group: logs.ILogGroup,
+        protect_in_use: bool,
+        eks_clusters: Sequence[str] = (),
+        in_vpc: bool = False,
+        consumers: Consumers | None = None,
+        organization_id: str | None = None,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            regions=regions,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="ecr-sweeper: read ECR repositories and images, delete expired untagged digests",
+        )
+        log_group.grant_write(self.role)
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=list(ECR_ACTIONS), resources=self._arns("ecr", "repository", "/"))
+        )
+        self.acknowledge(
+            *[
+                (
+                    f"Resource::{arn}",
+                    "The sweeper walks every repository of the account and region by design; the actions are the "
+                    "ones it calls, and the ARN is limited to repositories of this account and region.",
+                )
+                for arn in self._nag_arns("ecr", "repository", "/")
+            ]
+        )
+        # Actions that take no resource ARN, each with why: one cdk-nag finding covers them all.
+        unscoped: list[str] = []
+        if protect_in_use:
+            self.grant_in_use_scan(unscoped)
+            self._grant_kubernetes_read(eks_clusters)
+            self._grant_consumer_reads(consumers or Consumers(), organization_id, unscoped)
+        if in_vpc:
+            self.role.add_to_policy(iam.PolicyStatement(actions=list(VPC_ACTIONS), resources=["*"]))
+            unscoped.append(
+                f"{', '.join(VPC_ACTIONS)} let Lambda manage the function's network interfaces in the configured "
+                "subnets (vpcSubnetIds); EC2 documents no narrower resource for them when Lambda creates the "
+                "interfaces, and they are what AWSLambdaVPCAccessExecutionRole grants."
+            )
+        if unscoped:
+            self.acknowledge(("Resource::*", " ".join(unscoped)))
+
+    def grant_state(self, parameters: Sequence[ssm.IStringParameter], batch_cursors: str | None = None) -> None:
+        """Read and overwrite the stack's own state parameters; with `batch_cursors` (a parameter
+        name), also the Step Functions batches' cursors under it, which the steps create."""
+        resources = [parameter.parameter_arn for parameter in parameters]
+        if batch_cursors:
+            stack = Stack.of(self)
+            resources.append(
+                stack.format_arn(
+                    service="ssm",
+                    resource="parameter",
+                    resource_name=f"{batch_cursors.lstrip('/')}/batch/*",
+                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                )
+            )
+            self.acknowledge(
+                (
+                    f"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter"
+                    f"{batch_cursors}/batch/*",
+                    "Each Step Functions batch keeps where its next sweep starts in its own parameter under the "
+                    "stack's cursor; the batches are numbered at run time, so the steps create them, and the "
+                    "path is this stack's own.",
+                )
+            )
+        self.role.add_to_policy(iam.PolicyStatement(actions=list(SSM_ACTIONS), resources=resources))
+
+    def _grant_consumer_reads(self, consumers: Consumers, organization_id: str | None, unscoped: list[str]) -> None:
+        """Assume the reader role of each consumer account (central registries): exactly the listed
+        accounts' roles, less the ignored ones; with `organization`, that role in any account, then
+        only in the organization when its ID is known (aws:ResourceOrgID), and ListAccounts."""
+        if not consumers.enabled:
+            return
+        if not consumers.organization:
+            accounts = [account for account in consumers.accounts if account not in consumers.ignored]
+            if accounts:
+                self.role.add_to_policy(
+                    iam.PolicyStatement(
+                        actions=list(CONSUMER_ACTIONS),
+                        resources=[
+                            f"arn:{Aws.PARTITION}:iam::{account}:role/{consumers.role_name}" for account in accounts
+                        ],
+                    )
+                )
+            return
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=list(CONSUMER_ACTIONS),
+                resources=[f"arn:{Aws.PARTITION}:iam::*:role/{consumers.role_name}"],
+                # The organization of the role assumed (IAM user guide, "AWS global condition context
+                # keys": aws:ResourceOrgID, which STS's AssumeRole supports).
+                conditions={"StringEquals": {"aws:ResourceOrgID": organization_id}} if organization_id else None,
+            )
+        )
+        self.acknowledge(
+            (
+                f"Resource::arn:<AWS::Partition>:iam::*:role/{consumers.role_name}",
+                "consumerAccounts=organization: the in-use scan reads every ACTIVE account of the AWS Organization, "
+                "listed at run time, through the reader role of this one name that the EcrSweeperReader stack creates "
+                "in each (and that trusts this role only); accounts join and leave the organization without a deploy. "
+                + ("The role assumed must belong to the organization (aws:ResourceOrgID)." if organization_id else ""),
+            )
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=list(ORGANIZATION_ACTIONS), resources=["*"]))
+        unscoped.append(
+            f"{', '.join(ORGANIZATION_ACTIONS)} supports no resource-level permission (Service Authorization "
+            "Reference); it is read-only and lists the organization's accounts whose workloads the in-use scan reads."
+        )
 
     def _grant_kubernetes_read(self, clusters: Sequence[str]) -> None:
         """Read access to the Kubernetes API of each named cluster, for the in-use scan: an EKS access

@@ -56,6 +56,8 @@ class EcrSweeperStack(Stack):
             protect_in_use=config.protect_in_use,
             eks_clusters=config.eks_clusters,
             in_vpc=bool(config.vpc_subnet_ids),
+            consumers=config.consumers,
+            organization_id=config.organization_id,
         )
         role = sweeper_role.role
 

@@ -63,6 +63,9 @@ def test_function_environment(template: Template) -> None:
         "POWERTOOLS_SERVICE_NAME": "ecr-sweeper",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrSweeper",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "CONSUMER_ACCOUNTS": "",
+        "CONSUMER_ROLE_NAME": "ecr-sweeper-reader",
+        "CONSUMER_ACCOUNTS_IGNORED": "",
     }
 
 
@@ -253,6 +256,9 @@ def test_context_overrides() -> None:
         "POWERTOOLS_SERVICE_NAME": "ecr-sweeper",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrSweeper",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
+        "CONSUMER_ACCOUNTS": "",
+        "CONSUMER_ROLE_NAME": "ecr-sweeper-reader",
+        "CONSUMER_ACCOUNTS_IGNORED": "",
     }
 
 
