@@ -8,6 +8,7 @@ from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import SweeperConfig
+from infra.reader import READER_STACK_NAME, EcrSweeperReaderStack
 from infra.stack import EcrSweeperStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,5 +27,8 @@ def build(app: App) -> EcrSweeperStack:
     config = SweeperConfig.from_context(app.node.try_get_context)
     # Environment-agnostic on purpose: synth needs no credentials and makes no AWS call.
     stack = EcrSweeperStack(app, STACK_NAME, config=config, code_path=CODE_PATH)
+    if config.reader_stack:
+        # For consumer accounts only, when asked for: a plain synth (and `cdk deploy`) has one stack.
+        EcrSweeperReaderStack(app, READER_STACK_NAME, config=config)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stack
