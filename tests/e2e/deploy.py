@@ -21,8 +21,11 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 @contextmanager
-def local_deploy(out: Path, *context: str) -> Iterator[dict[str, Any]]:
-    """Bootstrap and deploy with `-c key=value` `context`; yields a client factory and the CLI."""
+def local_deploy(
+    out: Path, *context: str, bootstrap: bool = True, stacks: tuple[str, ...] = ()
+) -> Iterator[dict[str, Any]]:
+    """Bootstrap (unless told not to) and deploy `stacks` (default: the app's one) with `-c key=value`
+    `context`; yields a client factory and the CLI."""
     if not CDK.exists():
         pytest.fail("node_modules/.bin/cdk is missing: run `make dev` (npm ci)")
     port = free_port()
@@ -58,8 +61,9 @@ def local_deploy(out: Path, *context: str) -> Iterator[dict[str, Any]]:
                             aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
 
     try:
-        cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", "--output", str(out))
-        cdk("deploy", "--require-approval", "never", "--output", str(out))
+        if bootstrap:
+            cdk("bootstrap", f"aws://{ACCOUNT}/{REGION}", "--output", str(out))
+        cdk("deploy", *stacks, "--require-approval", "never", "--output", str(out))
         yield {"client": client, "cdk": cdk, "out": out}
     finally:
         server.terminate()
