@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -167,13 +166,8 @@ def assume_role(self: TokenResponse) -> ActionResult:
 
 
 _original_assume_role = TokenResponse.assume_role
-_install_lock = threading.Lock()
-_installed = False
 
 
 def install() -> None:
-    global _installed
-    with _install_lock:
-        if not _installed:
-            TokenResponse.assume_role = assume_role  # type: ignore[method-assign]
-            _installed = True
+    """Called by ecr.install, once, under its lock (assigning again would change nothing)."""
+    TokenResponse.assume_role = assume_role  # type: ignore[method-assign]

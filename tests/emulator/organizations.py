@@ -9,7 +9,6 @@ AWSOrganizationsNotInUseException."""
 from __future__ import annotations
 
 import json
-import threading
 
 from moto.organizations.exceptions import AWSOrganizationsNotInUseException, OrganizationsClientError
 from moto.organizations.models import organizations_backends
@@ -30,13 +29,6 @@ def list_accounts(self: OrganizationsResponse) -> str:
     return json.dumps({"Accounts": accounts, "NextToken": next_token})
 
 
-_install_lock = threading.Lock()
-_installed = False
-
-
 def install() -> None:
-    global _installed
-    with _install_lock:
-        if not _installed:
-            OrganizationsResponse.list_accounts = list_accounts  # type: ignore[method-assign]
-            _installed = True
+    """Called by ecr.install, once, under its lock (assigning again would change nothing)."""
+    OrganizationsResponse.list_accounts = list_accounts  # type: ignore[method-assign]
