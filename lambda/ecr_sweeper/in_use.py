@@ -463,6 +463,8 @@ def scan(
     in_use = InUse()
     _read_account(connect, in_use, options, None)
     consumers = options.consumers
+    # Every run warns about each ignored account, a consumer or not.
+    in_use.ignored_accounts = list(consumers.ignored)
     if not consumers.enabled:
         return in_use
     if assume is None:
@@ -505,7 +507,6 @@ def _consumer_accounts(sts: Any, connect: Callable[..., Any], in_use: InUse, con
     """The consumer accounts to read: the listed ones, or the organization's ACTIVE accounts
     (organizations:ListAccounts), less the function's own account and the ignored ones."""
     own = (_Source("sts", sts, in_use).call("get_caller_identity") or {})["Account"]
-    in_use.ignored_accounts = list(consumers.ignored)
     if not consumers.organization:
         return consumers.to_read(own, consumers.accounts)
     organizations = _Source("organizations", connect("organizations"), in_use)

@@ -292,3 +292,14 @@ def test_the_sweepers_own_account_is_never_read_as_a_consumer(stubs: Stubs) -> N
 
     # Then its workloads were read once, directly, and no role was assumed
     assert in_use.consumer_accounts == []
+
+
+def test_every_ignored_account_is_reported_even_without_consumer_accounts(stubs: Stubs) -> None:
+    # Given accounts listed as ignored, and no consumer account: nothing to assume, nothing to list
+    stubs.empty(*(service for service, _ in SOURCES))
+
+    in_use = scan(stubs.connect, ScanOptions(consumers=Consumers(ignored=("210987654321", "310987654321"))))
+
+    # Then the run still warns about each of them (consumer_account_ignored)
+    assert in_use.ignored_accounts == ["210987654321", "310987654321"]
+    assert in_use.consumer_accounts == []
