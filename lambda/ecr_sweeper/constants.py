@@ -21,6 +21,9 @@ EKS_CLUSTERS_IGNORED_ENV = "EKS_CLUSTERS_IGNORED"
 INSPECTOR_IN_USE_ENV = "INSPECTOR_IN_USE"
 INSPECTOR_MODES = ("auto", "required", "off")
 FIRST_RUN_PARAMETER_ENV = "FIRST_RUN_PARAMETER"
+# The S3 bucket of the in-use cache (in_use_cache.py): what the in-use scan learned that never
+# changes; unset: every run describes every task definition revision and function version.
+IN_USE_CACHE_BUCKET_ENV = "IN_USE_CACHE_BUCKET"
 # The Step Functions engine only: where large repository lists go, and how many one invocation sweeps.
 WORK_BUCKET_ENV = "WORK_BUCKET"
 REPOSITORIES_PER_INVOCATION_ENV = "REPOSITORIES_PER_INVOCATION"

@@ -183,6 +183,9 @@ class InUseReport:
     ignored_clusters: tuple[str, ...] = ()
     inspector_unavailable: str | None = None
     error: BaseException | None = None
+    # The scan's API calls, and the describe calls the in-use cache spared.
+    api_calls: int = 0
+    from_cache: int = 0
 
 
 class Listener(Protocol):
@@ -203,6 +206,9 @@ class Listener(Protocol):
 
     def cursor_error(self, action: str, error: BaseException) -> None: ...
 
+    def in_use_cache_error(self, action: str, error: BaseException) -> None:
+        """The in-use cache could not be read (the scan describes everything) or written."""
+
     def starved(self, repositories: list[str]) -> None: ...
 
     def finished(self, summary: SweepSummary) -> None: ...
@@ -218,6 +224,8 @@ class SweepSummary:
     in_use: InUseState = InUseState.OK
     # Why the in-use scan failed (then nothing was swept).
     in_use_error: str | None = None
+    # The API calls the in-use scan made, failed or not (every source, every account).
+    in_use_calls: int = 0
     # Repositories the deadline left unstarted, and where the next run starts ("" = the first).
     not_started: int = 0
     next_start: str | None = None
@@ -282,6 +290,7 @@ class SweepSummary:
             "deleteFailures": self.total("delete_failures"),
             "imagesProtected": self.total("images_protected"),
             "inUse": self.in_use_text,
+            "inUseScanCalls": self.in_use_calls,
             "deferred": self.deferred,
             "starved": len(self.starved),
             "nextStart": self.next_start,
@@ -313,6 +322,7 @@ def combine(summaries: list[SweepSummary]) -> SweepSummary:
         merged.outcomes.extend(summary.outcomes)
         merged.not_started += summary.not_started
         merged.starved += summary.starved
+        merged.in_use_calls += summary.in_use_calls
     failed_scans = [f"{s.region}: {s.in_use_text}" for s in summaries if s.in_use_failed]
     if failed_scans:
         merged.in_use, merged.in_use_error = InUseState.FAILED, "; ".join(failed_scans)

@@ -81,8 +81,10 @@ class Sweep:
         except InUseScanFailed as error:
             # Without the full picture any digest might be running somewhere: delete nothing.
             summary.in_use, summary.in_use_error = InUseState.FAILED, str(error)
-            self.listener.in_use(InUseReport(InUseState.FAILED, error=error))
+            summary.in_use_calls = error.calls
+            self.listener.in_use(InUseReport(InUseState.FAILED, error=error, api_calls=error.calls))
             return None
+        summary.in_use_calls = found.api_calls
         self.listener.in_use(
             InUseReport(
                 InUseState.OK,
@@ -91,6 +93,8 @@ class Sweep:
                 not_offered=tuple(found.skipped),
                 ignored_clusters=tuple(found.ignored_clusters),
                 inspector_unavailable=found.inspector_unavailable,
+                api_calls=found.api_calls,
+                from_cache=found.from_cache,
             )
         )
         return replace(self.judgement, in_use=found.digests, inspector=found.inspector)
