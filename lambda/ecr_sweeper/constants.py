@@ -24,6 +24,9 @@ FIRST_RUN_PARAMETER_ENV = "FIRST_RUN_PARAMETER"
 # The S3 bucket of the in-use cache (in_use_cache.py): what the in-use scan learned that never
 # changes; unset: every run describes every task definition revision and function version.
 IN_USE_CACHE_BUCKET_ENV = "IN_USE_CACHE_BUCKET"
+# The cache objects' prefix in that bucket: in-use-cache/<account>/<region>.json (the role may
+# read and write nothing else there).
+IN_USE_CACHE_PREFIX = "in-use-cache"
 # The Step Functions engine only: where large repository lists go, and how many one invocation sweeps.
 WORK_BUCKET_ENV = "WORK_BUCKET"
 REPOSITORIES_PER_INVOCATION_ENV = "REPOSITORIES_PER_INVOCATION"

@@ -16,12 +16,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ecr_sweeper.constants import IN_USE_CACHE_PREFIX
 from ecr_sweeper.errors import describe_error, error_code
 from ecr_sweeper.in_use import FunctionCode, ImmutableFacts
 
 # The format of the object; another version (written by a newer or older sweeper) is not read.
 FORMAT_VERSION = 1
-PREFIX = "in-use-cache"
 # What S3 answers for an object that does not exist (404; a 403 without s3:ListBucket).
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
@@ -31,7 +31,7 @@ class CacheUnusable(RuntimeError):
 
 
 def cache_key(account: str, region: str) -> str:
-    return f"{PREFIX}/{account}/{region}.json"
+    return f"{IN_USE_CACHE_PREFIX}/{account}/{region}.json"
 
 
 def caller_account(sts: Any) -> str:
