@@ -5,6 +5,9 @@
   from the URI text, and mangles URIs that are already by digest.
 - ECS reports the digest each running container was started from as containers[].imageDigest
   (ECS API reference, Container). moto leaves it out.
+- A published Lambda version keeps the code it was published with (Lambda developer guide, "Manage
+  Lambda function versions": its code is immutable). moto's versions share $LATEST's Code, so an
+  update of $LATEST changes the ImageUri of every published version.
 - Lambda ListFunctions pages: at most 50 functions (or versions) per response, whatever MaxItems
   (1..10000) asks, and NextMarker for the rest (Lambda API reference, ListFunctions). moto returns
   everything at once.
@@ -58,6 +61,8 @@ def resolve(uri: str | None) -> str | None:
 
 def _set_function_code(original: Any) -> Any:
     def set_code(self: LambdaFunction, updated_spec: dict[str, Any]) -> None:
+        # A copy: the published versions hold the dict $LATEST had when each was published.
+        self.code = dict(self.code)
         original(self, updated_spec)
         if "ImageUri" in updated_spec:
             digest = resolve(updated_spec["ImageUri"])

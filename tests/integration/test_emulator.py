@@ -255,6 +255,25 @@ def test_lambda_reports_the_digest_a_tag_resolved_to_when_the_code_was_set(ecr: 
     assert code["ResolvedImageUri"] == f"{REGISTRY}/fn@{first}"
 
 
+def test_a_published_lambda_version_keeps_the_image_it_was_published_with(ecr: Any) -> None:
+    create_repository(ecr, "fn")
+    first, second = push(ecr, "fn", "one"), push(ecr, "fn", "two")
+    role = boto3.client("iam", region_name="us-east-1").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+    lam = boto3.client("lambda", region_name="us-east-1")
+    lam.create_function(
+        FunctionName="f",
+        Role=role["Role"]["Arn"],
+        PackageType="Image",
+        Code={"ImageUri": f"{REGISTRY}/fn@{first}"},
+        Publish=True,
+    )
+
+    lam.update_function_code(FunctionName="f", ImageUri=f"{REGISTRY}/fn@{second}")
+
+    assert lam.get_function(FunctionName="f", Qualifier="1")["Code"]["ImageUri"] == f"{REGISTRY}/fn@{first}"
+    assert lam.get_function(FunctionName="f")["Code"]["ImageUri"] == f"{REGISTRY}/fn@{second}"
+
+
 def test_lambda_lists_at_most_50_functions_or_versions_a_page(ecr: Any) -> None:
     # Given 30 image functions, each with $LATEST and one published version: 60 versions
     role = boto3.client("iam", region_name="us-east-1").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
