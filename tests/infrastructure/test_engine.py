@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.config import ContextError
-from tests.infrastructure.conftest import synth
+from tests.infrastructure.conftest import PRIVATE_ENCRYPTED_BUCKET, synth
 
 
 @pytest.fixture(scope="module")
@@ -85,15 +85,7 @@ def test_the_work_bucket_is_private_encrypted_ssl_only_and_expires(template: Tem
     template.has_resource_properties(
         "AWS::S3::Bucket",
         {
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-            },
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
+            **PRIVATE_ENCRYPTED_BUCKET,
             "LifecycleConfiguration": {"Rules": [Match.object_like({"ExpirationInDays": 7, "Status": "Enabled"})]},
         },
     )

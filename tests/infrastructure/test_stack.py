@@ -17,7 +17,7 @@ from cdk_nag import AwsSolutionsChecks
 from infra.app import FEATURE_FLAGS, ROOT
 from infra.config import DEFAULTS, ContextError
 from infra.role import ECR_ACTIONS, IN_USE_CACHE_ACTIONS, IN_USE_SCOPED_ACTIONS, IN_USE_UNSCOPED_ACTIONS, SSM_ACTIONS
-from tests.infrastructure.conftest import CDK_JSON, synth
+from tests.infrastructure.conftest import CDK_JSON, PRIVATE_ENCRYPTED_BUCKET, synth
 
 
 def function_properties(template: Template) -> dict[str, Any]:
@@ -185,17 +185,7 @@ def test_protect_in_use_off_drops_every_in_use_permission() -> None:
 def test_the_in_use_cache_bucket_is_private_encrypted_and_ssl_only(template: Template) -> None:
     [(logical, bucket)] = template.find_resources("AWS::S3::Bucket").items()
     assert logical.startswith("InUseCacheBucket")
-    assert bucket["Properties"] == {
-        "BucketEncryption": {
-            "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-        },
-        "PublicAccessBlockConfiguration": {
-            "BlockPublicAcls": True,
-            "BlockPublicPolicy": True,
-            "IgnorePublicAcls": True,
-            "RestrictPublicBuckets": True,
-        },
-    }
+    assert bucket["Properties"] == PRIVATE_ENCRYPTED_BUCKET
     [policy] = template.find_resources("AWS::S3::BucketPolicy").values()
     assert policy["Properties"]["Bucket"] == {"Ref": logical}
     [deny] = policy["Properties"]["PolicyDocument"]["Statement"]
