@@ -4,10 +4,14 @@ For each account size it runs the emulator as a separate server process (seeded 
 it with the real lambda_handler in a child process (so that peak RSS is the sweeper's alone), and
 reports API calls against the minimum, wall time, peak RSS, and the speed-up against a
 one-repository-at-a-time baseline (MAX_WORKERS=1) measured in the same run. A throttled run must
-leave exactly the same registry. Nothing here asserts a time: the numbers are printed.
+leave exactly the same registry. Then the in-use scan of one large account, two nights in a row
+with the in-use cache: night 1 cold, night 2 warm with new revisions; night 2 may make no more calls
+than the pages, the new objects and the reads of what may change. Nothing here asserts a time: the
+numbers are printed.
 
-    python bench/sweep_bench.py                      # the table in README.md, "Performance"
-    python bench/sweep_bench.py --sizes 10x100 --memory none
+    python bench/sweep_bench.py                      # the tables in README.md, "Performance"
+    python bench/sweep_bench.py --sizes 10x100 --memory none --in-use none
+    python bench/sweep_bench.py --sizes none --memory none --in-use 20000x500x2000 --new-revisions 50
 """
 
 from __future__ import annotations
@@ -32,11 +36,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
 
-from tests.emulator.bulk import Shape, Workloads  # noqa: E402
+from tests.emulator.bulk import InUseAccount, Shape, Workloads, workload_image  # noqa: E402
 from tests.emulator.server import free_port  # noqa: E402
 
 WORKLOADS = Workloads()
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+CACHE_BUCKET = "bench-in-use-cache"
+# The calls that are not the in-use scan's: the sweep's own (ECR), the cache's (S3, STS for the account).
+NOT_THE_SCAN = ("ecr:", "s3:", "sts:")
 
 
 def minimum_calls(shape: Shape) -> int:
@@ -79,6 +86,26 @@ def minimum_in_use_calls(w: Workloads) -> int:
     )  # fmt: skip
 
 
+def in_use_calls_at_most(account: InUseAccount, new_revisions: int, *, warm: bool) -> int:
+    """The in-use scan's calls for `account` (README, "Performance"): every listing's pages at each
+    API's page size, and one describe per object on a cold night; on a warm night, the describes of
+    what is new (`new_revisions`) and of what may change every night ($LATEST of each function; the
+    services, their revisions and tasks are read per batch on both nights). No cluster runs a task."""
+    revisions = account.revisions + new_revisions
+    per_cluster = [min(account.services_per_cluster, account.services - c * account.services_per_cluster)
+                   for c in range(account.clusters)]  # fmt: skip
+    listed_versions = account.versions + account.functions  # published, and $LATEST of each
+    described_versions = account.functions if warm else listed_versions
+    described_revisions = new_revisions if warm else revisions
+    return (
+        pages(listed_versions, 50) + described_versions  # ListFunctions, GetFunction
+        + pages(account.clusters, 100)  # ListClusters
+        + sum(pages(n, 10) + math.ceil(n / 10) + math.ceil(n / 20) + 2 for n in per_cluster)
+        + pages(revisions, 100) + described_revisions  # ListTaskDefinitions, DescribeTaskDefinition
+        + 5  # one empty page each: Batch, App Runner, SageMaker, EKS clusters, Inspector coverage
+    )  # fmt: skip
+
+
 # --- the child: one sweep, measured -----------------------------------------------------------
 
 
@@ -92,7 +119,7 @@ def child(endpoint: str, workers: int) -> None:
 
     def counting_client(service: str, *args: Any, **kwargs: Any) -> Any:
         made = make(service, *args, **kwargs)
-        made.meta.events.register("before-call", lambda model, **_: calls.update([model.name]))
+        made.meta.events.register("before-call", lambda model, **_: calls.update([f"{service}:{model.name}"]))
         made.meta.events.register("before-send", lambda **_: attempts.update([service]))
         return made
 
@@ -116,6 +143,7 @@ def child(endpoint: str, workers: int) -> None:
         "attempts": sum(attempts.values()),
         "deleted": summary["imagesDeleted"],
         "errors": summary["repositoryErrors"],
+        "in_use_calls": summary["inUseScanCalls"],
     }
     print(json.dumps(measured))
 
@@ -134,11 +162,12 @@ class Run:
 
 
 @contextlib.contextmanager
-def emulator(shape: Shape, latency_ms: float, throttle: float, now: str) -> Iterator[str]:
+def emulator(shape: Shape, latency_ms: float, throttle: float, now: str, in_use: str | None = None) -> Iterator[str]:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.emulator.server", "--port", str(port), "--repositories", str(shape.repositories),
-         "--images", str(shape.images), "--latency-ms", str(latency_ms), "--throttle", str(throttle), "--now", now],
+         "--images", str(shape.images), "--latency-ms", str(latency_ms), "--throttle", str(throttle), "--now", now,
+         *(["--in-use", in_use] if in_use else [])],
         cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, **CREDENTIALS},
     )  # fmt: skip
     try:
@@ -150,6 +179,13 @@ def emulator(shape: Shape, latency_ms: float, throttle: float, now: str) -> Iter
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def aws(service: str, endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
+                        aws_secret_access_key="bench")  # fmt: skip
 
 
 def snapshot(endpoint: str) -> dict[str, frozenset[str]]:
@@ -178,18 +214,24 @@ def snapshot(endpoint: str) -> dict[str, frozenset[str]]:
         return dict(zip(names, pool.map(digests, names), strict=True))
 
 
+def measure(endpoint: str, workers: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """One sweep by the real handler in a child process, and what it measured."""
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", endpoint, "--workers", str(workers)],
+        cwd=ROOT, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-3000:])
+    measured: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    if measured["errors"]:
+        raise RuntimeError(f"{measured['errors']} repositories failed")
+    return measured
+
+
 def sweep(shape: Shape, workers: int, latency_ms: float, throttle: float, now: str) -> Run:
     with emulator(shape, latency_ms, throttle, now) as endpoint:
         WORKLOADS.seed(endpoint)
-        result = subprocess.run(
-            [sys.executable, __file__, "--child", endpoint, "--workers", str(workers)],
-            cwd=ROOT, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if result.returncode != 0:
-            raise RuntimeError(result.stderr[-3000:])
-        measured = json.loads(result.stdout.strip().splitlines()[-1])
-        if measured["errors"]:
-            raise RuntimeError(f"{measured['errors']} repositories failed")
+        measured = measure(endpoint, workers)
         return Run(
             measured["seconds"],
             measured["peak_mb"],
@@ -198,6 +240,37 @@ def sweep(shape: Shape, workers: int, latency_ms: float, throttle: float, now: s
             measured["deleted"],
             snapshot(endpoint),
         )
+
+
+@dataclass
+class Night:
+    seconds: float
+    # The in-use scan's calls by service:Operation, as counted on the handler's clients.
+    calls: Counter[str]
+    # What the run itself counted (InUseScanCalls, the summary's inUseScanCalls).
+    reported: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+def in_use_nights(account: str, new_revisions: int, workers: int, latency_ms: float, now: str) -> tuple[Night, Night]:
+    """Two nights of the same account with the in-use cache: cold, then warm with new revisions."""
+    with emulator(Shape(0, 0), latency_ms, 0.0, now, in_use=account) as endpoint:
+        aws("s3", endpoint).create_bucket(Bucket=CACHE_BUCKET)
+
+        def night() -> Night:
+            measured = measure(endpoint, workers, {"IN_USE_CACHE_BUCKET": CACHE_BUCKET})
+            scan = Counter({c: n for c, n in measured["calls"].items() if not c.startswith(NOT_THE_SCAN)})
+            return Night(measured["seconds"], scan, measured["in_use_calls"])
+
+        first = night()
+        ecs = aws("ecs", endpoint)
+        containers = [{"name": "c", "image": workload_image("us-east-1"), "memory": 64}]
+        for n in range(new_revisions):
+            ecs.register_task_definition(family=f"bench-new-{n:04d}", containerDefinitions=containers)
+        return first, night()
 
 
 def main() -> int:
@@ -210,6 +283,10 @@ def main() -> int:
     parser.add_argument("--throttle", type=float, default=0.2, help="throttle rate of the throttled run")
     parser.add_argument("--sizes", default="10x100,100x1000,1000x100", help="REPOSITORIESxIMAGES, comma-separated")
     parser.add_argument("--memory", default="1000x1000", help="size of the peak-memory run (no latency), or none")
+    parser.add_argument(
+        "--in-use", default="20000x500x2000", help="REVISIONSxSERVICESxVERSIONS of the in-use scan's nights, or none"
+    )
+    parser.add_argument("--new-revisions", type=int, default=50, help="revisions registered before night 2")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.workers)
@@ -229,7 +306,7 @@ def main() -> int:
                    "baseline (1 worker)", "speed-up", throttled_column):  # fmt: skip
         table.add_column(column, justify="right")
     ok = True
-    for size in args.sizes.split(","):
+    for size in [] if args.sizes == "none" else args.sizes.split(","):
         repositories, images = (int(part) for part in size.lower().split("x"))
         shape = Shape(repositories, images)
         console.print(f"[dim]{size}: parallel, baseline, throttled...[/]")
@@ -251,7 +328,8 @@ def main() -> int:
             f"{baseline.seconds / parallel.seconds:.1f}×",
             f"{throttled.seconds:.1f} s, {throttled.attempts - throttled.calls:,}, {'yes' if same else 'NO'}",
         )
-    console.print(table)
+    if args.sizes != "none":
+        console.print(table)
     if args.memory != "none":
         repositories, images = (int(part) for part in args.memory.lower().split("x"))
         console.print(f"[dim]{args.memory}: peak memory run, no latency...[/]")
@@ -261,7 +339,40 @@ def main() -> int:
             f"({run.deleted:,} deletions, {run.calls:,} calls, {run.seconds:.0f} s): {run.peak_mb:.0f} MB"
         )
         ok &= run.peak_mb < 256
+    if args.in_use != "none":
+        ok &= in_use_table(console, args.in_use, args.new_revisions, workers, args.latency_ms, now)
     return 0 if ok else 1
+
+
+def in_use_table(console: Any, size: str, new_revisions: int, workers: int, latency_ms: float, now: str) -> bool:
+    """The in-use table: night 1 (cold cache) and night 2 (warm, new revisions), each against the
+    calls it may make at most; False when a night made more, or counted its calls wrong."""
+    from rich.table import Table
+
+    account = InUseAccount(*(int(part) for part in size.lower().split("x")))
+    console.print(f"[dim]in-use {size}: night 1 (cold cache), {new_revisions} new revisions, night 2...[/]")
+    first, second = in_use_nights(size, new_revisions, workers, latency_ms, now)
+    table = Table(
+        title=f"in-use scan, {account.revisions:,} ACTIVE task definition revisions, {account.services:,} services, "
+        f"{account.versions:,} published image function versions ({account.functions:,} functions), "
+        f"0 consumer accounts: {latency_ms:g} ms per API call"
+    )
+    for column in ("night", "API calls", "at most", "DescribeTaskDefinition", "GetFunction", "wall time"):
+        table.add_column(column, justify="right")
+    ok = True
+    for label, night, warm in (("1: cold cache", first, False), (f"2: warm, +{new_revisions} revisions", second, True)):
+        bound = in_use_calls_at_most(account, new_revisions if warm else 0, warm=warm)
+        ok &= night.total <= bound and night.reported == night.total
+        table.add_row(
+            label,
+            f"{night.total:,}" + ("" if night.reported == night.total else f" (reported {night.reported:,})"),
+            f"{bound:,}",
+            f"{night.calls['ecs:DescribeTaskDefinition']:,}",
+            f"{night.calls['lambda:GetFunction']:,}",
+            f"{night.seconds:.1f} s",
+        )
+    console.print(table)
+    return ok
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@ from aws_cdk import Acknowledgment, ArnFormat, Aws, Stack, Validations
 from aws_cdk import aws_eks as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ecr_sweeper.constants import IN_USE_CACHE_PREFIX
 from ecr_sweeper.settings import Consumers
 
 # The ECR actions the function calls (registry.py), and nothing more.
@@ -25,6 +27,8 @@ ECR_ACTIONS = (
 )
 # State between runs (cursor.py): where the next sweep starts and when the first run was, on their parameters.
 SSM_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter")
+# The in-use cache (in_use_cache.py): read and write its objects, and nothing else of the bucket.
+IN_USE_CACHE_ACTIONS = ("s3:GetObject", "s3:PutObject")
 # The in-use scan (in_use.py): which digests the region's workloads run or will pull. Actions that
 # support no resource-level permission (Service Authorization Reference: no resource type listed
 # for them) are granted on "*", limited to the swept regions by aws:RequestedRegion.
@@ -239,6 +243,27 @@ class SweeperRole(RegionalRole):
                 )
             )
         self.role.add_to_policy(iam.PolicyStatement(actions=list(SSM_ACTIONS), resources=resources))
+
+    def grant_in_use_cache(self, bucket: s3.IBucket) -> None:
+        """Read and write the in-use cache's objects (in-use-cache/<account>/<region>.json) in
+        `bucket`, and list the bucket, so that a cache not written yet reads as missing (404) rather
+        than as denied (403): S3 answers 403 for a missing object to a reader who may not list."""
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=list(IN_USE_CACHE_ACTIONS), resources=[bucket.arn_for_objects(f"{IN_USE_CACHE_PREFIX}/*")]
+            )
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn]))
+        child = bucket.node.default_child
+        logical = Stack.of(bucket).get_logical_id(child)  # type: ignore[arg-type]
+        self.acknowledge(
+            (
+                f"Resource::<{logical}.Arn>/{IN_USE_CACHE_PREFIX}/*",
+                "s3:GetObject and s3:PutObject on the in-use cache's objects only, one per account and region "
+                f"({IN_USE_CACHE_PREFIX}/<account>/<region>.json): the accounts and regions are known at run time, "
+                "and the prefix is the cache's own in this stack's own bucket.",
+            )
+        )
 
     def _grant_consumer_reads(self, consumers: Consumers, organization_id: str | None, unscoped: list[str]) -> None:
         """Assume the reader role of each consumer account (central registries): exactly the listed

@@ -5,17 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, CfnOutput, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as lambda_destinations
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ecr_sweeper.constants import CURSOR_PARAMETER_ENV, FIRST_RUN_PARAMETER_ENV
+from ecr_sweeper.constants import CURSOR_PARAMETER_ENV, FIRST_RUN_PARAMETER_ENV, IN_USE_CACHE_BUCKET_ENV
 from infra.bundling import function_code
 from infra.config import LOG_RETENTION_DAYS, SweeperConfig
 from infra.engine import StepFunctionsEngine
@@ -146,6 +147,15 @@ class EcrSweeperStack(Stack):
             )
             self.engine.function.node.add_dependency(self.pull_time_exclusion)
 
+        # What the in-use scan learned that never changes (in_use_cache.py): in the engine's work
+        # bucket, or in a bucket of its own. Without the scan there is nothing to cache.
+        self.in_use_cache: s3.IBucket | None = None
+        if config.protect_in_use:
+            self.in_use_cache = self.engine.bucket if self.engine else self._in_use_cache_bucket(removal)
+            for function in [self.function, *([self.engine.function] if self.engine else [])]:
+                function.add_environment(IN_USE_CACHE_BUCKET_ENV, self.in_use_cache.bucket_name)
+            sweeper_role.grant_in_use_cache(self.in_use_cache)
+
         # A cluster with only a private endpoint is reachable only from its VPC (vpcSubnetIds).
         if config.vpc_subnet_ids:
             for function in [self.function, *([self.engine.function] if self.engine else [])]:
@@ -215,3 +225,23 @@ class EcrSweeperStack(Stack):
             outputs["StateMachineArn"] = (self.engine.state_machine.state_machine_arn, "the scheduled state machine")
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=f"ecr-sweeper: {description}")
+
+    def _in_use_cache_bucket(self, removal: RemovalPolicy) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            "InUseCacheBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            # Retained by default, as the work bucket: CloudFormation deletes only an empty bucket.
+            removal_policy=removal,
+        )
+        Validations.of(bucket).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-S1",
+                reason="The bucket holds only the in-use cache, one object per account and region that the "
+                "function's role rewrites every night; what the sweep decides from it is audited in the "
+                "function's own logs.",
+            )
+        )
+        return bucket

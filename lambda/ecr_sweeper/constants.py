@@ -31,6 +31,12 @@ ORGANIZATION = "organization"
 DEFAULT_CONSUMER_ROLE_NAME = "ecr-sweeper-reader"
 # The session name consumer accounts see in CloudTrail when the sweeper assumes their role.
 CONSUMER_SESSION_NAME = "ecr-sweeper-in-use-scan"
+# The S3 bucket of the in-use cache (in_use_cache.py): what the in-use scan learned that never
+# changes; unset: every run describes every task definition revision and function version.
+IN_USE_CACHE_BUCKET_ENV = "IN_USE_CACHE_BUCKET"
+# The cache objects' prefix in that bucket: in-use-cache/<account>/<region>.json (the role may
+# read and write nothing else there).
+IN_USE_CACHE_PREFIX = "in-use-cache"
 # The Step Functions engine only: where large repository lists go, and how many one invocation sweeps.
 WORK_BUCKET_ENV = "WORK_BUCKET"
 REPOSITORIES_PER_INVOCATION_ENV = "REPOSITORIES_PER_INVOCATION"

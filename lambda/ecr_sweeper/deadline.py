@@ -17,6 +17,9 @@ from typing import Any
 START_MARGIN_S = 120.0
 # Room for one batch: the re-check (DescribeImages) and BatchDeleteImage, retried under throttling.
 BATCH_MARGIN_S = 30.0
+# Room to stop the in-use scan cleanly: write back the facts it read (the in-use cache), say why it
+# stopped, and return before the invocation ends. A scan that reaches it fails closed (in_use.py).
+SCAN_MARGIN_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Deadline:
     remaining_ms: Callable[[], int] | None = None
     start_margin_s: float = START_MARGIN_S
     batch_margin_s: float = BATCH_MARGIN_S
+    scan_margin_s: float = SCAN_MARGIN_S
     # Set by a person (Ctrl-C on the command line): start no repository and no batch from now on;
     # the batch in flight finishes, since a BatchDeleteImage call cannot be taken back halfway.
     stopped: threading.Event = field(default_factory=threading.Event)
@@ -65,3 +69,8 @@ class Deadline:
 
     def can_start_batch(self) -> bool:
         return not self.stopped.is_set() and self._left_s() >= self.batch_margin_s
+
+    def can_go_on_scanning(self) -> bool:
+        """Whether the in-use scan may make its next describe call. A person's stop does not cut
+        the scan (nothing is deleted before it ends, and the sweep then starts nothing)."""
+        return self._left_s() >= self.scan_margin_s

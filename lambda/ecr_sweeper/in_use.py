@@ -19,12 +19,19 @@ the AWS Organization) are read the same way, each through a role assumed in it, 
 region; their reasons name the account ("in use by ecs 210987654321 <ARN>").
 If any source, of any account, cannot be read completely, the scan raises InUseScanFailed and
 nothing is deleted.
+
+What never changes once it exists is read once and then remembered between runs (ImmutableFacts,
+kept by in_use_cache.py): the images a task definition revision `family:N` names, and the code of a
+published Lambda version. Which revisions are ACTIVE and which versions exist are listed every run,
+as is everything else (services, deployments, service revisions, tasks, `$LATEST`, ...). Consumer
+accounts are not cached yet: each run describes all of theirs.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +42,7 @@ import botocore.session
 import urllib3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
+from ecr_sweeper.deadline import Deadline
 from ecr_sweeper.errors import describe_error, error_code
 from ecr_sweeper.kubernetes import KubernetesApi, KubernetesError
 from ecr_sweeper.model import Protection, Sighting, Use
@@ -68,9 +76,29 @@ NOT_ORGANIZATION_ADMIN = ACCESS_DENIED | {"AWSOrganizationsNotInUseException"}
 class InUseScanFailed(RuntimeError):
     """A source of "in use" could not be read completely; no digest may be deleted on a partial picture."""
 
+    # The calls the scan made before it failed (InUseScanCalls counts them too).
+    calls = 0
+
     def __init__(self, source: str, cause: str, fix: str) -> None:
         self.source, self.cause, self.fix = source, cause, fix
         super().__init__(f"in-use source {source} could not be read: {cause}. Fix: {fix}")
+
+
+class ScanOutOfTime(InUseScanFailed):
+    """The invocation's time ran out before every source was read: the picture is partial."""
+
+    def __init__(self, margin_s: float, calls: int) -> None:
+        super().__init__(
+            "in-use scan",
+            f"the full scan did not finish in the time left (less than {margin_s:g} s of the invocation were left "
+            f"after {calls} calls)",
+            "none needed when the in-use cache is on and can be written (IN_USE_CACHE_BUCKET, set by the stack): "
+            "the task definitions and function versions read so far are cached, so the next run describes only "
+            "the rest. Without the cache (or with an in_use_cache_error record saying it cannot be written), every "
+            "run describes them all again: turn it on, or fix what the record names",
+        )
+        # "in-use scan failed: <this>", as the run's error and its in_use_scan_failed record say it.
+        RuntimeError.__init__(self, f"{self.cause}. Fix: {self.fix}")
 
 
 class InUse:
@@ -78,6 +106,10 @@ class InUse:
 
     def __init__(self) -> None:
         self._uses: dict[str, list[Use]] = defaultdict(list)
+        # The API calls the scan made (each page of a listing is one), and how many describe calls
+        # the immutable facts of earlier runs spared (ImmutableFacts.hits).
+        self.api_calls = 0
+        self.from_cache = 0
         # Sources that do not exist in the region (the service is not offered there).
         self.skipped: list[str] = []
         # EKS clusters not read because the operator said so (eksClustersIgnored).
@@ -131,6 +163,92 @@ class InUse:
 
 
 @dataclass(frozen=True)
+class FunctionCode:
+    """The image a published Lambda version runs: fixed when the version is published."""
+
+    # CodeSha256 and LastModified as ListFunctions lists the version. A function deleted and created
+    # again under the same name numbers its versions from 1 again: the same name and number with
+    # another fingerprint is another version, and is read again.
+    fingerprint: str
+    image_uri: str | None
+    resolved_image_uri: str | None
+
+
+# arn:<partition>:ecs:<region>:<account>:task-definition/<family>:<revision>: one revision, never
+# changed once registered (a family name alone means its latest ACTIVE revision, which changes).
+_REVISION_ARN = re.compile(r"arn:[\w-]+:ecs:[\w-]+:\d{12}:task-definition/[\w-]+:\d+")
+
+
+class ImmutableFacts:
+    """Answers of describe calls that can never change, remembered from earlier runs (the in-use
+    cache) and learned in this one: which images a task definition revision names, and which image
+    a published Lambda version runs. Whether a revision is still ACTIVE, which versions exist, and
+    every mutable fact are read every run; these only spare describing the same object again."""
+
+    def __init__(
+        self,
+        task_definitions: Mapping[str, tuple[str, ...]] | None = None,
+        function_versions: Mapping[str, FunctionCode] | None = None,
+    ) -> None:
+        self._known_task_definitions = dict(task_definitions or {})
+        self._known_function_versions = dict(function_versions or {})
+        # What this run used or learned: what is written back. Entries of revisions and versions no
+        # longer listed (deregistered, deleted) are not among them, and are dropped.
+        self.task_definitions: dict[str, tuple[str, ...]] = {}
+        self.function_versions: dict[str, FunctionCode] = {}
+        # Set when the scan read every source: only then is "not used this run" the same as "gone".
+        self.complete = False
+        self.hits = 0
+
+    @property
+    def known_task_definitions(self) -> Mapping[str, tuple[str, ...]]:
+        """What earlier runs learned (read from the cache, or kept by to_keep)."""
+        return self._known_task_definitions
+
+    @property
+    def known_function_versions(self) -> Mapping[str, FunctionCode]:
+        return self._known_function_versions
+
+    def images_of(self, task_definition: str) -> tuple[str, ...] | None:
+        """The images the revision names, if known; None: describe it."""
+        if task_definition in self.task_definitions:
+            return self.task_definitions[task_definition]
+        known = self._known_task_definitions.get(task_definition)
+        if known is not None:
+            self.hits += 1
+            self.task_definitions[task_definition] = known
+        return known
+
+    def learn_images(self, task_definition: str, images: tuple[str, ...]) -> None:
+        self.task_definitions[task_definition] = images
+
+    def code_of(self, version: str, fingerprint: str) -> FunctionCode | None:
+        """The code of the published version `name:N` listed with `fingerprint`, if known."""
+        known = self.function_versions.get(version) or self._known_function_versions.get(version)
+        if known is None or known.fingerprint != fingerprint:
+            return None
+        if version not in self.function_versions:
+            self.hits += 1
+            self.function_versions[version] = known
+        return known
+
+    def learn_code(self, version: str, code: FunctionCode) -> None:
+        self.function_versions[version] = code
+
+    def to_keep(self) -> ImmutableFacts:
+        """What to write back, as the known facts of the next run: what this run used or learned;
+        and, when the scan stopped before reading every source, also what it did not reach
+        (nothing then says it is gone)."""
+        revisions = {arn: images for arn, images in self.task_definitions.items() if _REVISION_ARN.fullmatch(arn)}
+        if self.complete:
+            return ImmutableFacts(revisions, self.function_versions)
+        return ImmutableFacts(
+            {**self._known_task_definitions, **revisions},
+            {**self._known_function_versions, **self.function_versions},
+        )
+
+
+@dataclass(frozen=True)
 class ScanOptions:
     # EKS clusters whose workloads the operator accepts not to protect (context eksClustersIgnored).
     eks_ignored: frozenset[str] = frozenset()
@@ -160,12 +278,16 @@ class _Source:
         connect: Callable[..., Any] | None = None,
         options: ScanOptions = ScanOptions(),
         account: _Account | None = None,
+        facts: ImmutableFacts | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self.service = service
         self.client = client
         self.in_use = in_use
         self.connect = connect
         self.options = options
+        self.facts = facts if facts is not None else ImmutableFacts()
+        self.deadline = deadline
         self.account = account
 
     def use(self, family: Protection, who: str) -> Use:
@@ -180,7 +302,11 @@ class _Source:
         return source if self.account is None else f"account {self.account.id} {source}"
 
     def call(self, operation: str, *, gone: Iterable[str] = (), **kwargs: Any) -> dict[str, Any] | None:
-        """One call; None when it answers with one of the `gone` error codes (deleted meanwhile)."""
+        """One call; None when it answers with one of the `gone` error codes (deleted meanwhile).
+        Before each describe call, the scan stops if the invocation's time is running out."""
+        if self.deadline is not None and not operation.startswith("list_") and not self.deadline.can_go_on_scanning():
+            raise ScanOutOfTime(self.deadline.scan_margin_s, self.in_use.api_calls)
+        self.in_use.api_calls += 1
         try:
             response: dict[str, Any] = getattr(self.client, operation)(**kwargs)
         except (ClientError, BotoCoreError, OSError) as error:
@@ -204,9 +330,11 @@ class _Source:
             try:
                 page = next(pages, None)
             except (ClientError, BotoCoreError, OSError) as error:
+                self.in_use.api_calls += 1
                 raise self._failed(operation, error) from error
             if page is None:
                 return
+            self.in_use.api_calls += 1
             yield from page.get(key, [])
 
     def _name(self, operation: str) -> str:
@@ -262,32 +390,47 @@ def _scan_lambda(source: _Source) -> None:
     for function in source.pages("list_functions", "Functions", FunctionVersion="ALL"):
         if function.get("PackageType") != "Image":
             continue
-        # A version deleted between the listing and this call is simply gone.
-        response = source.call(
-            "get_function",
-            gone=("ResourceNotFoundException",),
-            FunctionName=function["FunctionName"],
-            Qualifier=function["Version"],
-        )
-        if response is None:
+        code = _scan_lambda_code(source, function)
+        if code is None:
             continue
         use = source.use(Protection.LAMBDA, function["FunctionArn"])
-        code = response.get("Code", {})
-        source.in_use.add_reference(code.get("ImageUri"), use)
+        source.in_use.add_reference(code.image_uri, use)
         # The digest the tag resolved to when the code was set: what a cold start pulls.
-        source.in_use.add_reference(code.get("ResolvedImageUri"), use)
+        source.in_use.add_reference(code.resolved_image_uri, use)
+
+
+def _scan_lambda_code(source: _Source, function: Mapping[str, Any]) -> FunctionCode | None:
+    """What a listed version runs: `$LATEST` is read every run (each code update changes it); a
+    published version once, then from the facts of earlier runs. None: deleted since the listing."""
+    name, version = function["FunctionName"], function["Version"]
+    fingerprint = f"{function.get('CodeSha256')} {function.get('LastModified')}"
+    published = version != "$LATEST" and bool(function.get("CodeSha256") and function.get("LastModified"))
+    known = source.facts.code_of(f"{name}:{version}", fingerprint) if published else None
+    if known is not None:
+        return known
+    # A version deleted between the listing and this call is simply gone.
+    response = source.call("get_function", gone=("ResourceNotFoundException",), FunctionName=name, Qualifier=version)
+    if response is None:
+        return None
+    code = response.get("Code", {})
+    found = FunctionCode(fingerprint, code.get("ImageUri"), code.get("ResolvedImageUri"))
+    if published:
+        source.facts.learn_code(f"{name}:{version}", found)
+    return found
 
 
 def _scan_ecs(source: _Source) -> None:
-    definitions: dict[str, list[str]] = {}
-
-    def images_of(task_definition: str) -> list[str]:
-        # Services often run an ACTIVE revision that the definition scan reads too: one describe each.
-        if task_definition not in definitions:
-            response = source.call("describe_task_definition", taskDefinition=task_definition) or {}
-            containers = response.get("taskDefinition", {}).get("containerDefinitions", [])
-            definitions[task_definition] = [c.get("image", "") for c in containers]
-        return definitions[task_definition]
+    def images_of(task_definition: str) -> tuple[str, ...]:
+        # Services often run an ACTIVE revision that the definition scan reads too: one describe each,
+        # and none for a revision an earlier run described (a revision never changes once registered).
+        known = source.facts.images_of(task_definition)
+        if known is not None:
+            return known
+        response = source.call("describe_task_definition", taskDefinition=task_definition) or {}
+        containers = response.get("taskDefinition", {}).get("containerDefinitions", [])
+        images = tuple(c.get("image", "") for c in containers)
+        source.facts.learn_images(task_definition, images)
+        return images
 
     for cluster in source.pages("list_clusters", "clusterArns"):
         _scan_ecs_services(source, cluster, images_of)
@@ -298,7 +441,7 @@ def _scan_ecs(source: _Source) -> None:
             source.in_use.add_reference(image, use)
 
 
-def _scan_ecs_services(source: _Source, cluster: str, images_of: Callable[[str], list[str]]) -> None:
+def _scan_ecs_services(source: _Source, cluster: str, images_of: Callable[[str], tuple[str, ...]]) -> None:
     """A service scaled to zero has no task, and its task definition may be INACTIVE; its next
     scale-out pulls what its deployment resolved (ECS "software version consistency")."""
     revisions: dict[str, Use] = {}
@@ -397,6 +540,7 @@ def _scan_eks(source: _Source) -> None:
             source.in_use.ignored_clusters.append(source.who(cluster))
             continue
         described = (source.call("describe_cluster", name=cluster) or {}).get("cluster", {})
+        api: KubernetesApi | None = None
         try:
             api = KubernetesApi(
                 described["endpoint"],
@@ -411,6 +555,9 @@ def _scan_eks(source: _Source) -> None:
             raise InUseScanFailed(
                 source.named(f"eks cluster {cluster}"), _k8s_cause(error), _k8s_fix(cluster, error, source.account)
             ) from error
+        finally:
+            # The Kubernetes API's list calls are the scan's calls too.
+            source.in_use.api_calls += api.calls if api is not None else 0
 
 
 def _scan_inspector(source: _Source) -> None:
@@ -456,42 +603,64 @@ def scan(
     connect: Callable[..., Any],
     options: ScanOptions = ScanOptions(),
     assume: Callable[[str], Callable[..., Any]] | None = None,
+    *,
+    facts: ImmutableFacts | None = None,
+    deadline: Deadline | None = None,
 ) -> InUse:
     """Read every source of the region that `connect(service)` builds clients for; then, for each
     consumer account of `options.consumers`, every source of the same region through the client
-    factory that `assume(role_arn)` returns for the role assumed in that account."""
+    factory that `assume(role_arn)` returns for the role assumed in that account.
+
+    `facts`: what earlier runs learned that never changes about this account (the in-use cache);
+    the scan describes only what it does not answer, and adds what it learns. Consumer accounts
+    are read without it. `deadline`: the scan fails closed (ScanOutOfTime) rather than run past the
+    invocation's end."""
     in_use = InUse()
-    _read_account(connect, in_use, options, None)
-    consumers = options.consumers
-    # Every run warns about each ignored account, a consumer or not.
-    in_use.ignored_accounts = list(consumers.ignored)
-    if not consumers.enabled:
-        return in_use
-    if assume is None:
-        raise ValueError("consumer accounts are configured, but the scan was given no way to assume their role")
-    sts = connect("sts")
-    for account in _consumer_accounts(sts, connect, in_use, consumers):
-        # The partition of the region the clients call (aws, aws-cn, aws-us-gov), as botocore knows it.
-        reader = _Account(account, consumers.role_arn(sts.meta.partition, account))
-        try:
-            theirs = assume(reader.role_arn)
-        except (ClientError, BotoCoreError, OSError) as error:
-            raise InUseScanFailed(
-                f"account {account} sts AssumeRole", describe_error(error), _assume_fix(reader, error)
-            ) from error
-        _read_account(theirs, in_use, options, reader)
-        in_use.consumer_accounts.append(account)
+    facts = facts if facts is not None else ImmutableFacts()
+    try:
+        _read_account(connect, in_use, options, None, facts, deadline)
+        consumers = options.consumers
+        # Every run warns about each ignored account, a consumer or not.
+        in_use.ignored_accounts = list(consumers.ignored)
+        if consumers.enabled:
+            if assume is None:
+                raise ValueError("consumer accounts are configured, but the scan was given no way to assume their role")
+            sts = connect("sts")
+            for account in _consumer_accounts(sts, connect, in_use, consumers):
+                # The partition of the region the clients call (aws, aws-cn, aws-us-gov), as botocore knows it.
+                reader = _Account(account, consumers.role_arn(sts.meta.partition, account))
+                try:
+                    theirs = assume(reader.role_arn)
+                except (ClientError, BotoCoreError, OSError) as error:
+                    raise InUseScanFailed(
+                        f"account {account} sts AssumeRole", describe_error(error), _assume_fix(reader, error)
+                    ) from error
+                _read_account(theirs, in_use, options, reader, ImmutableFacts(), deadline)
+                in_use.consumer_accounts.append(account)
+    except InUseScanFailed as failed:
+        failed.calls = in_use.api_calls
+        raise
+    finally:
+        in_use.from_cache = facts.hits
+    facts.complete = True
     return in_use
 
 
-def _read_account(connect: Callable[..., Any], in_use: InUse, options: ScanOptions, account: _Account | None) -> None:
+def _read_account(
+    connect: Callable[..., Any],
+    in_use: InUse,
+    options: ScanOptions,
+    account: _Account | None,
+    facts: ImmutableFacts,
+    deadline: Deadline | None,
+) -> None:
     """Every source of the region, in one account: the function's own (None) or a consumer's."""
     for service, read in SOURCES:
         client = connect(service)
         if not _offered(client):
             # Not in the SDK's endpoint data: one quick attempt tells a new region from a missing service.
             client = connect(service, attempts=1)
-        source = _Source(service, client, in_use, connect, options, account)
+        source = _Source(service, client, in_use, connect, options, account, facts, deadline)
         try:
             read(source)
         except _NotOffered as missing:

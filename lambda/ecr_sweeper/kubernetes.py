@@ -65,6 +65,8 @@ class KubernetesApi:
             # delay the same answer.
             retries=urllib3.Retry(total=2, connect=2, read=1, status=0, backoff_factor=0.5, raise_on_status=False),
         )
+        # List calls made (one per page), for the scan's count of its calls.
+        self.calls = 0
 
     def items(self, kind: str) -> Iterator[dict[str, Any]]:
         """Every object of `kind` in every namespace, page by page (limit and continue)."""
@@ -72,6 +74,7 @@ class KubernetesApi:
         token = ""
         while True:
             query = {"limit": PAGE_LIMIT, **({"continue": token} if token else {})}
+            self.calls += 1
             response = self._http.request("GET", f"{self._endpoint}{path}?{urlencode(query)}", headers=self._headers)
             if response.status != 200:
                 raise KubernetesError(path, response.status, _reason(response.data))

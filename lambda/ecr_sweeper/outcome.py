@@ -187,6 +187,9 @@ class InUseReport:
     # (consumerAccountsIgnored).
     consumer_accounts: tuple[str, ...] = ()
     ignored_accounts: tuple[str, ...] = ()
+    # The scan's API calls, and the describe calls the in-use cache spared.
+    api_calls: int = 0
+    from_cache: int = 0
 
 
 class Listener(Protocol):
@@ -207,6 +210,9 @@ class Listener(Protocol):
 
     def cursor_error(self, action: str, error: BaseException) -> None: ...
 
+    def in_use_cache_error(self, action: str, error: BaseException) -> None:
+        """The in-use cache could not be read (the scan describes everything) or written."""
+
     def starved(self, repositories: list[str]) -> None: ...
 
     def finished(self, summary: SweepSummary) -> None: ...
@@ -222,6 +228,8 @@ class SweepSummary:
     in_use: InUseState = InUseState.OK
     # Why the in-use scan failed (then nothing was swept).
     in_use_error: str | None = None
+    # The API calls the in-use scan made, failed or not (every source, every account).
+    in_use_calls: int = 0
     # Repositories the deadline left unstarted, and where the next run starts ("" = the first).
     not_started: int = 0
     next_start: str | None = None
@@ -290,6 +298,7 @@ class SweepSummary:
             "imagesProtected": self.total("images_protected"),
             "inUse": self.in_use_text,
             "consumerAccountsScanned": self.consumer_accounts_scanned,
+            "inUseScanCalls": self.in_use_calls,
             "deferred": self.deferred,
             "starved": len(self.starved),
             "nextStart": self.next_start,
@@ -322,6 +331,7 @@ def combine(summaries: list[SweepSummary]) -> SweepSummary:
         merged.not_started += summary.not_started
         merged.starved += summary.starved
         merged.consumer_accounts_scanned += summary.consumer_accounts_scanned
+        merged.in_use_calls += summary.in_use_calls
     failed_scans = [f"{s.region}: {s.in_use_text}" for s in summaries if s.in_use_failed]
     if failed_scans:
         merged.in_use, merged.in_use_error = InUseState.FAILED, "; ".join(failed_scans)

@@ -61,6 +61,7 @@ METRICS: dict[str, tuple[Callable[[SweepSummary], int], MetricUnit]] = {
     },
     "InUseScanFailures": (lambda s: int(s.in_use_failed), MetricUnit.Count),
     "ConsumerAccountsScanned": (lambda s: s.consumer_accounts_scanned, MetricUnit.Count),
+    "InUseScanCalls": (lambda s: s.in_use_calls, MetricUnit.Count),
     "RepositoriesDeferred": (lambda s: s.deferred, MetricUnit.Count),
     "RepositoriesStarved": (lambda s: len(s.starved), MetricUnit.Count),
 }
@@ -218,6 +219,7 @@ def in_use_records(report: InUseReport) -> list[Record]:
                     "source": getattr(error, "source", None),
                     "cause": getattr(error, "cause", None),
                     "fix": getattr(error, "fix", None),
+                    "api_calls": report.api_calls,
                 },
                 error,
             )
@@ -226,11 +228,12 @@ def in_use_records(report: InUseReport) -> list[Record]:
     families = ", ".join(f"{family} {count}" for family, count in sorted(by_family.items())) or "none"
     absent = f"; not offered in this region: {', '.join(report.not_offered)}" if report.not_offered else ""
     consumers = f"; {len(report.consumer_accounts)} consumer account(s) read" if report.consumer_accounts else ""
+    cached = f"; {report.from_cache} describe call(s) answered by the in-use cache" if report.from_cache else ""
     records = [
         Record(
             logging.INFO,
             f"in-use scan: {report.digests} digest(s) that workloads run or will pull are protected "
-            f"({families}){absent}{consumers}",
+            f"({families}){absent}{consumers}; {report.api_calls} API call(s){cached}",
             {
                 "record_type": "in_use_scan",
                 "digests_in_use": report.digests,
@@ -238,6 +241,8 @@ def in_use_records(report: InUseReport) -> list[Record]:
                 "sources_not_offered": list(report.not_offered),
                 "consumer_accounts_scanned": len(report.consumer_accounts),
                 "consumer_accounts": list(report.consumer_accounts),
+                "api_calls": report.api_calls,
+                "answered_from_cache": report.from_cache,
             },
         )
     ]
@@ -315,6 +320,20 @@ class Reporter:
                 f"could not {action} where the sweep starts ({describe_error(error)}); starting at the first "
                 "repository",
                 {"record_type": "cursor_error", "error": describe_error(error)},
+            )
+        )
+
+    def in_use_cache_error(self, action: str, error: BaseException) -> None:
+        consequence = (
+            "this run describes every task definition revision and function version again (a full scan)"
+            if action == "read"
+            else "the next run describes again what this one read"
+        )
+        self.write(
+            Record(
+                logging.WARNING,
+                f"could not {action} the in-use cache ({describe_error(error)}): {consequence}",
+                {"record_type": "in_use_cache_error", "action": action, "error": describe_error(error)},
             )
         )
 

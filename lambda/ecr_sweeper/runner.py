@@ -16,7 +16,8 @@ from ecr_sweeper.constants import CONSUMER_SESSION_NAME, WORK_BUCKET_ENV
 from ecr_sweeper.cursor import CursorStore, NoCursor, SsmCursor, SsmFirstRun, WorkBucket
 from ecr_sweeper.deadline import Deadline
 from ecr_sweeper.errors import describe_error
-from ecr_sweeper.in_use import ScanOptions, scan
+from ecr_sweeper.in_use import ImmutableFacts, InUse, ScanOptions, scan
+from ecr_sweeper.in_use_cache import InUseCacheStore, caller_account
 from ecr_sweeper.outcome import Listener, SweepSummary, combine
 from ecr_sweeper.preview import preview
 from ecr_sweeper.registry import EcrRegistry
@@ -150,18 +151,7 @@ def _sweep_region(
             ),
             listener=report,
             selection=selection,
-            scan_in_use=(
-                (
-                    lambda: scan(
-                        here,
-                        ScanOptions(settings.eks_clusters_ignored, settings.inspector_in_use, settings.consumers),
-                        # A consumer account is read with clients of the role assumed there, in the same region.
-                        assume=lambda role_arn: here.assumed(role_arn, CONSUMER_SESSION_NAME),
-                    )
-                )
-                if settings.protect_in_use
-                else None
-            ),
+            scan_in_use=_in_use_scan(settings, clients, here, deadline, report) if settings.protect_in_use else None,
             workers=settings.max_workers,
             deadline=deadline,
             cursor=_cursor(settings, options, clients, region, batch),
@@ -175,6 +165,42 @@ def _sweep_region(
             emit_metrics(metrics, summary)
     summary.region = name
     return summary
+
+
+def _in_use_scan(
+    settings: Settings, clients: Clients, here: Clients, deadline: Deadline, report: Listener
+) -> Callable[[], InUse]:
+    """The region's in-use scan, with the in-use cache when there is one: read what earlier runs
+    learned that never changes, scan, and write back what this run used or learned (also when the
+    scan failed: what it read is still true). A cache that cannot be read means a full scan; one
+    that cannot be written, a full scan again next time; both say so, neither stops the run."""
+    options = ScanOptions(settings.eks_clusters_ignored, settings.inspector_in_use, settings.consumers)
+    bucket = settings.in_use_cache_bucket
+
+    def assume(role_arn: str) -> Clients:
+        # A consumer account is read with clients of the role assumed there, in the same region.
+        return here.assumed(role_arn, CONSUMER_SESSION_NAME)
+
+    def run() -> InUse:
+        if not bucket:
+            return scan(here, options, assume, deadline=deadline)
+        # The cache lives with the stack (the clients' home region); each account and region has its own.
+        store, facts, place = InUseCacheStore(clients("s3"), bucket), ImmutableFacts(), None
+        try:
+            place = (caller_account(clients("sts")), here.region_name or "")
+            facts = store.load(*place)
+        except Exception as error:  # noqa: BLE001 - without the cache the scan describes everything
+            report.in_use_cache_error("read", error)
+        try:
+            return scan(here, options, assume, facts=facts, deadline=deadline)
+        finally:
+            if place is not None:
+                try:
+                    store.save(*place, facts)
+                except Exception as error:  # noqa: BLE001 - the next run scans in full, nothing worse
+                    report.in_use_cache_error("write", error)
+
+    return run
 
 
 def _cursor(

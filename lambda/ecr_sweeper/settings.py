@@ -89,6 +89,8 @@ class Settings:
     inspector_in_use: str = "auto"
     # Other accounts whose workloads pull from this registry, read by the in-use scan.
     consumers: Consumers = Consumers()
+    # The in-use cache's S3 bucket; None: no cache, every run describes everything (a full scan).
+    in_use_cache_bucket: str | None = None
     # The Step Functions engine only: its work bucket, and how many repositories one batch holds.
     work_bucket: str | None = None
     repositories_per_invocation: int = c.DEFAULT_REPOSITORIES_PER_INVOCATION
@@ -143,6 +145,7 @@ class Settings:
                 c.INSPECTOR_IN_USE_ENV, env.get(c.INSPECTOR_IN_USE_ENV, "auto"), c.INSPECTOR_MODES
             ),
             consumers=parse_consumers(env),
+            in_use_cache_bucket=parse_bucket(c.IN_USE_CACHE_BUCKET_ENV, env.get(c.IN_USE_CACHE_BUCKET_ENV, "")),
             work_bucket=env.get(c.WORK_BUCKET_ENV) or None,
             repositories_per_invocation=parse_positive(
                 c.REPOSITORIES_PER_INVOCATION_ENV,
@@ -222,6 +225,22 @@ def parse_account_ids(name: str, value: str, alternative: str | None = None) -> 
                 f"{name}={value!r} is invalid: {account!r} is not a 12-digit account ID; expected {expected}"
             )
     return ids
+
+
+# S3 general purpose bucket names (S3 user guide, "Bucket naming rules"): 3 to 63 lowercase letters,
+# digits, dots and hyphens, beginning and ending with a letter or digit.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def parse_bucket(name: str, value: str) -> str | None:
+    """An S3 bucket name, or None when unset (empty)."""
+    text = value.strip()
+    if not text:
+        return None
+    if not _BUCKET.fullmatch(text) or ".." in text:
+        raise ConfigError(f"{name}={value!r} is invalid: expected an S3 bucket name (3 to 63 lowercase letters, "
+                          "digits, dots and hyphens)")  # fmt: skip
+    return text
 
 
 def parse_choice(name: str, value: str, choices: tuple[str, ...]) -> str:

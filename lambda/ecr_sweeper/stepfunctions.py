@@ -38,7 +38,7 @@ from ecr_sweeper.settings import ConfigError, RunOptions, Settings
 INLINE_LIMIT_BYTES = 200 * 1024
 TOTALS = ("repositoriesScanned", "imagesScanned", "untaggedImages", "imagesDeleted", "bytesReclaimed",
           "deleteFailures", "imagesProtected", "deferred", "repositoryErrors", "invalidRetentionTags",
-          "repositoriesStarved")  # fmt: skip
+          "repositoriesStarved", "inUseScanCalls")  # fmt: skip
 # Names shown in a step's output and in the collect step's message; the counts are always whole.
 SHOWN = 20
 

@@ -81,9 +81,11 @@ class Sweep:
         except InUseScanFailed as error:
             # Without the full picture any digest might be running somewhere: delete nothing.
             summary.in_use, summary.in_use_error = InUseState.FAILED, str(error)
-            self.listener.in_use(InUseReport(InUseState.FAILED, error=error))
+            summary.in_use_calls = error.calls
+            self.listener.in_use(InUseReport(InUseState.FAILED, error=error, api_calls=error.calls))
             return None
         summary.consumer_accounts_scanned = len(found.consumer_accounts)
+        summary.in_use_calls = found.api_calls
         self.listener.in_use(
             InUseReport(
                 InUseState.OK,
@@ -94,6 +96,8 @@ class Sweep:
                 inspector_unavailable=found.inspector_unavailable,
                 consumer_accounts=tuple(found.consumer_accounts),
                 ignored_accounts=tuple(found.ignored_accounts),
+                api_calls=found.api_calls,
+                from_cache=found.from_cache,
             )
         )
         return replace(self.judgement, in_use=found.digests, inspector=found.inspector)

@@ -10,6 +10,7 @@ leave, for tests that assert on hundreds of repositories or images without an AP
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -155,7 +156,7 @@ class Workloads:
                 aws_secret_access_key="bench",
             )
 
-        image = f"{DEFAULT_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/bench/workload@sha256:{'0' * 64}"
+        image = workload_image(region)
         role = client("iam").create_role(RoleName="bench-workload", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         lam = client("lambda")
         for n in range(self.functions):
@@ -192,3 +193,60 @@ class Workloads:
         sagemaker = client("sagemaker")
         for n in range(self.models):
             sagemaker.create_model(ModelName=f"model-{n}", PrimaryContainer={"Image": image}, ExecutionRoleArn=role)
+
+
+@dataclass(frozen=True)
+class InUseAccount:
+    """An account whose in-use scan is large: `revisions` ACTIVE task definition revisions (20 per
+    family), `services` ECS services scaled to zero on some of them (100 per cluster), and image
+    functions with four published versions each (`versions` in all) besides their $LATEST. Every
+    image names a digest no repository holds. Seeded straight into the backends, as `seed` does."""
+
+    revisions: int
+    services: int
+    versions: int
+    revisions_per_family: int = 20
+    services_per_cluster: int = 100
+    versions_per_function: int = 4
+
+    @property
+    def clusters(self) -> int:
+        return math.ceil(self.services / self.services_per_cluster)
+
+    @property
+    def functions(self) -> int:
+        return math.ceil(self.versions / self.versions_per_function)
+
+    def seed(self, *, region: str = "us-east-1") -> None:
+        from moto.awslambda.models import lambda_backends
+        from moto.ecs.models import ecs_backends
+        from moto.iam.models import iam_backends
+
+        image = workload_image(region)
+        ecs = ecs_backends[DEFAULT_ACCOUNT][region]
+        containers = [{"name": "c", "image": image, "memory": 64}]
+        revisions = [
+            ecs.register_task_definition(f"bench-{n // self.revisions_per_family:05d}", containers).arn
+            for n in range(self.revisions)
+        ]
+        for c in range(self.clusters):
+            ecs.create_cluster(f"bench-{c}")
+        for s in range(self.services):
+            # Services run revisions spread over the whole listing, as a real account's do.
+            revision = revisions[s * len(revisions) // self.services]
+            ecs.create_service(f"bench-{s // self.services_per_cluster}", f"svc-{s:04d}", 0, revision)
+        functions = lambda_backends[DEFAULT_ACCOUNT][region]
+        role = iam_backends[DEFAULT_ACCOUNT]["aws"].create_role("bench-functions", "{}", "/", None, "", [], None).arn
+        for v in range(self.versions):
+            name = f"bench-fn-{v // self.versions_per_function:04d}"
+            if v % self.versions_per_function == 0:
+                functions.create_function({"FunctionName": name, "Role": role, "PackageType": "Image",
+                                           "Code": {"ImageUri": image}})  # fmt: skip
+            # Each version is published from changed code, as Lambda requires.
+            functions.update_function_code(name, "$LATEST", {"ImageUri": f"{image.rpartition('@')[0]}:v{v}"})
+            functions.publish_version(name)
+
+
+def workload_image(region: str) -> str:
+    """The image every bench workload names: a digest that no repository holds."""
+    return f"{DEFAULT_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/bench/workload@sha256:{'0' * 64}"

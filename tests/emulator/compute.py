@@ -5,6 +5,12 @@
   from the URI text, and mangles URIs that are already by digest.
 - ECS reports the digest each running container was started from as containers[].imageDigest
   (ECS API reference, Container). moto leaves it out.
+- A published Lambda version keeps the code it was published with (Lambda developer guide, "Manage
+  Lambda function versions": its code is immutable). moto's versions share $LATEST's Code, so an
+  update of $LATEST changes the ImageUri of every published version.
+- Lambda ListFunctions pages: at most 50 functions (or versions) per response, whatever MaxItems
+  (1..10000) asks, and NextMarker for the rest (Lambda API reference, ListFunctions). moto returns
+  everything at once.
 - `lambda_in_process()` (opt-in): moto runs functions in Docker; here they run in this process.
 """
 
@@ -19,9 +25,18 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
+from moto.awslambda.exceptions import InvalidParameterValueException
 from moto.awslambda.models import LambdaFunction
+from moto.awslambda.responses import LambdaResponse
 from moto.ecr.models import ecr_backends
 from moto.ecs import models as ecs_models
+
+from tests.emulator import paging
+
+# ListFunctions: "returns a maximum of 50 items in each response, even if you set the number
+# higher"; MaxItems is 1..10000 (Lambda API reference, ListFunctions).
+LIST_FUNCTIONS_PAGE = 50
+MAX_LIST_ITEMS = 10_000
 
 _ECR_URI = re.compile(
     r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
@@ -46,6 +61,8 @@ def resolve(uri: str | None) -> str | None:
 
 def _set_function_code(original: Any) -> Any:
     def set_code(self: LambdaFunction, updated_spec: dict[str, Any]) -> None:
+        # A copy: the published versions hold the dict $LATEST had when each was published.
+        self.code = dict(self.code)
         original(self, updated_spec)
         if "ImageUri" in updated_spec:
             digest = resolve(updated_spec["ImageUri"])
@@ -77,6 +94,25 @@ def _container_init(original: Any) -> Any:
     return init
 
 
+def list_functions(self: LambdaResponse) -> str:
+    query = self.querystring
+    version = query.get("FunctionVersion", [None])[0]
+    asked = int(query.get("MaxItems", [LIST_FUNCTIONS_PAGE])[0])
+    if not 1 <= asked <= MAX_LIST_ITEMS:
+        raise InvalidParameterValueException(f"MaxItems must be between 1 and {MAX_LIST_ITEMS}")
+    functions, marker = paging.page(
+        list(self.backend.list_functions(version)),
+        min(asked, LIST_FUNCTIONS_PAGE),
+        query.get("Marker", [None])[0],
+        f"functions:{version}",
+        lambda: InvalidParameterValueException("invalid Marker"),
+    )
+    result: dict[str, Any] = {"Functions": [function.get_configuration() for function in functions]}
+    if marker:
+        result["NextMarker"] = marker
+    return json.dumps(result)
+
+
 _installed = False
 
 
@@ -87,6 +123,7 @@ def install() -> None:
     LambdaFunction._set_function_code = _set_function_code(LambdaFunction._set_function_code)
     LambdaFunction.get_code = _get_code(LambdaFunction.get_code)
     ecs_models.Container.__init__ = _container_init(ecs_models.Container.__init__)
+    LambdaResponse.list_functions = list_functions
     _installed = True
 
 

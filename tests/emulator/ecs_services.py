@@ -13,6 +13,7 @@
   service or task uses it.
 - ListServices leaves deleted services out and pages (10 by default); DescribeServices takes at most
   10 services. moto lists deleted services, returns every service at once, and describes any number.
+- ListTaskDefinitions pages (100 by default, maxResults 1..100); moto returns every revision at once.
 
 `install()` patches moto's ECS backend and response classes in this process, which serves both
 `mock_aws()` and `ThreadedMotoServer`. The new operations are plain functions on
@@ -566,6 +567,14 @@ def list_services(self: EC2ContainerServiceResponse) -> ActionResult:
     return ActionResult({"serviceArns": page, **({"nextToken": token} if token else {})})
 
 
+def list_task_definitions(self: EC2ContainerServiceResponse) -> ActionResult:
+    """API_ListTaskDefinitions: paged by maxResults 1..100, "up to 100 results" without it, and nextToken."""
+    family, status = self._get_param("familyPrefix"), self._get_param("status", "ACTIVE")
+    arns = self.ecs_backend.list_task_definitions(family, status)
+    page, token = _page(self, arns, f"task-definitions:{family}:{status}", MAX_LIST_PAGE)
+    return ActionResult({"taskDefinitionArns": page, **({"nextToken": token} if token else {})})
+
+
 # ---------------------------------------------------------------------------------------------
 # Test helpers
 # ---------------------------------------------------------------------------------------------
@@ -608,4 +617,5 @@ def install() -> None:
         EC2ContainerServiceResponse.describe_service_deployments = describe_service_deployments
         EC2ContainerServiceResponse.list_service_deployments = list_service_deployments
         EC2ContainerServiceResponse.list_services = list_services
+        EC2ContainerServiceResponse.list_task_definitions = list_task_definitions
         _installed = True

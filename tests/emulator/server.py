@@ -1,6 +1,7 @@
 """The corrected emulator as a local server on 127.0.0.1, optionally seeded in bulk (benchmarks).
 
     python -m tests.emulator.server --port 5000 --repositories 100 --images 1000 --latency-ms 20
+    python -m tests.emulator.server --port 5000 --in-use 20000x500x2000   # revisions x services x versions
 
 Prints `READY <port>` once it serves; stops on SIGTERM or SIGINT.
 """
@@ -84,6 +85,9 @@ def main() -> int:
     parser.add_argument("--throttle", type=float, default=0.0, help="share of ECR calls throttled, 0 to 1")
     parser.add_argument("--rng-seed", type=int, default=1)
     parser.add_argument("--now", help="ISO time the ages are counted back from (default: now)")
+    parser.add_argument(
+        "--in-use", help="REVISIONSxSERVICESxVERSIONS: an account with that many workloads (bulk.InUseAccount)"
+    )
     args = parser.parse_args()
 
     install()
@@ -92,6 +96,8 @@ def main() -> int:
     now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
     if args.repositories:
         bulk.seed(bulk.Shape(args.repositories, args.images), now)
+    if args.in_use:
+        bulk.InUseAccount(*(int(part) for part in args.in_use.lower().split("x"))).seed()
     faults.latency_s = args.latency_ms / 1000
     _delay_other_services(faults.latency_s)
     faults.throttle_rate = args.throttle

@@ -13,6 +13,19 @@ from infra.stack import EcrSweeperStack
 
 CDK_JSON = json.loads((ROOT / "cdk.json").read_text())
 
+# The properties of a private, encrypted bucket: SSE-S3, and every kind of public access blocked.
+PRIVATE_ENCRYPTED_BUCKET = {
+    "BucketEncryption": {
+        "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+    },
+    "PublicAccessBlockConfiguration": {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    },
+}
+
 
 # (context, bundle) -> what synth() built from it. A synth takes seconds and the tests only read
 # its result, so each distinct pair is built once per session (with pytest-xdist: per worker).

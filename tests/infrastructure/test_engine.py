@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.config import ContextError
-from tests.infrastructure.conftest import synth
+from tests.infrastructure.conftest import PRIVATE_ENCRYPTED_BUCKET, synth
 
 
 @pytest.fixture(scope="module")
@@ -85,15 +85,7 @@ def test_the_work_bucket_is_private_encrypted_ssl_only_and_expires(template: Tem
     template.has_resource_properties(
         "AWS::S3::Bucket",
         {
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-            },
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
+            **PRIVATE_ENCRYPTED_BUCKET,
             "LifecycleConfiguration": {"Rules": [Match.object_like({"ExpirationInDays": 7, "Status": "Enabled"})]},
         },
     )
@@ -146,7 +138,10 @@ def test_the_lambda_engine_keeps_no_batch_cursor() -> None:
 def test_the_default_engine_has_no_state_machine() -> None:
     _, template = synth(bundle=False)
     template.resource_count_is("AWS::StepFunctions::StateMachine", 0)
-    template.resource_count_is("AWS::S3::Bucket", 0)
+    # nor a work bucket: its only bucket is the in-use cache's (test_stack.py)
+    assert [logical[: len("InUseCacheBucket")] for logical in template.find_resources("AWS::S3::Bucket")] == [
+        "InUseCacheBucket"
+    ]
 
 
 @pytest.mark.parametrize(

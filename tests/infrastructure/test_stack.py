@@ -16,8 +16,8 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.app import FEATURE_FLAGS, ROOT
 from infra.config import DEFAULTS, ContextError
-from infra.role import ECR_ACTIONS, IN_USE_SCOPED_ACTIONS, IN_USE_UNSCOPED_ACTIONS, SSM_ACTIONS
-from tests.infrastructure.conftest import CDK_JSON, synth
+from infra.role import ECR_ACTIONS, IN_USE_CACHE_ACTIONS, IN_USE_SCOPED_ACTIONS, IN_USE_UNSCOPED_ACTIONS, SSM_ACTIONS
+from tests.infrastructure.conftest import CDK_JSON, PRIVATE_ENCRYPTED_BUCKET, synth
 
 
 def function_properties(template: Template) -> dict[str, Any]:
@@ -50,6 +50,7 @@ def test_function_environment(template: Template) -> None:
     variables = function_properties(template)["Environment"]["Variables"]
     assert variables.pop("CURSOR_PARAMETER")["Ref"].startswith("NextStart")
     assert variables.pop("FIRST_RUN_PARAMETER")["Ref"].startswith("FirstRun")
+    assert variables.pop("IN_USE_CACHE_BUCKET")["Ref"].startswith("InUseCacheBucket")
     assert variables == {
         "PREVIEW_DAYS": "7",
         "EKS_CLUSTERS_IGNORED": "",
@@ -147,9 +148,16 @@ def test_iam_allows_only_the_actions_the_code_calls_each_on_its_narrowest_resour
     assert [sorted(_list(s["Action"])) for s in ssm] == [["ssm:GetParameter", "ssm:PutParameter"]]
     assert "NextStart" in json.dumps(ssm[0]["Resource"])
     assert all(s["Effect"] == "Allow" for s in statements(template))
-    # ECR, logs, the dead-letter queue, the SSM parameters, the unscoped in-use reads, and one
-    # statement per scoped in-use read.
-    assert len(statements(template)) == 5 + len(IN_USE_SCOPED_ACTIONS)
+    # The in-use cache: its objects (one per account and region) under its prefix, and the bucket's
+    # listing, so that a cache not written yet reads as missing and not as denied.
+    cache = [s for s in statements(template) if any(a.startswith("s3:") for a in _list(s["Action"]))]
+    assert [sorted(_list(s["Action"])) for s in cache] == [["s3:GetObject", "s3:PutObject"], ["s3:ListBucket"]]
+    assert cache[0]["Resource"]["Fn::Join"][1][1] == "/in-use-cache/*"
+    assert cache[0]["Resource"]["Fn::Join"][1][0]["Fn::GetAtt"][0].startswith("InUseCacheBucket")
+    assert cache[1]["Resource"]["Fn::GetAtt"][0].startswith("InUseCacheBucket")
+    # ECR, logs, the dead-letter queue, the SSM parameters, the unscoped in-use reads, one statement
+    # per scoped in-use read, and the two of the in-use cache.
+    assert len(statements(template)) == 7 + len(IN_USE_SCOPED_ACTIONS)
 
 
 def test_the_rotation_cursor_parameter_starts_at_the_beginning(template: Template) -> None:
@@ -170,8 +178,49 @@ def test_the_role_is_registered_as_a_pull_time_update_exclusion(template: Templa
 def test_protect_in_use_off_drops_every_in_use_permission() -> None:
     _, template = synth({"protectInUse": False}, bundle=False)
     granted = [a for s in statements(template) for a in _list(s["Action"])]
-    assert not [a for a in granted if a.startswith(("lambda:", "ecs:", "batch:", "apprunner:", "sagemaker:"))]
+    assert not [a for a in granted if a.startswith(("lambda:", "ecs:", "batch:", "apprunner:", "sagemaker:", "s3:"))]
     assert function_properties(template)["Environment"]["Variables"]["PROTECT_IN_USE"] == "false"
+    # and with the scan goes its cache
+    assert "IN_USE_CACHE_BUCKET" not in function_properties(template)["Environment"]["Variables"]
+    template.resource_count_is("AWS::S3::Bucket", 0)
+
+
+def test_the_in_use_cache_bucket_is_private_encrypted_and_ssl_only(template: Template) -> None:
+    [(logical, bucket)] = template.find_resources("AWS::S3::Bucket").items()
+    assert logical.startswith("InUseCacheBucket")
+    assert bucket["Properties"] == PRIVATE_ENCRYPTED_BUCKET
+    [policy] = template.find_resources("AWS::S3::BucketPolicy").values()
+    assert policy["Properties"]["Bucket"] == {"Ref": logical}
+    [deny] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", {"AWS": "*"}, "s3:*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_in_use_cache_grant_is_what_its_adapter_calls() -> None:
+    source = (ROOT / "lambda/ecr_sweeper/in_use_cache.py").read_text()
+    called = {"s3:" + "".join(w.title() for w in op.split("_")) for op in re.findall(r"self\._s3\.(\w+)\(", source)}
+    assert called == set(IN_USE_CACHE_ACTIONS) == {"s3:GetObject", "s3:PutObject"}
+
+
+def test_the_stepfunctions_engine_keeps_the_in_use_cache_in_its_work_bucket() -> None:
+    _, template = synth({"engine": "stepfunctions"}, bundle=False)
+    [work] = template.find_resources("AWS::S3::Bucket")
+    assert work.startswith("EngineWorkBucket")
+    functions = template.find_resources("AWS::Lambda::Function").values()
+    for function in functions:
+        assert function["Properties"]["Environment"]["Variables"]["IN_USE_CACHE_BUCKET"] == {"Ref": work}
+    [role] = {function["Properties"]["Role"]["Fn::GetAtt"][0] for function in functions}
+    granted = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "/in-use-cache/*" in json.dumps(statement["Resource"]) or statement["Action"] == "s3:ListBucket"
+    ]
+    assert [(_list(s["Action"]), s["Resource"]) for s in granted] == [
+        (["s3:GetObject", "s3:PutObject"], {"Fn::Join": ["", [{"Fn::GetAtt": [work, "Arn"]}, "/in-use-cache/*"]]}),
+        (["s3:ListBucket"], {"Fn::GetAtt": [work, "Arn"]}),
+    ]
 
 
 def test_no_managed_policies(template: Template) -> None:
@@ -250,6 +299,7 @@ def test_context_overrides() -> None:
         "REGIONS": "",
         "CURSOR_PARAMETER": properties["Environment"]["Variables"]["CURSOR_PARAMETER"],
         "FIRST_RUN_PARAMETER": properties["Environment"]["Variables"]["FIRST_RUN_PARAMETER"],
+        "IN_USE_CACHE_BUCKET": properties["Environment"]["Variables"]["IN_USE_CACHE_BUCKET"],
         "PREVIEW_DAYS": "0",
         "EKS_CLUSTERS_IGNORED": "",
         "INSPECTOR_IN_USE": "auto",
@@ -378,6 +428,9 @@ def test_what_destroy_leaves_behind_is_a_choice(delete: bool, policy: str) -> No
         for resource_type in ("AWS::Logs::LogGroup", "AWS::KMS::Key", "AWS::S3::Bucket")
     }
     assert kept == {"AWS::Logs::LogGroup": [policy, policy], "AWS::KMS::Key": [policy], "AWS::S3::Bucket": [policy]}
+    # With the lambda engine, the in-use cache's own bucket follows the same choice
+    _, template = synth({"deleteOnDestroy": delete}, bundle=False)
+    assert [r.get("DeletionPolicy") for r in template.find_resources("AWS::S3::Bucket").values()] == [policy]
 
 
 def test_make_destroy_needs_no_terminal() -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import threading
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.ecr.responses import ECRResponse
 from moto.server import ThreadedMotoServer
@@ -89,3 +91,47 @@ def ecr_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
     monkeypatch.setattr(ECRResponse, "call_action", counting)
     return counts
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every API call the handler makes, as `service:Operation`, counted on its own clients."""
+    from ecr_sweeper import clients
+
+    counted: Counter[str] = Counter()
+    make = clients.client
+
+    def counting_client(service: str, *args: Any, **kwargs: Any) -> Any:
+        made = make(service, *args, **kwargs)
+        made.meta.events.register("before-call", lambda model, **_: counted.update([f"{service}:{model.name}"]))
+        return made
+
+    monkeypatch.setattr(clients, "client", counting_client)
+    return counted
+
+
+Refuse = Callable[[str, str, str], None]
+
+
+@pytest.fixture
+def refuse(monkeypatch: pytest.MonkeyPatch) -> Refuse:
+    """`refuse("s3", "PutObject", "AccessDenied")`: from now on, the handler's clients get that error
+    for that operation, as from a policy that denies it (the emulator evaluates no IAM)."""
+    from ecr_sweeper import clients
+
+    refused: dict[tuple[str, str], str] = {}
+    make = clients.client
+
+    def refusing_client(service: str, *args: Any, **kwargs: Any) -> Any:
+        made = make(service, *args, **kwargs)
+
+        def deny(model: Any, **_: Any) -> None:
+            code = refused.get((service, model.name))
+            if code is not None:
+                raise ClientError({"Error": {"Code": code, "Message": f"refused {model.name}"}}, model.name)
+
+        made.meta.events.register("before-call", deny)
+        return made
+
+    monkeypatch.setattr(clients, "client", refusing_client)
+    return lambda service, operation, code: refused.__setitem__((service, operation), code)

@@ -1,18 +1,21 @@
 """The benchmark stays runnable: a tiny account, no latency. It checks its own invariants (API calls
-within 1.1x of the minimum, deletions as seeded, the same registry with and without throttling) and
-exits non-zero when one fails. No time is asserted."""
+within 1.1x of the minimum, deletions as seeded, the same registry with and without throttling; the
+in-use scan's second night within its pages, new objects and mutable reads) and exits non-zero when
+one fails. No time is asserted."""
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 
 from infra.app import ROOT
 
 
-def test_the_benchmark_runs_and_holds_its_invariants() -> None:
+def sweep_bench(arguments: str) -> str:
+    """What `bench/sweep_bench.py <arguments>` printed, once it exited 0."""
     result = subprocess.run(
-        [sys.executable, "bench/sweep_bench.py", "--sizes", "3x12", "--latency-ms", "0", "--memory", "2x20"],
+        [sys.executable, "bench/sweep_bench.py", *shlex.split(arguments)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -20,8 +23,25 @@ def test_the_benchmark_runs_and_holds_its_invariants() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "3 × 12" in result.stdout
-    assert "Peak RSS sweeping 2 repositories × 20 images" in result.stdout
+    return result.stdout
+
+
+def test_the_benchmark_runs_and_holds_its_invariants() -> None:
+    printed = sweep_bench("--sizes 3x12 --latency-ms 0 --memory 2x20 --in-use none")
+    assert "3 × 12" in printed
+    assert "Peak RSS sweeping 2 repositories × 20 images" in printed
+
+
+def test_the_in_use_benchmark_runs_two_nights_within_their_calls() -> None:
+    # 120 revisions (two pages), 15 services in one cluster, 6 published versions of 2 functions
+    printed = sweep_bench("--sizes none --memory none --latency-ms 0 --in-use 120x15x6 --new-revisions 2")
+    # Night 1 describes every revision and every version ($LATEST too); night 2 the new revisions
+    # and $LATEST only, with every listing's pages again: exactly the calls each may make at most
+    rows = [line.split("│") for line in printed.splitlines() if line.startswith("│")]
+    assert [[cell.strip() for cell in row[1:6]] for row in rows] == [
+        ["1: cold cache", "144", "144", "120", "8"],
+        ["2: warm, +2 revisions", "20", "20", "2", "2"],
+    ]
 
 
 def test_the_cli_render_benchmark_runs_and_counts_its_lines() -> None:

@@ -255,6 +255,70 @@ def test_lambda_reports_the_digest_a_tag_resolved_to_when_the_code_was_set(ecr: 
     assert code["ResolvedImageUri"] == f"{REGISTRY}/fn@{first}"
 
 
+def test_a_published_lambda_version_keeps_the_image_it_was_published_with(ecr: Any) -> None:
+    create_repository(ecr, "fn")
+    first, second = push(ecr, "fn", "one"), push(ecr, "fn", "two")
+    role = boto3.client("iam", region_name="us-east-1").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+    lam = boto3.client("lambda", region_name="us-east-1")
+    lam.create_function(
+        FunctionName="f",
+        Role=role["Role"]["Arn"],
+        PackageType="Image",
+        Code={"ImageUri": f"{REGISTRY}/fn@{first}"},
+        Publish=True,
+    )
+
+    lam.update_function_code(FunctionName="f", ImageUri=f"{REGISTRY}/fn@{second}")
+
+    assert lam.get_function(FunctionName="f", Qualifier="1")["Code"]["ImageUri"] == f"{REGISTRY}/fn@{first}"
+    assert lam.get_function(FunctionName="f")["Code"]["ImageUri"] == f"{REGISTRY}/fn@{second}"
+
+
+def test_lambda_lists_at_most_50_functions_or_versions_a_page(ecr: Any) -> None:
+    # Given 30 image functions, each with $LATEST and one published version: 60 versions
+    role = boto3.client("iam", region_name="us-east-1").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+    lam = boto3.client("lambda", region_name="us-east-1")
+    for n in range(30):
+        lam.create_function(
+            FunctionName=f"f{n:02d}",
+            Role=role["Role"]["Arn"],
+            PackageType="Image",
+            Code={"ImageUri": f"{REGISTRY}/fn@sha256:{'0' * 64}"},
+            Publish=True,
+        )
+
+    # When they are listed with a larger MaxItems than Lambda serves
+    first = lam.list_functions(FunctionVersion="ALL", MaxItems=1000)
+    rest = lam.list_functions(FunctionVersion="ALL", Marker=first["NextMarker"])
+
+    # Then the first page holds 50, the marker leads to the other 10, and a foreign marker is refused
+    assert (len(first["Functions"]), len(rest["Functions"]), "NextMarker" in rest) == (50, 10, False)
+    listed = {(f["FunctionName"], f["Version"]) for page in (first, rest) for f in page["Functions"]}
+    assert len(listed) == 60
+    assert len(lam.list_functions()["Functions"]) == 30
+    with pytest.raises(ClientError, match="InvalidParameterValueException"):
+        lam.list_functions(Marker=first["NextMarker"])
+
+
+def test_ecs_lists_at_most_100_task_definitions_a_page(ecr: Any) -> None:
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    for n in range(103):
+        ecs.register_task_definition(
+            family=f"td{n % 2}", containerDefinitions=[{"name": "c", "image": "x", "memory": 8}]
+        )
+    ecs.deregister_task_definition(taskDefinition="td0:1")
+
+    first = ecs.list_task_definitions(status="ACTIVE")
+    rest = ecs.list_task_definitions(status="ACTIVE", nextToken=first["nextToken"])
+    small = ecs.list_task_definitions(status="ACTIVE", maxResults=5)
+
+    assert (len(first["taskDefinitionArns"]), len(rest["taskDefinitionArns"]), "nextToken" in rest) == (100, 2, False)
+    assert len(set(first["taskDefinitionArns"] + rest["taskDefinitionArns"])) == 102
+    assert len(small["taskDefinitionArns"]) == 5
+    with pytest.raises(ClientError, match="InvalidParameterException"):
+        ecs.list_task_definitions(maxResults=101)
+
+
 def test_ecs_reports_the_digest_each_container_started_from(ecr: Any) -> None:
     create_repository(ecr, "svc")
     digest = push(ecr, "svc", "one", tag="prod")

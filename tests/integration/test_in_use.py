@@ -312,23 +312,6 @@ def test_a_source_that_cannot_be_read_deletes_nothing_and_names_source_cause_and
 # --- the scan's cost: pages plus one describe per object -----------------------------------------
 
 
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Every API call the handler makes, as `service:Operation`, counted on its own clients."""
-    from ecr_sweeper import clients
-
-    counted: Counter[str] = Counter()
-    make = clients.client
-
-    def counting_client(service: str, *args: Any, **kwargs: Any) -> Any:
-        made = make(service, *args, **kwargs)
-        made.meta.events.register("before-call", lambda model, **_: counted.update([f"{service}:{model.name}"]))
-        return made
-
-    monkeypatch.setattr(clients, "client", counting_client)
-    return counted
-
-
 def test_the_scan_costs_its_pages_plus_one_describe_per_object(ecr: Any, invoke: Invoke, calls: Counter[str]) -> None:
     # Given workloads of every family
     create_repository(ecr, "app", "1")
@@ -391,6 +374,8 @@ def test_the_scan_costs_its_pages_plus_one_describe_per_object(ecr: Any, invoke:
         "eks:ListClusters": 1,
         "inspector2:ListCoverage": 1,
     }
+    # And the metric and the summary count exactly these calls
+    assert run.metric("InUseScanCalls") == sum(in_use.values()) == run.result["inUseScanCalls"]  # type: ignore[index]
 
 
 # --- Amazon Inspector as a second net -------------------------------------------------------------

@@ -11,9 +11,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "lambda" / "ecr_sweeper"
 FACES = {"handler", "stepfunctions", "cli"}
 # The only modules that may import an AWS SDK or an HTTP client: the ECR adapter, the in-use scan
-# (and its Kubernetes reader, plain HTTPS to the clusters' API servers), the client factory and
-# the state kept in SSM and S3.
-ADAPTERS = {"registry", "in_use", "kubernetes", "clients", "cursor"}
+# (and its Kubernetes reader, plain HTTPS to the clusters' API servers), the client factory, the
+# state kept in SSM and S3, and the in-use cache in S3.
+ADAPTERS = {"registry", "in_use", "kubernetes", "clients", "cursor", "in_use_cache"}
 NETWORK = {"boto3", "botocore", "urllib3", "requests", "http", "socket"}
 # Pure: no adapter, no composition root, no face, no Powertools.
 PURE = {
@@ -73,7 +73,9 @@ def test_the_pure_modules_import_no_adapter_root_face_or_powertools(module: str)
 
 def test_only_the_composition_root_builds_adapters() -> None:
     # The sweep and the faces are handed their clients and adapters; runner.py builds them.
-    builders = {m for m in MODULES if {"registry", "cursor", "in_use"} & imports(m) and m not in ADAPTERS}
+    builders = {
+        m for m in MODULES if {"registry", "cursor", "in_use", "in_use_cache"} & imports(m) and m not in ADAPTERS
+    }
     assert builders <= {"runner", "sweep", "repository_sweep"}
     for module in ("sweep", "repository_sweep"):
         assert "clients" not in imports(module)
@@ -87,7 +89,10 @@ def test_the_face_parts_render_only() -> None:
 def test_every_face_goes_through_the_runner() -> None:
     for face in FACES:
         assert "runner" in imports(face)
-        assert imports(face) & {"sweep", "repository_sweep", "registry", "in_use", "cursor", "planner"} == set()
+        assert (
+            imports(face) & {"sweep", "repository_sweep", "registry", "in_use", "in_use_cache", "cursor", "planner"}
+            == set()
+        )
 
 
 def test_the_layers_cover_every_module() -> None:

@@ -21,6 +21,14 @@ def test_defaults() -> None:
     assert settings.log_level == "INFO"
     # The function previews nothing unless the stack (context previewDays) says so.
     assert settings.preview_days == 0 and settings.first_run_parameter is None
+    # Nor does it cache what the in-use scan read, unless the stack names the bucket.
+    assert settings.in_use_cache_bucket is None
+
+
+def test_the_in_use_cache_bucket_is_an_s3_bucket_name() -> None:
+    name = "ecrsweeper-inusecachebucket1a2b3c4d-0123456789ab"
+    assert Settings.from_env({"IN_USE_CACHE_BUCKET": name}).in_use_cache_bucket == name
+    assert Settings.from_env({"IN_USE_CACHE_BUCKET": ""}).in_use_cache_bucket is None
 
 
 @pytest.mark.parametrize("value", ["off", "OFF", "never", "keep"])
@@ -54,6 +62,10 @@ def test_dry_run_values(value: str, expected: bool) -> None:
         ({"POWERTOOLS_LOG_LEVEL": "verbose"}, "POWERTOOLS_LOG_LEVEL='verbose' is invalid"),
         ({"POWERTOOLS_METRICS_NAMESPACE": " "}, "POWERTOOLS_METRICS_NAMESPACE=' ' is invalid"),
         ({"POWERTOOLS_SERVICE_NAME": ""}, "POWERTOOLS_SERVICE_NAME='' is invalid"),
+        ({"IN_USE_CACHE_BUCKET": "My_Bucket"}, "IN_USE_CACHE_BUCKET='My_Bucket' is invalid: expected an S3 bucket"),
+        ({"IN_USE_CACHE_BUCKET": "s3://cache"}, "IN_USE_CACHE_BUCKET='s3://cache' is invalid"),
+        ({"IN_USE_CACHE_BUCKET": "ab"}, "IN_USE_CACHE_BUCKET='ab' is invalid"),
+        ({"IN_USE_CACHE_BUCKET": "a..b"}, "IN_USE_CACHE_BUCKET='a..b' is invalid"),
     ],
 )
 def test_invalid_settings_name_the_variable_and_the_value(env: dict[str, str], message: str) -> None:
