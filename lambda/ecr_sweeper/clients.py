@@ -125,11 +125,11 @@ class Clients:
     def in_region(self, region: str | None) -> Clients:
         return replace(self, region=region) if region else self
 
-    @property
+    @functools.cached_property
     def region_name(self) -> str | None:
         """The region the clients call: the given one, else the configured one as the AWS CLI
         finds it: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's (botocore alone reads
-        only the last two)."""
+        only the last two). Found once per Clients: reading the profile's takes a session."""
         return (
             self.region
             or os.environ.get("AWS_REGION")
