@@ -2,9 +2,10 @@
 
 For each account size it runs the emulator as a separate server process (seeded in bulk), sweeps
 it with the real lambda_handler in a child process (so that peak RSS is the sweeper's alone), and
-reports API calls against the minimum, wall time, peak RSS, and the speed-up against a
-one-repository-at-a-time baseline (MAX_WORKERS=1) measured in the same run. A throttled run must
-leave exactly the same registry. Nothing here asserts a time: the numbers are printed.
+reports API calls against the minimum, wall time, peak RSS, the sweeping process's CPU time per
+API call, and the speed-up against a one-repository-at-a-time baseline (MAX_WORKERS=1) measured in
+the same run. A throttled run must leave exactly the same registry. Nothing here asserts a time:
+the numbers are printed.
 
     python bench/sweep_bench.py                      # the table in README.md, "Performance"
     python bench/sweep_bench.py --sizes 10x100 --memory none
@@ -127,6 +128,8 @@ def child(endpoint: str, workers: int) -> None:
 class Run:
     seconds: float
     peak_mb: float
+    # The sweeping process's CPU time, user and system, from its start (imports included).
+    cpu_seconds: float
     calls: int
     attempts: int
     deleted: int
@@ -193,6 +196,7 @@ def sweep(shape: Shape, workers: int, latency_ms: float, throttle: float, now: s
         return Run(
             measured["seconds"],
             measured["peak_mb"],
+            measured["cpu"],
             sum(measured["calls"].values()),
             measured["attempts"],
             measured["deleted"],
@@ -226,13 +230,15 @@ def main() -> int:
     table = Table(title=f"ecr-sweeper sweep benchmark: {args.latency_ms:g} ms per API call, MAX_WORKERS={workers}")
     throttled_column = f"{args.throttle:.0%} throttled: time, retries, same registry"
     for column in ("repositories × images", "API calls", "minimum", "calls / min", "wall time", "peak RSS",
-                   "baseline (1 worker)", "speed-up", throttled_column):  # fmt: skip
+                   "CPU ms / call", "baseline (1 worker)", "speed-up", throttled_column):  # fmt: skip
         table.add_column(column, justify="right")
     ok = True
     for size in args.sizes.split(","):
         repositories, images = (int(part) for part in size.lower().split("x"))
         shape = Shape(repositories, images)
-        console.print(f"[dim]{size}: parallel, baseline, throttled...[/]")
+        # The CPU time per call depends on what else the cores run: say how busy they were.
+        load = os.getloadavg()[0]
+        console.print(f"[dim]{size}: parallel, baseline, throttled (one-minute load average {load:.1f})...[/]")
         parallel = sweep(shape, workers, args.latency_ms, 0.0, now)
         baseline = sweep(shape, 1, args.latency_ms, 0.0, now)
         throttled = sweep(shape, workers, args.latency_ms, args.throttle, now)
@@ -247,6 +253,7 @@ def main() -> int:
             f"{parallel.calls / minimum:.2f}",
             f"{parallel.seconds:.1f} s",
             f"{parallel.peak_mb:.0f} MB",
+            f"{1000 * parallel.cpu_seconds / parallel.calls:.2f}",
             f"{baseline.seconds:.1f} s",
             f"{baseline.seconds / parallel.seconds:.1f}×",
             f"{throttled.seconds:.1f} s, {throttled.attempts - throttled.calls:,}, {'yes' if same else 'NO'}",

@@ -21,6 +21,8 @@ def test_the_benchmark_runs_and_holds_its_invariants() -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "3 × 12" in result.stdout
+    assert "CPU ms / call" in result.stdout
+    assert "one-minute load average" in result.stdout
     assert "Peak RSS sweeping 2 repositories × 20 images" in result.stdout
 
 
