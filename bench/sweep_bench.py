@@ -9,6 +9,7 @@ the numbers are printed.
 
     python bench/sweep_bench.py                      # the table in README.md, "Performance"
     python bench/sweep_bench.py --sizes 10x100 --memory none
+    python bench/sweep_bench.py --sizes 100x1000 --memory none --profile /tmp/profiles   # py-spy
 """
 
 from __future__ import annotations
@@ -181,16 +182,21 @@ def snapshot(endpoint: str) -> dict[str, frozenset[str]]:
         return dict(zip(names, pool.map(digests, names), strict=True))
 
 
-def sweep(shape: Shape, workers: int, latency_ms: float, throttle: float, now: str) -> Run:
+def sweep(shape: Shape, workers: int, latency_ms: float, throttle: float, now: str, profile: Path | None = None) -> Run:
+    """One sweep in a child process; with `profile`, under py-spy, which writes there the child's
+    stacks (sampled while a thread holds the GIL) as raw collapsed lines, one per stack and count."""
     with emulator(shape, latency_ms, throttle, now) as endpoint:
         WORKLOADS.seed(endpoint)
-        result = subprocess.run(
-            [sys.executable, __file__, "--child", endpoint, "--workers", str(workers)],
-            cwd=ROOT, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+        command = [sys.executable, __file__, "--child", endpoint, "--workers", str(workers)]
+        if profile is not None:
+            py_spy = Path(sys.executable).with_name("py-spy")
+            command = [str(py_spy), "record", "--gil", "--idle", "--rate", "200", "--format", "raw",
+                       "--output", str(profile), "--", *command]  # fmt: skip
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(result.stderr[-3000:])
-        measured = json.loads(result.stdout.strip().splitlines()[-1])
+        # py-spy writes its own lines after the child's.
+        measured = json.loads(next(line for line in reversed(result.stdout.splitlines()) if line.startswith("{")))
         if measured["errors"]:
             raise RuntimeError(f"{measured['errors']} repositories failed")
         return Run(
@@ -214,6 +220,13 @@ def main() -> int:
     parser.add_argument("--throttle", type=float, default=0.2, help="throttle rate of the throttled run")
     parser.add_argument("--sizes", default="10x100,100x1000,1000x100", help="REPOSITORIESxIMAGES, comma-separated")
     parser.add_argument("--memory", default="1000x1000", help="size of the peak-memory run (no latency), or none")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="profile each size's parallel sweep with py-spy into DIR/SIZE.txt (its CPU figures then include the "
+        "profiler's pauses)",
+    )
     args = parser.parse_args()
     if args.child:
         child(args.child, args.workers)
@@ -239,7 +252,10 @@ def main() -> int:
         # The CPU time per call depends on what else the cores run: say how busy they were.
         load = os.getloadavg()[0]
         console.print(f"[dim]{size}: parallel, baseline, throttled (one-minute load average {load:.1f})...[/]")
-        parallel = sweep(shape, workers, args.latency_ms, 0.0, now)
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+        profile = args.profile / f"{size}.txt" if args.profile else None
+        parallel = sweep(shape, workers, args.latency_ms, 0.0, now, profile)
         baseline = sweep(shape, 1, args.latency_ms, 0.0, now)
         throttled = sweep(shape, workers, args.latency_ms, args.throttle, now)
         minimum = minimum_calls(shape)
