@@ -2,16 +2,17 @@
 
 For each account size it runs the emulator as a separate server process (seeded in bulk), sweeps
 it with the real lambda_handler in a child process (so that peak RSS is the sweeper's alone), and
-reports API calls against the minimum, wall time, peak RSS, and the speed-up against a
-one-repository-at-a-time baseline (MAX_WORKERS=1) measured in the same run. A throttled run must
-leave exactly the same registry. Then the in-use scan of one large account, two nights in a row
-with the in-use cache: night 1 cold, night 2 warm with new revisions; night 2 may make no more calls
-than the pages, the new objects and the reads of what may change. Nothing here asserts a time: the
-numbers are printed.
+reports API calls against the minimum, wall time, peak RSS, the sweeping process's CPU time per
+API call, and the speed-up against a one-repository-at-a-time baseline (MAX_WORKERS=1) measured in
+the same run. A throttled run must leave exactly the same registry. Then the in-use scan of one
+large account, two nights in a row with the in-use cache: night 1 cold, night 2 warm with new
+revisions; night 2 may make no more calls than the pages, the new objects and the reads of what may
+change. Nothing here asserts a time: the numbers are printed.
 
     python bench/sweep_bench.py                      # the tables in README.md, "Performance"
     python bench/sweep_bench.py --sizes 10x100 --memory none --in-use none
     python bench/sweep_bench.py --sizes none --memory none --in-use 20000x500x2000 --new-revisions 50
+    python bench/sweep_bench.py --sizes 100x1000 --memory none --in-use none --profile /tmp/profiles   # py-spy
 """
 
 from __future__ import annotations
@@ -155,6 +156,8 @@ def child(endpoint: str, workers: int) -> None:
 class Run:
     seconds: float
     peak_mb: float
+    # The sweeping process's CPU time, user and system, from its start (imports included).
+    cpu_seconds: float
     calls: int
     attempts: int
     deleted: int
@@ -214,27 +217,39 @@ def snapshot(endpoint: str) -> dict[str, frozenset[str]]:
         return dict(zip(names, pool.map(digests, names), strict=True))
 
 
-def measure(endpoint: str, workers: int, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """One sweep by the real handler in a child process, and what it measured."""
+def measure(
+    endpoint: str, workers: int, env: dict[str, str] | None = None, profile: Path | None = None
+) -> dict[str, Any]:
+    """One sweep by the real handler in a child process, and what it measured; with `profile`, under
+    py-spy, which writes there the child's stacks (sampled while a thread holds the GIL) as raw
+    collapsed lines, one per stack and count."""
+    command = [sys.executable, __file__, "--child", endpoint, "--workers", str(workers)]
+    if profile is not None:
+        py_spy = Path(sys.executable).with_name("py-spy")
+        command = [str(py_spy), "record", "--gil", "--idle", "--rate", "200", "--format", "raw",
+                   "--output", str(profile), "--", *command]  # fmt: skip
     result = subprocess.run(
-        [sys.executable, __file__, "--child", endpoint, "--workers", str(workers)],
-        cwd=ROOT, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})},
-    )  # fmt: skip
+        command, cwd=ROOT, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})}
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-3000:])
-    measured: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    # py-spy writes its own lines after the child's.
+    measured: dict[str, Any] = json.loads(
+        next(line for line in reversed(result.stdout.splitlines()) if line.startswith("{"))
+    )
     if measured["errors"]:
         raise RuntimeError(f"{measured['errors']} repositories failed")
     return measured
 
 
-def sweep(shape: Shape, workers: int, latency_ms: float, throttle: float, now: str) -> Run:
+def sweep(shape: Shape, workers: int, latency_ms: float, throttle: float, now: str, profile: Path | None = None) -> Run:
     with emulator(shape, latency_ms, throttle, now) as endpoint:
         WORKLOADS.seed(endpoint)
-        measured = measure(endpoint, workers)
+        measured = measure(endpoint, workers, profile=profile)
         return Run(
             measured["seconds"],
             measured["peak_mb"],
+            measured["cpu"],
             sum(measured["calls"].values()),
             measured["attempts"],
             measured["deleted"],
@@ -287,6 +302,13 @@ def main() -> int:
         "--in-use", default="20000x500x2000", help="REVISIONSxSERVICESxVERSIONS of the in-use scan's nights, or none"
     )
     parser.add_argument("--new-revisions", type=int, default=50, help="revisions registered before night 2")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="profile each size's parallel sweep with py-spy into DIR/SIZE.txt (its CPU figures then include the "
+        "profiler's pauses)",
+    )
     args = parser.parse_args()
     if args.child:
         child(args.child, args.workers)
@@ -303,14 +325,19 @@ def main() -> int:
     table = Table(title=f"ecr-sweeper sweep benchmark: {args.latency_ms:g} ms per API call, MAX_WORKERS={workers}")
     throttled_column = f"{args.throttle:.0%} throttled: time, retries, same registry"
     for column in ("repositories × images", "API calls", "minimum", "calls / min", "wall time", "peak RSS",
-                   "baseline (1 worker)", "speed-up", throttled_column):  # fmt: skip
+                   "CPU ms / call", "baseline (1 worker)", "speed-up", throttled_column):  # fmt: skip
         table.add_column(column, justify="right")
     ok = True
     for size in [] if args.sizes == "none" else args.sizes.split(","):
         repositories, images = (int(part) for part in size.lower().split("x"))
         shape = Shape(repositories, images)
-        console.print(f"[dim]{size}: parallel, baseline, throttled...[/]")
-        parallel = sweep(shape, workers, args.latency_ms, 0.0, now)
+        # The CPU time per call depends on what else the cores run: say how busy they were.
+        load = os.getloadavg()[0]
+        console.print(f"[dim]{size}: parallel, baseline, throttled (one-minute load average {load:.1f})...[/]")
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+        profile = args.profile / f"{size}.txt" if args.profile else None
+        parallel = sweep(shape, workers, args.latency_ms, 0.0, now, profile)
         baseline = sweep(shape, 1, args.latency_ms, 0.0, now)
         throttled = sweep(shape, workers, args.latency_ms, args.throttle, now)
         minimum = minimum_calls(shape)
@@ -324,6 +351,7 @@ def main() -> int:
             f"{parallel.calls / minimum:.2f}",
             f"{parallel.seconds:.1f} s",
             f"{parallel.peak_mb:.0f} MB",
+            f"{1000 * parallel.cpu_seconds / parallel.calls:.2f}",
             f"{baseline.seconds:.1f} s",
             f"{baseline.seconds / parallel.seconds:.1f}×",
             f"{throttled.seconds:.1f} s, {throttled.attempts - throttled.calls:,}, {'yes' if same else 'NO'}",

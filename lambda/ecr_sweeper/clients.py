@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any
 
 import boto3
 import botocore
 import botocore.loaders
 import botocore.model
+import botocore.parsers
 import botocore.session
+import botocore.utils
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -57,6 +61,42 @@ class Credentials:
     session_token: str
 
 
+# The ISO 8601 form AWS writes: a date, a time, at most 6 digits of fraction and a zone (Z or an offset).
+# datetime.fromisoformat reads exactly these as dateutil does; anything else goes to botocore's parser.
+_AWS_ISO_8601 = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:?\d{2})")
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """The response timestamp parser of every client: the same instants as botocore's default
+    (`botocore.utils.parse_timestamp`), as timezone-aware datetimes in UTC.
+
+    botocore's default builds a `dateutil.tz.tzlocal()` for each timestamp, and every later
+    comparison or `isoformat()` of such a datetime calls back into Python; ECR returns one or two
+    timestamps per image, so that was a fifth of the sweep's CPU (`make bench`, 100 repositories of
+    1,000 images: bench/PROFILE.md). JSON services (ECR,
+    ECS, Lambda...) send epoch seconds as numbers, read here with `datetime.fromtimestamp` in UTC;
+    the ISO 8601 strings of the others with `datetime.fromisoformat`. Any other form (an RFC 822
+    date, a value out of range) is botocore's own parse, then converted to UTC; a time without a
+    zone stays naive, as botocore returns it.
+    """
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, timezone.utc)
+        if isinstance(value, str) and _AWS_ISO_8601.fullmatch(value):
+            return datetime.fromisoformat(value).astimezone(timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        pass
+    parsed: datetime = botocore.utils.parse_timestamp(value)
+    return parsed.astimezone(timezone.utc) if parsed.tzinfo is not None else parsed
+
+
+@functools.cache
+def _response_parser_factory() -> botocore.parsers.ResponseParserFactory:
+    factory = botocore.parsers.ResponseParserFactory()
+    factory.set_parser_defaults(timestamp_parser=parse_timestamp)
+    return factory
+
+
 def client(
     service: str,
     region: str | None = None,
@@ -78,6 +118,7 @@ def client(
     )
     core = botocore.session.Session(profile=profile)
     core.register_component("data_loader", _loader())
+    core.register_component("response_parser_factory", _response_parser_factory())
     session = boto3.session.Session(botocore_session=core)
     keys = (
         {
@@ -126,11 +167,11 @@ class Clients:
             credentials=Credentials(answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"]),
         )
 
-    @property
+    @functools.cached_property
     def region_name(self) -> str | None:
         """The region the clients call: the given one, else the configured one as the AWS CLI
         finds it: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's (botocore alone reads
-        only the last two)."""
+        only the last two). Found once per Clients: reading the profile's takes a session."""
         return (
             self.region
             or os.environ.get("AWS_REGION")

@@ -4,7 +4,9 @@ Powertools expects; nothing here calls AWS."""
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -28,7 +30,20 @@ def _import_time_level() -> str:
     return level if level in LOG_LEVELS else DEFAULT_LOG_LEVEL
 
 
-logger = Logger(service=os.environ.get(SERVICE_NAME_ENV) or DEFAULT_SERVICE_NAME, level=_import_time_level())
+def _message(text: Any) -> Any:
+    """Powertools writes a message that is a JSON document as that document, and so tries to
+    decode every message; ours are sentences, and a failed decode per record (an exception raised
+    and caught) was a tenth of the formatting. Only a message that can be a JSON object or array
+    is decoded; any other is written as it is, as before (no record of ours is a bare JSON number,
+    string or literal)."""
+    return json.loads(text) if text[:1] in ("{", "[") else text
+
+
+logger = Logger(
+    service=os.environ.get(SERVICE_NAME_ENV) or DEFAULT_SERVICE_NAME,
+    level=_import_time_level(),
+    json_deserializer=_message,
+)
 metrics = Metrics(
     namespace=os.environ.get(METRICS_NAMESPACE_ENV) or DEFAULT_METRICS_NAMESPACE,
     service=os.environ.get(SERVICE_NAME_ENV) or DEFAULT_SERVICE_NAME,

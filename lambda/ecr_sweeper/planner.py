@@ -79,6 +79,10 @@ class _Finding:
     keep: Verdict | None = None
 
 
+# What a rule finds when it neither keeps the digest nor is traced: one value, shared.
+_NOTHING = _Finding(None)
+
+
 def plan(
     images: Sequence[Image],
     retention: Retention,
@@ -184,13 +188,15 @@ def judge(image: Image, retention: Retention, now: datetime) -> Verdict:
 
 def _own_rules(image: Image, facts: _Facts, present: Mapping[str, Image], trace: bool) -> list[_Finding]:
     """The rules about the digest itself, in order, up to the first that keeps it (every one with
-    `trace`). A tagged or archived image is never judged: the rest are checked only for the trace."""
+    `trace`). A tagged or archived image is never judged: the rest are checked only for the trace.
+    Without `trace`, a rule that found nothing is left out."""
     if not trace and (image.tags or image.archived):
         return []
     found: list[_Finding] = []
     for rule in (_tagged, _archived, _in_use, _inspector):
         finding = rule(image, facts, trace)
-        found.append(finding)
+        if finding is not _NOTHING:
+            found.append(finding)
         if finding.keep is not None and not trace:
             return found
     if image.tags or image.archived:
@@ -201,7 +207,8 @@ def _own_rules(image: Image, facts: _Facts, present: Mapping[str, Image], trace:
         return found
     for rule in (_age, _pull):
         finding = rule(image, facts, trace)
-        found.append(finding)
+        if finding is not _NOTHING:
+            found.append(finding)
         if finding.keep is not None and not trace:
             return found
     return found
@@ -209,13 +216,13 @@ def _own_rules(image: Image, facts: _Facts, present: Mapping[str, Image], trace:
 
 def _tagged(image: Image, facts: _Facts, trace: bool) -> _Finding:
     if not trace:
-        return _Finding(None)
+        return _NOTHING
     return _Finding(Check(TAGGED, bool(image.tags), ", ".join(image.tags) or "no tag"))
 
 
 def _archived(image: Image, facts: _Facts, trace: bool) -> _Finding:
     if not trace:
-        return _Finding(None)
+        return _NOTHING
     return _Finding(Check(ARCHIVED, image.archived, f"image status {image.status}"))
 
 
@@ -225,7 +232,7 @@ def _in_use(image: Image, facts: _Facts, trace: bool) -> _Finding:
         keep = Verdict(image, Action.KEPT, f"in use by {users[0]}", users[0].family, users)
         return _Finding(Check(IN_USE, True, "; ".join(map(str, users))) if trace else None, keep)
     if not trace:
-        return _Finding(None)
+        return _NOTHING
     if facts.in_use is None:
         return _Finding(Check(IN_USE, False, "not scanned (PROTECT_IN_USE=false)"))
     return _Finding(Check(IN_USE, False, "no workload runs it or names it by digest"))
@@ -246,7 +253,7 @@ def _inspector(image: Image, facts: _Facts, trace: bool) -> _Finding:
         keep = Verdict(image, Action.KEPT, seen, Protection.INSPECTOR)
         return _Finding(Check(INSPECTOR, True, seen) if trace else None, keep)
     if not trace:
-        return _Finding(None)
+        return _NOTHING
     if sighting is None:
         return _Finding(Check(INSPECTOR, False, "no sighting of it in use"))
     last = sighting.last_in_use_at.isoformat() if sighting.last_in_use_at else "never"
@@ -256,7 +263,7 @@ def _inspector(image: Image, facts: _Facts, trace: bool) -> _Finding:
 def _age(image: Image, facts: _Facts, trace: bool) -> _Finding:
     retention = facts.retention
     if retention.days == 0:
-        return _Finding(Check(AGE, False, "retention 0d: every untagged digest expires") if trace else None)
+        return _Finding(Check(AGE, False, "retention 0d: every untagged digest expires")) if trace else _NOTHING
     if image.pushed_at is None:
         reason = "kept: ECR reports no push time, so its age is unknown"
         return _Finding(
@@ -267,8 +274,10 @@ def _age(image: Image, facts: _Facts, trace: bool) -> _Finding:
 
 def _pull(image: Image, facts: _Facts, trace: bool) -> _Finding:
     if image.last_pulled_at is None or facts.retention.days == 0:
+        if not trace:
+            return _NOTHING
         detail = "no pull recorded" if image.last_pulled_at is None else "retention 0d: a pull keeps nothing"
-        return _Finding(Check(PULL, False, detail) if trace else None)
+        return _Finding(Check(PULL, False, detail))
     return _recent(
         image,
         image.last_pulled_at,
@@ -286,11 +295,12 @@ def _recent(
 ) -> _Finding:
     """Whether `when` (the push, or the last pull) lies within the retention window: then it keeps."""
     age = facts.now - when
+    applies = age < facts.retention.window
+    if not applies and not trace:
+        return _NOTHING
     detail = f"{what} {_ago(age)} ago, retention {facts.retention}"
-    if age < facts.retention.window:
-        keep = Verdict(image, Action.KEPT, f"{kept}: {detail}", by)
-        return _Finding(Check(rule, True, detail) if trace else None, keep)
-    return _Finding(Check(rule, False, detail) if trace else None)
+    keep = Verdict(image, Action.KEPT, f"{kept}: {detail}", by) if applies else None
+    return _Finding(Check(rule, applies, detail) if trace else None, keep)
 
 
 def _expired(image: Image, retention: Retention, now: datetime) -> Verdict:

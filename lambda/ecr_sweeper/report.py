@@ -106,8 +106,14 @@ def verdict_record(repository: str, verdict: Verdict, *, dry_run: bool) -> Recor
     if verdict.failure is not None:
         extra["failure_code"] = verdict.failure.code
         extra["failure_reason"] = verdict.failure.reason
-    level = logging.INFO if verdict.late else _LEVELS[verdict.action]
-    return Record(level, f"{verdict.action.value} {repository}@{image.digest}: {verdict.reason}", extra)
+    message = f"{verdict.action.value} {repository}@{image.digest}: {verdict.reason}"
+    return Record(verdict_level(verdict), message, extra)
+
+
+def verdict_level(verdict: Verdict) -> int:
+    """The level of a verdict's record. A keep decided at the last moment (re-check) is written at
+    INFO rather than DEBUG, since a planned deletion did not happen."""
+    return logging.INFO if verdict.late else _LEVELS[verdict.action]
 
 
 def notice_record(repository: str, notice: Notice, *, dry_run: bool) -> Record:
@@ -170,14 +176,28 @@ def notice_record(repository: str, notice: Notice, *, dry_run: bool) -> Record:
     )
 
 
-def repository_records(result: RepositoryResult, *, dry_run: bool, preview: Preview | None) -> list[Record]:
-    """Every verdict and notice of a repository, in order, then its summary."""
+def repository_records(
+    result: RepositoryResult, *, dry_run: bool, preview: Preview | None, wanted: Callable[[int], bool] | None = None
+) -> list[Record]:
+    """Every verdict and notice of a repository, in order, then its summary. With `wanted`, only
+    the verdicts whose level it accepts: a record that would not be written is not rendered."""
     name = result.outcome.repository
+    written: dict[int, bool] = {}
+
+    def rendered(event: Verdict | Notice) -> bool:
+        if wanted is None or not isinstance(event, Verdict):
+            return True
+        level = verdict_level(event)
+        if level not in written:
+            written[level] = wanted(level)
+        return written[level]
+
     records = [
         verdict_record(name, event, dry_run=dry_run)
         if isinstance(event, Verdict)
         else notice_record(name, event, dry_run=dry_run)
         for event in result.events
+        if rendered(event)
     ]
     outcome = result.outcome
     # In the preview week every repository record says so, and when deleting starts.
@@ -286,6 +306,10 @@ class Reporter:
     def write(self, record: Record) -> None:
         raise NotImplementedError
 
+    def writes(self, level: int) -> bool:
+        """Whether a record of this level is written at all."""
+        return True
+
     def in_use(self, report: InUseReport) -> None:
         for record in in_use_records(report):
             self.write(record)
@@ -301,7 +325,7 @@ class Reporter:
         return None
 
     def repository_done(self, result: RepositoryResult) -> None:
-        for record in repository_records(result, dry_run=self.dry_run, preview=self.preview):
+        for record in repository_records(result, dry_run=self.dry_run, preview=self.preview, wanted=self.writes):
             self.write(record)
 
     def deadline(self, not_started: int, next_start: str) -> None:
@@ -383,6 +407,10 @@ class LogReporter(Reporter):
 
     def write(self, record: Record) -> None:
         self.logger.log(record.level, record.message, extra=record.extra, exc_info=record.exc_info)
+
+    def writes(self, level: int) -> bool:
+        # A run at INFO (the default) writes no `kept` verdict of the plan: they are not rendered.
+        return bool(self.logger.isEnabledFor(level))
 
     def repository_started(self, repository: str) -> None:
         # Within a worker thread, every record carries `repository`, whoever writes it (botocore's

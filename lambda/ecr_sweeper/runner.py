@@ -4,6 +4,7 @@ out. The faces (handler.py, stepfunctions.py, cli.py) call only this, and render
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -28,6 +29,14 @@ from ecr_sweeper.sweep import Selection, Sweep
 
 T = TypeVar("T")
 logger = observability.logger
+
+# The cyclic garbage collector's first threshold: allocations, less deallocations, between two
+# collections of the youngest generation (CPython's default is 700). A sweep allocates millions of
+# short-lived objects (parsed image details, images, verdicts, records) that reference counting
+# frees, and holds the SDK's models for the whole run: at 700, collections of the older generations
+# kept re-reading all of them, 5 to 11% of the sweeping process's CPU time in `make bench`. At
+# 10,000 they are rare, and peak memory is the same (the sweep creates few reference cycles).
+GC_THRESHOLD = 10_000
 
 
 def start(context: Any) -> Settings:
@@ -93,6 +102,7 @@ def sweep(
     `batch` names a Step Functions batch: the repositories were listed by the sweeper, and the
     batch keeps its own rotation. With `metrics`, each region's totals are added to them."""
     clients = clients or Clients()
+    tune_garbage_collection()
     summaries = [
         _sweep_region(
             settings,
@@ -110,6 +120,14 @@ def sweep(
         # The metrics are totals over the regions; the EMF document names which regions they cover.
         metrics.add_metadata(key="regions", value=[s.region for s in summaries])
     return combine(summaries)
+
+
+def tune_garbage_collection() -> None:
+    """Collect the youngest generation every GC_THRESHOLD net allocations at the least (a lower
+    threshold set by the host process is raised; the older generations keep their ratios)."""
+    youngest, *older = gc.get_threshold()
+    if youngest < GC_THRESHOLD:
+        gc.set_threshold(GC_THRESHOLD, *older)
 
 
 def _sweep_region(

@@ -29,6 +29,8 @@ def sweep_bench(arguments: str) -> str:
 def test_the_benchmark_runs_and_holds_its_invariants() -> None:
     printed = sweep_bench("--sizes 3x12 --latency-ms 0 --memory 2x20 --in-use none")
     assert "3 × 12" in printed
+    assert "CPU ms / call" in printed
+    assert "one-minute load average" in printed
     assert "Peak RSS sweeping 2 repositories × 20 images" in printed
 
 

@@ -90,6 +90,26 @@ def test_region_name_prefers_aws_region_then_aws_default_region_then_the_profile
     assert Clients(profile=profile).region_name == expected
 
 
+def test_the_configured_region_is_read_once_per_clients(profile_region: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given no region in the environment: finding the profile's takes a botocore session
+    sessions: list[str | None] = []
+    session = clients.botocore.session.Session
+
+    def counting(profile: str | None = None) -> Any:
+        sessions.append(profile)
+        return session(profile=profile)
+
+    monkeypatch.setattr(clients.botocore.session, "Session", counting)
+    here = Clients(profile="laptop")
+
+    # When its clients ask for the region again and again
+    regions = {here.region_name for _ in range(5)}
+
+    # Then it was read once, and is the profile's
+    assert regions == {"ca-central-1"}
+    assert sessions == ["laptop"]
+
+
 def test_a_given_region_wins_over_the_environment(profile_region: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
