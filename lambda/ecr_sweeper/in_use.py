@@ -413,9 +413,13 @@ INSPECTOR_UNAVAILABLE = ("AccessDenied", "ValidationException", "ResourceNotFoun
 def scan(connect: Callable[..., Any], options: ScanOptions = ScanOptions()) -> InUse:
     """Read every source of the region that `connect(service)` builds clients for."""
     in_use = InUse()
+    # One botocore session reads the SDK's endpoint data for the whole scan (a session per source
+    # read endpoints.json again each time, about 0.05 s of CPU), and none is kept after it: a session
+    # holds that data and every service model it read, about 10 MB.
+    endpoint_data = functools.cache(botocore.session.get_session)
     for service, read in SOURCES:
         client = connect(service)
-        if not _offered(client):
+        if not _offered(client, endpoint_data):
             # Not in the SDK's endpoint data: one quick attempt tells a new region from a missing service.
             client = connect(service, attempts=1)
         try:
@@ -429,23 +433,18 @@ def scan(connect: Callable[..., Any], options: ScanOptions = ScanOptions()) -> I
     return in_use
 
 
-@functools.cache
-def _endpoint_data() -> botocore.session.Session:
-    # One session for the SDK's endpoint data: each new session reads endpoints.json again (about
-    # 0.1 s of CPU), once per source.
-    return botocore.session.get_session()
+# (service, partition) -> the regions the SDK's endpoint data lists it in.
+_REGIONS: dict[tuple[str, str], frozenset[str]] = {}
 
 
-@functools.cache
-def _regions(service: str, partition: str) -> frozenset[str]:
-    return frozenset(_endpoint_data().get_available_regions(service, partition))
-
-
-def _offered(client: Any) -> bool:
+def _offered(client: Any, endpoint_data: Callable[[], botocore.session.Session] = botocore.session.get_session) -> bool:
     """Whether the SDK's endpoint data lists the service in the client's region. Used only to tell
     a service that does not exist in a region from one that cannot be reached."""
     meta = client.meta
-    return meta.region_name in _regions(meta.service_model.service_name, meta.partition)
+    key = (meta.service_model.service_name, meta.partition)
+    if key not in _REGIONS:
+        _REGIONS[key] = frozenset(endpoint_data().get_available_regions(*key))
+    return meta.region_name in _REGIONS[key]
 
 
 def _fix(client: Any, service: str, operation: str, error: BaseException) -> str:
