@@ -241,3 +241,28 @@ def test_an_offered_service_that_cannot_be_reached_fails_closed() -> None:
         scan(lambda service, **_: unreachable)
     assert failed.value.source == "lambda ListFunctions"
     assert "let the function reach http://127.0.0.1:9" in failed.value.fix
+
+
+def test_the_endpoint_data_is_read_once_per_scan(stubs: Stubs, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given no service's regions known yet, and botocore sessions counted (each reads endpoints.json)
+    import botocore.session
+
+    from ecr_sweeper import in_use
+
+    monkeypatch.setattr(in_use, "_REGIONS", {})
+    sessions: list[object] = []
+    get_session = botocore.session.get_session
+
+    def counting() -> Any:
+        sessions.append(object())
+        return get_session()
+
+    monkeypatch.setattr(botocore.session, "get_session", counting)
+    stubs.empty(*(service for service, _ in SOURCES))
+
+    # When every source is scanned
+    scan(stubs.connect)
+
+    # Then one session read the endpoint data of all of them
+    assert len(sessions) == 1
+    assert {service for service, _ in in_use._REGIONS} == {service for service, _ in SOURCES}
