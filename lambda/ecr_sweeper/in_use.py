@@ -617,8 +617,12 @@ def scan(
     invocation's end."""
     in_use = InUse()
     facts = facts if facts is not None else ImmutableFacts()
+    # One botocore session reads the SDK's endpoint data for the whole scan (a session per source
+    # read endpoints.json again each time, about 0.05 s of CPU), and none is kept after it: a session
+    # holds that data and every service model it read, about 10 MB.
+    endpoint_data = functools.cache(botocore.session.get_session)
     try:
-        _read_account(connect, in_use, options, None, facts, deadline)
+        _read_account(connect, in_use, options, None, facts, deadline, endpoint_data)
         consumers = options.consumers
         # Every run warns about each ignored account, a consumer or not.
         in_use.ignored_accounts = list(consumers.ignored)
@@ -635,7 +639,7 @@ def scan(
                     raise InUseScanFailed(
                         f"account {account} sts AssumeRole", describe_error(error), _assume_fix(reader, error)
                     ) from error
-                _read_account(theirs, in_use, options, reader, ImmutableFacts(), deadline)
+                _read_account(theirs, in_use, options, reader, ImmutableFacts(), deadline, endpoint_data)
                 in_use.consumer_accounts.append(account)
     except InUseScanFailed as failed:
         failed.calls = in_use.api_calls
@@ -653,11 +657,12 @@ def _read_account(
     account: _Account | None,
     facts: ImmutableFacts,
     deadline: Deadline | None,
+    endpoint_data: Callable[[], botocore.session.Session],
 ) -> None:
     """Every source of the region, in one account: the function's own (None) or a consumer's."""
     for service, read in SOURCES:
         client = connect(service)
-        if not _offered(client):
+        if not _offered(client, endpoint_data):
             # Not in the SDK's endpoint data: one quick attempt tells a new region from a missing service.
             client = connect(service, attempts=1)
         source = _Source(service, client, in_use, connect, options, account, facts, deadline)
@@ -689,23 +694,18 @@ def _active(account: Mapping[str, Any]) -> bool:
     return (account.get("State") or account.get("Status")) == "ACTIVE"
 
 
-@functools.cache
-def _endpoint_data() -> botocore.session.Session:
-    # One session for the SDK's endpoint data: each new session reads endpoints.json again (about
-    # 0.1 s of CPU), once per source.
-    return botocore.session.get_session()
+# (service, partition) -> the regions the SDK's endpoint data lists it in.
+_REGIONS: dict[tuple[str, str], frozenset[str]] = {}
 
 
-@functools.cache
-def _regions(service: str, partition: str) -> frozenset[str]:
-    return frozenset(_endpoint_data().get_available_regions(service, partition))
-
-
-def _offered(client: Any) -> bool:
+def _offered(client: Any, endpoint_data: Callable[[], botocore.session.Session] = botocore.session.get_session) -> bool:
     """Whether the SDK's endpoint data lists the service in the client's region. Used only to tell
     a service that does not exist in a region from one that cannot be reached."""
     meta = client.meta
-    return meta.region_name in _regions(meta.service_model.service_name, meta.partition)
+    key = (meta.service_model.service_name, meta.partition)
+    if key not in _REGIONS:
+        _REGIONS[key] = frozenset(endpoint_data().get_available_regions(*key))
+    return meta.region_name in _REGIONS[key]
 
 
 def _fix(client: Any, service: str, operation: str, error: BaseException, account: _Account | None = None) -> str:

@@ -303,3 +303,28 @@ def test_every_ignored_account_is_reported_even_without_consumer_accounts(stubs:
     # Then the run still warns about each of them (consumer_account_ignored)
     assert in_use.ignored_accounts == ["210987654321", "310987654321"]
     assert in_use.consumer_accounts == []
+
+
+def test_the_endpoint_data_is_read_once_per_scan(stubs: Stubs, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given no service's regions known yet, and botocore sessions counted (each reads endpoints.json)
+    import botocore.session
+
+    from ecr_sweeper import in_use
+
+    monkeypatch.setattr(in_use, "_REGIONS", {})
+    sessions: list[object] = []
+    get_session = botocore.session.get_session
+
+    def counting() -> Any:
+        sessions.append(object())
+        return get_session()
+
+    monkeypatch.setattr(botocore.session, "get_session", counting)
+    stubs.empty(*(service for service, _ in SOURCES))
+
+    # When every source is scanned
+    scan(stubs.connect)
+
+    # Then one session read the endpoint data of all of them
+    assert len(sessions) == 1
+    assert {service for service, _ in in_use._REGIONS} == {service for service, _ in SOURCES}
