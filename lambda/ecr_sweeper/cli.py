@@ -161,7 +161,7 @@ def run(args: argparse.Namespace, view: View) -> int:
     if view.output != "json":
         view.show(planned, command="sweep (plan)")
     approved = _approved(planned)
-    count = sum(len(d) for repositories in approved.values() for d in repositories.values())
+    count = saved_plan.count(approved)
     if count == 0:
         if view.output == "json":
             view.show(planned, command="sweep", extra={"approved": 0})
@@ -214,9 +214,7 @@ def _delete(
             EXIT_INTERRUPTED,
         )
         return EXIT_INTERRUPTED
-    extra: dict[str, Any] = {
-        "approved": sum(len(d) for repositories in approved.values() for d in repositories.values())
-    }
+    extra: dict[str, Any] = {"approved": saved_plan.count(approved)}
     if done.interrupted:
         deleted = [(region, name, verdict.image.digest) for region, name, verdict in done.verdicts(Action.DELETED)]
         swept = {(region, result.outcome.repository) for region, result in done.results}

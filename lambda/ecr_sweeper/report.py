@@ -432,8 +432,6 @@ class Recorder(Reporter):
     results: list[RepositoryResult] = field(default_factory=list)
     # The region being swept: every record says which (regions are swept one after the other).
     region: str | None = None
-    # Called once per repository done (a progress bar).
-    progress: Callable[[], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def write(self, record: Record) -> None:
@@ -444,8 +442,6 @@ class Recorder(Reporter):
         super().repository_done(result)
         with self.lock:
             self.results.append(result)
-        if self.progress is not None:
-            self.progress()
 
 
 def _iso(value: Any) -> str | None:

@@ -37,7 +37,12 @@ class SavedPlan:
 
     @property
     def digests(self) -> int:
-        return sum(len(digests) for repositories in self.approved.values() for digests in repositories.values())
+        return count(self.approved)
+
+
+def count(approved: Mapping[str | None, Mapping[str, Mapping[str, Image]]]) -> int:
+    """How many digests an approval (region -> repository -> digest -> image) lets a sweep delete."""
+    return sum(len(digests) for repositories in approved.values() for digests in repositories.values())
 
 
 def document(

@@ -12,10 +12,10 @@ import sys
 from infra.app import ROOT
 
 
-def sweep_bench(arguments: str) -> str:
-    """What `bench/sweep_bench.py <arguments>` printed, once it exited 0."""
+def bench(script: str, arguments: str) -> str:
+    """What `bench/<script> <arguments>` printed, once it exited 0."""
     result = subprocess.run(
-        [sys.executable, "bench/sweep_bench.py", *shlex.split(arguments)],
+        [sys.executable, f"bench/{script}", *shlex.split(arguments)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -27,7 +27,7 @@ def sweep_bench(arguments: str) -> str:
 
 
 def test_the_benchmark_runs_and_holds_its_invariants() -> None:
-    printed = sweep_bench("--sizes 3x12 --latency-ms 0 --memory 2x20 --in-use none")
+    printed = bench("sweep_bench.py", "--sizes 3x12 --latency-ms 0 --memory 2x20 --in-use none")
     assert "3 × 12" in printed
     assert "CPU ms / call" in printed
     assert "one-minute load average" in printed
@@ -36,7 +36,7 @@ def test_the_benchmark_runs_and_holds_its_invariants() -> None:
 
 def test_the_in_use_benchmark_runs_two_nights_within_their_calls() -> None:
     # 120 revisions (two pages), 15 services in one cluster, 6 published versions of 2 functions
-    printed = sweep_bench("--sizes none --memory none --latency-ms 0 --in-use 120x15x6 --new-revisions 2")
+    printed = bench("sweep_bench.py", "--sizes none --memory none --latency-ms 0 --in-use 120x15x6 --new-revisions 2")
     # Night 1 describes every revision and every version ($LATEST too); night 2 the new revisions
     # and $LATEST only, with every listing's pages again: exactly the calls each may make at most
     rows = [line.split("│") for line in printed.splitlines() if line.startswith("│")]
@@ -47,16 +47,8 @@ def test_the_in_use_benchmark_runs_two_nights_within_their_calls() -> None:
 
 
 def test_the_cli_render_benchmark_runs_and_counts_its_lines() -> None:
-    result = subprocess.run(
-        [sys.executable, "bench/cli_render_bench.py", "--repositories", "3", "--digests", "10", "--runs", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    printed = bench("cli_render_bench.py", "--repositories 3 --digests 10 --runs 1")
     # The default view: a header of two lines, its rule, three rows (of two lines each: at 80
     # columns the names fold) and two lines of totals.
-    assert "  default: 11 lines" in result.stdout
-    assert "--details: " in result.stdout
+    assert "  default: 11 lines" in printed
+    assert "--details: " in printed
