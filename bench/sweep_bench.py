@@ -5,13 +5,14 @@ it with the real lambda_handler in a child process (so that peak RSS is the swee
 reports API calls against the minimum, wall time, peak RSS, the sweeping process's CPU time per
 API call, and the speed-up against a one-repository-at-a-time baseline (MAX_WORKERS=1) measured in
 the same run. A throttled run must leave exactly the same registry. Then the in-use scan of one
-large account, two nights in a row with the in-use cache: night 1 cold, night 2 warm with new
-revisions; night 2 may make no more calls than the pages, the new objects and the reads of what may
-change. Nothing here asserts a time: the numbers are printed.
+large account and its consumer accounts, two nights in a row with the in-use cache: night 1 cold,
+night 2 warm with new revisions in every account; night 2 may make no more calls than the pages,
+the new objects and the reads of what may change. Nothing here asserts a time: the numbers are printed.
 
     python bench/sweep_bench.py                      # the tables in README.md, "Performance"
     python bench/sweep_bench.py --sizes 10x100 --memory none --in-use none
-    python bench/sweep_bench.py --sizes none --memory none --in-use 20000x500x2000 --new-revisions 50
+    python bench/sweep_bench.py --sizes none --memory none --in-use 20000x500x2000 --new-revisions 50 \
+        --consumers 3 --consumer-in-use 2000x50x200
     python bench/sweep_bench.py --sizes 100x1000 --memory none --in-use none --profile /tmp/profiles   # py-spy
 """
 
@@ -43,8 +44,13 @@ from tests.emulator.server import free_port  # noqa: E402
 WORKLOADS = Workloads()
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
 CACHE_BUCKET = "bench-in-use-cache"
-# The calls that are not the in-use scan's: the sweep's own (ECR), the cache's (S3, STS for the account).
-NOT_THE_SCAN = ("ecr:", "s3:", "sts:")
+# The consumer accounts of the in-use nights (--consumers takes the first N).
+CONSUMER_ACCOUNTS = ("210987654321", "310987654321", "410987654321", "510987654321", "610987654321")
+# The calls that are not the in-use scan's: the sweep's own (ECR), the cache's (S3, and one
+# sts:GetCallerIdentity for its account). With consumer accounts the scan itself asks STS who it is,
+# then assumes each reader role: those are its calls.
+NOT_THE_SCAN = ("ecr:", "s3:")
+CACHE_IDENTITY = "sts:GetCallerIdentity"
 
 
 def minimum_calls(shape: Shape) -> int:
@@ -165,12 +171,14 @@ class Run:
 
 
 @contextlib.contextmanager
-def emulator(shape: Shape, latency_ms: float, throttle: float, now: str, in_use: str | None = None) -> Iterator[str]:
+def emulator(
+    shape: Shape, latency_ms: float, throttle: float, now: str, in_use: list[str] | None = None
+) -> Iterator[str]:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.emulator.server", "--port", str(port), "--repositories", str(shape.repositories),
          "--images", str(shape.images), "--latency-ms", str(latency_ms), "--throttle", str(throttle), "--now", now,
-         *(["--in-use", in_use] if in_use else [])],
+         *(in_use or [])],
         cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, **CREDENTIALS},
     )  # fmt: skip
     try:
@@ -270,22 +278,48 @@ class Night:
         return sum(self.calls.values())
 
 
-def in_use_nights(account: str, new_revisions: int, workers: int, latency_ms: float, now: str) -> tuple[Night, Night]:
-    """Two nights of the same account with the in-use cache: cold, then warm with new revisions."""
-    with emulator(Shape(0, 0), latency_ms, 0.0, now, in_use=account) as endpoint:
+def in_use_nights(
+    account: str,
+    consumers: tuple[str, ...],
+    consumer: str,
+    new_revisions: int,
+    workers: int,
+    latency_ms: float,
+    now: str,
+) -> tuple[Night, Night]:
+    """Two nights of the same accounts with the in-use cache: cold, then warm with `new_revisions`
+    new revisions in the registry account and in each consumer account."""
+    seeding = ["--in-use", account, "--consumers", ",".join(consumers), "--consumer-in-use", consumer]
+    with emulator(Shape(0, 0), latency_ms, 0.0, now, in_use=seeding) as endpoint:
         aws("s3", endpoint).create_bucket(Bucket=CACHE_BUCKET)
+        env = {"IN_USE_CACHE_BUCKET": CACHE_BUCKET, "CONSUMER_ACCOUNTS": ",".join(consumers)}
 
         def night() -> Night:
-            measured = measure(endpoint, workers, {"IN_USE_CACHE_BUCKET": CACHE_BUCKET})
+            measured = measure(endpoint, workers, env)
             scan = Counter({c: n for c, n in measured["calls"].items() if not c.startswith(NOT_THE_SCAN)})
+            scan[CACHE_IDENTITY] -= 1
             return Night(measured["seconds"], scan, measured["in_use_calls"])
 
         first = night()
-        ecs = aws("ecs", endpoint)
         containers = [{"name": "c", "image": workload_image("us-east-1"), "memory": 64}]
-        for n in range(new_revisions):
-            ecs.register_task_definition(family=f"bench-new-{n:04d}", containerDefinitions=containers)
+        for ecs in [aws("ecs", endpoint), *(consumer_client("ecs", endpoint, c) for c in consumers)]:
+            for n in range(new_revisions):
+                ecs.register_task_definition(family=f"bench-new-{n:04d}", containerDefinitions=containers)
         return first, night()
+
+
+def consumer_client(service: str, endpoint: str, account: str) -> Any:
+    """A client in a consumer account, through its reader role (the emulator answers the role's
+    account whatever the role may do)."""
+    credentials = aws("sts", endpoint).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/ecr-sweeper-reader", RoleSessionName="bench"
+    )["Credentials"]
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id=credentials["AccessKeyId"],
+                        aws_secret_access_key=credentials["SecretAccessKey"],
+                        aws_session_token=credentials["SessionToken"])  # fmt: skip
 
 
 def main() -> int:
@@ -301,7 +335,15 @@ def main() -> int:
     parser.add_argument(
         "--in-use", default="20000x500x2000", help="REVISIONSxSERVICESxVERSIONS of the in-use scan's nights, or none"
     )
-    parser.add_argument("--new-revisions", type=int, default=50, help="revisions registered before night 2")
+    parser.add_argument(
+        "--consumers", type=int, default=3, help=f"consumer accounts of the nights (up to {len(CONSUMER_ACCOUNTS)})"
+    )
+    parser.add_argument(
+        "--consumer-in-use", default="2000x50x200", help="REVISIONSxSERVICESxVERSIONS of each consumer account"
+    )
+    parser.add_argument(
+        "--new-revisions", type=int, default=50, help="revisions registered in each account before night 2"
+    )
     parser.add_argument(
         "--profile",
         type=Path,
@@ -368,28 +410,50 @@ def main() -> int:
         )
         ok &= run.peak_mb < 256
     if args.in_use != "none":
-        ok &= in_use_table(console, args.in_use, args.new_revisions, workers, args.latency_ms, now)
+        consumers = CONSUMER_ACCOUNTS[: args.consumers]
+        ok &= in_use_table(
+            console, args.in_use, consumers, args.consumer_in_use, args.new_revisions, workers, args.latency_ms, now
+        )
     return 0 if ok else 1
 
 
-def in_use_table(console: Any, size: str, new_revisions: int, workers: int, latency_ms: float, now: str) -> bool:
+def in_use_table(
+    console: Any,
+    size: str,
+    consumers: tuple[str, ...],
+    consumer_size: str,
+    new_revisions: int,
+    workers: int,
+    latency_ms: float,
+    now: str,
+) -> bool:
     """The in-use table: night 1 (cold cache) and night 2 (warm, new revisions), each against the
     calls it may make at most; False when a night made more, or counted its calls wrong."""
     from rich.table import Table
 
     account = InUseAccount(*(int(part) for part in size.lower().split("x")))
-    console.print(f"[dim]in-use {size}: night 1 (cold cache), {new_revisions} new revisions, night 2...[/]")
-    first, second = in_use_nights(size, new_revisions, workers, latency_ms, now)
+    consumer = InUseAccount(*(int(part) for part in consumer_size.lower().split("x")))
+    accounts = [account, *(consumer for _ in consumers)]
+    console.print(
+        f"[dim]in-use {size} and {len(consumers)} consumer account(s) of {consumer_size}: night 1 (cold cache), "
+        f"{new_revisions} new revisions in each account, night 2 "
+        f"(one-minute load average {os.getloadavg()[0]:.1f})...[/]"
+    )
+    first, second = in_use_nights(size, consumers, consumer_size, new_revisions, workers, latency_ms, now)
     table = Table(
         title=f"in-use scan, {account.revisions:,} ACTIVE task definition revisions, {account.services:,} services, "
         f"{account.versions:,} published image function versions ({account.functions:,} functions), "
-        f"0 consumer accounts: {latency_ms:g} ms per API call"
+        f"{len(consumers)} consumer accounts of {consumer.revisions:,}, {consumer.services:,} and "
+        f"{consumer.versions:,}: {latency_ms:g} ms per API call"
     )
     for column in ("night", "API calls", "at most", "DescribeTaskDefinition", "GetFunction", "wall time"):
         table.add_column(column, justify="right")
     ok = True
-    for label, night, warm in (("1: cold cache", first, False), (f"2: warm, +{new_revisions} revisions", second, True)):
-        bound = in_use_calls_at_most(account, new_revisions if warm else 0, warm=warm)
+    nights = (("1: cold cache", first, False), (f"2: warm, +{new_revisions} revisions each", second, True))
+    for label, night, warm in nights:
+        bound = sum(in_use_calls_at_most(each, new_revisions if warm else 0, warm=warm) for each in accounts)
+        # With consumers: who the sweeper is (sts:GetCallerIdentity), and one sts:AssumeRole per account.
+        bound += len(consumers) + 1 if consumers else 0
         ok &= night.total <= bound and night.reported == night.total
         table.add_row(
             label,

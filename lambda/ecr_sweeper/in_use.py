@@ -23,8 +23,8 @@ nothing is deleted.
 What never changes once it exists is read once and then remembered between runs (ImmutableFacts,
 kept by in_use_cache.py): the images a task definition revision `family:N` names, and the code of a
 published Lambda version. Which revisions are ACTIVE and which versions exist are listed every run,
-as is everything else (services, deployments, service revisions, tasks, `$LATEST`, ...). Consumer
-accounts are not cached yet: each run describes all of theirs.
+as is everything else (services, deployments, service revisions, tasks, `$LATEST`, ...). Each
+consumer account has facts of its own, cached under its own account ID.
 """
 
 from __future__ import annotations
@@ -605,6 +605,7 @@ def scan(
     assume: Callable[[str], Callable[..., Any]] | None = None,
     *,
     facts: ImmutableFacts | None = None,
+    consumer_facts: Callable[[str], ImmutableFacts] | None = None,
     deadline: Deadline | None = None,
 ) -> InUse:
     """Read every source of the region that `connect(service)` builds clients for; then, for each
@@ -612,11 +613,15 @@ def scan(
     factory that `assume(role_arn)` returns for the role assumed in that account.
 
     `facts`: what earlier runs learned that never changes about this account (the in-use cache);
-    the scan describes only what it does not answer, and adds what it learns. Consumer accounts
-    are read without it. `deadline`: the scan fails closed (ScanOutOfTime) rather than run past the
+    the scan describes only what it does not answer, and adds what it learns. `consumer_facts(account)`:
+    the same for a consumer account, asked for once the account's role is assumed (None: each
+    consumer account is described in full). Every one of them is marked complete only when the
+    whole scan is. `deadline`: the scan fails closed (ScanOutOfTime) rather than run past the
     invocation's end."""
     in_use = InUse()
     facts = facts if facts is not None else ImmutableFacts()
+    # This account's facts, then each consumer account's, in the order they were read.
+    every = [facts]
     # One botocore session reads the SDK's endpoint data for the whole scan (a session per source
     # read endpoints.json again each time, about 0.05 s of CPU), and none is kept after it: a session
     # holds that data and every service model it read, about 10 MB.
@@ -633,20 +638,24 @@ def scan(
             for account in _consumer_accounts(sts, connect, in_use, consumers):
                 # The partition of the region the clients call (aws, aws-cn, aws-us-gov), as botocore knows it.
                 reader = _Account(account, consumers.role_arn(sts.meta.partition, account))
+                # sts:AssumeRole is one of the scan's calls (InUseScanCalls), as the listing calls are.
+                in_use.api_calls += 1
                 try:
                     theirs = assume(reader.role_arn)
                 except (ClientError, BotoCoreError, OSError) as error:
                     raise InUseScanFailed(
                         f"account {account} sts AssumeRole", describe_error(error), _assume_fix(reader, error)
                     ) from error
-                _read_account(theirs, in_use, options, reader, ImmutableFacts(), deadline, endpoint_data)
+                every.append(consumer_facts(account) if consumer_facts is not None else ImmutableFacts())
+                _read_account(theirs, in_use, options, reader, every[-1], deadline, endpoint_data)
                 in_use.consumer_accounts.append(account)
     except InUseScanFailed as failed:
         failed.calls = in_use.api_calls
         raise
     finally:
-        in_use.from_cache = facts.hits
-    facts.complete = True
+        in_use.from_cache = sum(known.hits for known in every)
+    for known in every:
+        known.complete = True
     return in_use
 
 

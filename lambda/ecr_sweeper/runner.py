@@ -189,8 +189,9 @@ def _in_use_scan(
     settings: Settings, clients: Clients, here: Clients, deadline: Deadline, report: Listener
 ) -> Callable[[], InUse]:
     """The region's in-use scan, with the in-use cache when there is one: read what earlier runs
-    learned that never changes, scan, and write back what this run used or learned (also when the
-    scan failed: what it read is still true). A cache that cannot be read means a full scan; one
+    learned that never changes about each account it reads (the function's own, then each consumer
+    account as the scan reaches it), scan, and write back what this run used or learned (also when
+    the scan failed: what it read is still true). A cache that cannot be read means a full scan; one
     that cannot be written, a full scan again next time; both say so, neither stops the run."""
     options = ScanOptions(settings.eks_clusters_ignored, settings.inspector_in_use, settings.consumers)
     bucket = settings.in_use_cache_bucket
@@ -202,19 +203,32 @@ def _in_use_scan(
     def run() -> InUse:
         if not bucket:
             return scan(here, options, assume, deadline=deadline)
-        # The cache lives with the stack (the clients' home region); each account and region has its own.
-        store, facts, place = InUseCacheStore(clients("s3"), bucket), ImmutableFacts(), None
+        # The cache lives with the stack (the clients' home region); each account and region has its
+        # own object, a consumer account's too.
+        store, region = InUseCacheStore(clients("s3"), bucket), here.region_name or ""
+        opened: dict[str, ImmutableFacts] = {}
+
+        def facts_of(account: str) -> ImmutableFacts:
+            facts = ImmutableFacts()
+            try:
+                facts = store.load(account, region)
+            except Exception as error:  # noqa: BLE001 - without the cache the scan describes everything
+                report.in_use_cache_error("read", error)
+            opened[account] = facts
+            return facts
+
+        own = ImmutableFacts()
         try:
-            place = (caller_account(clients("sts")), here.region_name or "")
-            facts = store.load(*place)
-        except Exception as error:  # noqa: BLE001 - without the cache the scan describes everything
+            own = facts_of(caller_account(clients("sts")))
+        except Exception as error:  # noqa: BLE001 - the account unknown: no object to read or write
             report.in_use_cache_error("read", error)
         try:
-            return scan(here, options, assume, facts=facts, deadline=deadline)
+            return scan(here, options, assume, facts=own, consumer_facts=facts_of, deadline=deadline)
         finally:
-            if place is not None:
+            # Also when the scan failed: what it read is still true.
+            for account, facts in opened.items():
                 try:
-                    store.save(*place, facts)
+                    store.save(account, region, facts)
                 except Exception as error:  # noqa: BLE001 - the next run scans in full, nothing worse
                     report.in_use_cache_error("write", error)
 

@@ -217,13 +217,15 @@ class InUseAccount:
     def functions(self) -> int:
         return math.ceil(self.versions / self.versions_per_function)
 
-    def seed(self, *, region: str = "us-east-1") -> None:
+    def seed(self, *, region: str = "us-east-1", account: str = DEFAULT_ACCOUNT) -> None:
+        """Seed the workloads in `account`: the registry's own, or a consumer account's, whose
+        workloads name the same registry's image."""
         from moto.awslambda.models import lambda_backends
         from moto.ecs.models import ecs_backends
         from moto.iam.models import iam_backends
 
         image = workload_image(region)
-        ecs = ecs_backends[DEFAULT_ACCOUNT][region]
+        ecs = ecs_backends[account][region]
         containers = [{"name": "c", "image": image, "memory": 64}]
         revisions = [
             ecs.register_task_definition(f"bench-{n // self.revisions_per_family:05d}", containers).arn
@@ -235,8 +237,8 @@ class InUseAccount:
             # Services run revisions spread over the whole listing, as a real account's do.
             revision = revisions[s * len(revisions) // self.services]
             ecs.create_service(f"bench-{s // self.services_per_cluster}", f"svc-{s:04d}", 0, revision)
-        functions = lambda_backends[DEFAULT_ACCOUNT][region]
-        role = iam_backends[DEFAULT_ACCOUNT]["aws"].create_role("bench-functions", "{}", "/", None, "", [], None).arn
+        functions = lambda_backends[account][region]
+        role = iam_backends[account]["aws"].create_role("bench-functions", "{}", "/", None, "", [], None).arn
         for v in range(self.versions):
             name = f"bench-fn-{v // self.versions_per_function:04d}"
             if v % self.versions_per_function == 0:
@@ -245,6 +247,17 @@ class InUseAccount:
             # Each version is published from changed code, as Lambda requires.
             functions.update_function_code(name, "$LATEST", {"ImageUri": f"{image.rpartition('@')[0]}:v{v}"})
             functions.publish_version(name)
+
+
+def reader_role(account: str, role_name: str = "ecr-sweeper-reader") -> None:
+    """What the EcrSweeperReader stack creates in a consumer account: the role the sweeper (here, any
+    principal of the registry's account) assumes to read it."""
+    from moto.iam.models import iam_backends
+
+    from tests.emulator.identity import trust_policy
+
+    trust = trust_policy(f"arn:aws:iam::{DEFAULT_ACCOUNT}:root")
+    iam_backends[account]["aws"].create_role(role_name, trust, "/", None, "", [], None)
 
 
 def workload_image(region: str) -> str:

@@ -2,6 +2,8 @@
 
     python -m tests.emulator.server --port 5000 --repositories 100 --images 1000 --latency-ms 20
     python -m tests.emulator.server --port 5000 --in-use 20000x500x2000   # revisions x services x versions
+    python -m tests.emulator.server --port 5000 --in-use 20000x500x2000 \
+        --consumers 210987654321,310987654321 --consumer-in-use 2000x50x200   # and consumer accounts
 
 Prints `READY <port>` once it serves; stops on SIGTERM or SIGINT.
 """
@@ -88,6 +90,8 @@ def main() -> int:
     parser.add_argument(
         "--in-use", help="REVISIONSxSERVICESxVERSIONS: an account with that many workloads (bulk.InUseAccount)"
     )
+    parser.add_argument("--consumers", default="", help="consumer account IDs, comma-separated, with their reader role")
+    parser.add_argument("--consumer-in-use", help="REVISIONSxSERVICESxVERSIONS of each consumer account's workloads")
     args = parser.parse_args()
 
     install()
@@ -98,6 +102,10 @@ def main() -> int:
         bulk.seed(bulk.Shape(args.repositories, args.images), now)
     if args.in_use:
         bulk.InUseAccount(*(int(part) for part in args.in_use.lower().split("x"))).seed()
+    for consumer in filter(None, args.consumers.split(",")):
+        bulk.reader_role(consumer)
+        if args.consumer_in_use:
+            bulk.InUseAccount(*(int(part) for part in args.consumer_in_use.lower().split("x"))).seed(account=consumer)
     faults.latency_s = args.latency_ms / 1000
     _delay_other_services(faults.latency_s)
     faults.throttle_rate = args.throttle

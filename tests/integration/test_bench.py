@@ -35,14 +35,21 @@ def test_the_benchmark_runs_and_holds_its_invariants() -> None:
 
 
 def test_the_in_use_benchmark_runs_two_nights_within_their_calls() -> None:
-    # 120 revisions (two pages), 15 services in one cluster, 6 published versions of 2 functions
-    printed = bench("sweep_bench.py", "--sizes none --memory none --latency-ms 0 --in-use 120x15x6 --new-revisions 2")
-    # Night 1 describes every revision and every version ($LATEST too); night 2 the new revisions
-    # and $LATEST only, with every listing's pages again: exactly the calls each may make at most
+    # 120 revisions (two pages), 15 services in one cluster, 6 published versions of 2 functions;
+    # and two consumer accounts of 40 revisions, 5 services and 4 versions of one function each
+    printed = bench(
+        "sweep_bench.py",
+        "--sizes none --memory none --latency-ms 0 --in-use 120x15x6 --new-revisions 2 --consumers 2 "
+        "--consumer-in-use 40x5x4",
+    )
+    # Night 1 describes every revision and every version ($LATEST too) of every account: 144 calls
+    # in the registry account, 58 in each consumer account, and 3 calls to STS (who the sweeper is,
+    # and the two reader roles). Night 2 describes the new revisions (2 per account) and $LATEST
+    # only, with every listing's pages again: 20 + 2 x 16 + 3. Exactly the calls each may make at most.
     rows = [line.split("│") for line in printed.splitlines() if line.startswith("│")]
     assert [[cell.strip() for cell in row[1:6]] for row in rows] == [
-        ["1: cold cache", "144", "144", "120", "8"],
-        ["2: warm, +2 revisions", "20", "20", "2", "2"],
+        ["1: cold cache", "263", "263", "200", "18"],
+        ["2: warm, +2 revisions each", "55", "55", "6", "4"],
     ]
 
 

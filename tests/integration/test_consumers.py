@@ -6,6 +6,7 @@ emulator, whose sts:AssumeRole refuses a role that does not exist or does not tr
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -228,3 +229,79 @@ def test_a_sweeper_outside_an_organizations_management_fails_closed_under_organi
     assert failed["source"] == "organizations ListAccounts"
     assert "management account or in a delegated administrator account" in failed["fix"]
     assert "consumerAccounts" in failed["fix"]
+
+
+CACHE_BUCKET = "ecr-sweeper-in-use-cache"
+
+
+def _consumer_key(account: str) -> str:
+    return f"in-use-cache/{account}/us-east-1.json"
+
+
+def test_a_consumer_accounts_revisions_are_described_once_then_answered_from_its_own_cache_object(
+    ecr: Any, invoke: Invoke, calls: Any
+) -> None:
+    # Given a consumer account with two ACTIVE revisions, each pinning an old untagged digest of the
+    # registry, and the in-use cache on (the registry account itself runs nothing)
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=CACHE_BUCKET)
+    create_repository(ecr, "app", "1")
+    pinned = {family: push(ecr, "app", family, pushed_at=ago(30)) for family in "ab"}
+    reader_role(CONSUMER)
+    revisions = {family: task_definition(CONSUMER, family, f"{REGISTRY}/app@{pinned[family]}") for family in "ab"}
+    env = {"CONSUMER_ACCOUNTS": CONSUMER, "IN_USE_CACHE_BUCKET": CACHE_BUCKET, **DEBUG}
+
+    first = invoke(env=env)
+
+    # Night 1 describes both revisions, and writes them in the consumer account's own object
+    assert first.error is None and calls["ecs:DescribeTaskDefinition"] == 2
+    written = json.loads(s3.get_object(Bucket=CACHE_BUCKET, Key=_consumer_key(CONSUMER))["Body"].read())
+    assert (written["account"], written["region"]) == (CONSUMER, "us-east-1")
+    assert set(written["taskDefinitions"]) == set(revisions.values())
+
+    # When the consumer registers a third revision of a new digest and deregisters the first before night 2
+    pinned["c"] = push(ecr, "app", "c", pushed_at=ago(30))
+    revisions["c"] = task_definition(CONSUMER, "c", f"{REGISTRY}/app@{pinned['c']}")
+    account_session(CONSUMER).client("ecs").deregister_task_definition(taskDefinition=revisions["a"])
+    calls.clear()
+    second = invoke(env=env)
+
+    # Then night 2 describes only the new revision; the cache answers for the other,
+    assert second.error is None and calls["ecs:DescribeTaskDefinition"] == 1
+    [scanned] = second.records(record_type="in_use_scan")
+    assert scanned["answered_from_cache"] == 1
+    # what it answered protects as the API did, with the account in the reason,
+    assert verdicts(second)[pinned["b"]] == ("kept", f"in use by ecs {CONSUMER} {revisions['b']}")
+    # and the deregistered revision stops protecting its digest, and leaves the consumer's object
+    assert digests(ecr, "app") == {pinned["b"], pinned["c"]}
+    written = json.loads(s3.get_object(Bucket=CACHE_BUCKET, Key=_consumer_key(CONSUMER))["Body"].read())
+    assert set(written["taskDefinitions"]) == {revisions["b"], revisions["c"]}
+
+
+def test_a_consumer_accounts_unreadable_cache_object_means_a_full_scan_of_that_account_that_says_why(
+    ecr: Any, invoke: Invoke, calls: Any
+) -> None:
+    # Given two consumer accounts whose revisions are cached, and one of the two objects corrupted
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=CACHE_BUCKET)
+    create_repository(ecr, "app", "1")
+    pinned = {account: push(ecr, "app", account, pushed_at=ago(30)) for account in (CONSUMER, OTHER)}
+    for account, digest in pinned.items():
+        reader_role(account)
+        task_definition(account, "web", f"{REGISTRY}/app@{digest}")
+    env = {"CONSUMER_ACCOUNTS": f"{CONSUMER},{OTHER}", "IN_USE_CACHE_BUCKET": CACHE_BUCKET}
+    assert invoke(env=env).error is None
+    s3.put_object(Bucket=CACHE_BUCKET, Key=_consumer_key(OTHER), Body=b"{not json")
+    calls.clear()
+
+    run = invoke(env=env)
+
+    # Then that account is described in full, the other answered from its cache, nothing it runs is
+    # deleted, and one warning names the object that could not be used
+    assert run.error is None and calls["ecs:DescribeTaskDefinition"] == 1
+    assert digests(ecr, "app") == set(pinned.values())
+    [warning] = run.records(record_type="in_use_cache_error")
+    assert warning["action"] == "read" and f"s3://{CACHE_BUCKET}/{_consumer_key(OTHER)}" in warning["error"]
+    # and a good object is written back for the next night
+    rewritten = json.loads(s3.get_object(Bucket=CACHE_BUCKET, Key=_consumer_key(OTHER))["Body"].read())
+    assert rewritten["account"] == OTHER and len(rewritten["taskDefinitions"]) == 1
