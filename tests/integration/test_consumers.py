@@ -238,13 +238,23 @@ def _consumer_key(account: str) -> str:
     return f"in-use-cache/{account}/us-east-1.json"
 
 
+@pytest.fixture
+def cache(ecr: Any) -> Any:
+    """The in-use cache's bucket, empty; its S3 client."""
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=CACHE_BUCKET)
+    return s3
+
+
+def cached(s3: Any, account: str) -> dict[str, Any]:
+    return dict(json.loads(s3.get_object(Bucket=CACHE_BUCKET, Key=_consumer_key(account))["Body"].read()))
+
+
 def test_a_consumer_accounts_revisions_are_described_once_then_answered_from_its_own_cache_object(
-    ecr: Any, invoke: Invoke, calls: Any
+    ecr: Any, cache: Any, invoke: Invoke, calls: Any
 ) -> None:
     # Given a consumer account with two ACTIVE revisions, each pinning an old untagged digest of the
     # registry, and the in-use cache on (the registry account itself runs nothing)
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.create_bucket(Bucket=CACHE_BUCKET)
     create_repository(ecr, "app", "1")
     pinned = {family: push(ecr, "app", family, pushed_at=ago(30)) for family in "ab"}
     reader_role(CONSUMER)
@@ -255,7 +265,7 @@ def test_a_consumer_accounts_revisions_are_described_once_then_answered_from_its
 
     # Night 1 describes both revisions, and writes them in the consumer account's own object
     assert first.error is None and calls["ecs:DescribeTaskDefinition"] == 2
-    written = json.loads(s3.get_object(Bucket=CACHE_BUCKET, Key=_consumer_key(CONSUMER))["Body"].read())
+    written = cached(cache, CONSUMER)
     assert (written["account"], written["region"]) == (CONSUMER, "us-east-1")
     assert set(written["taskDefinitions"]) == set(revisions.values())
 
@@ -274,16 +284,13 @@ def test_a_consumer_accounts_revisions_are_described_once_then_answered_from_its
     assert verdicts(second)[pinned["b"]] == ("kept", f"in use by ecs {CONSUMER} {revisions['b']}")
     # and the deregistered revision stops protecting its digest, and leaves the consumer's object
     assert digests(ecr, "app") == {pinned["b"], pinned["c"]}
-    written = json.loads(s3.get_object(Bucket=CACHE_BUCKET, Key=_consumer_key(CONSUMER))["Body"].read())
-    assert set(written["taskDefinitions"]) == {revisions["b"], revisions["c"]}
+    assert set(cached(cache, CONSUMER)["taskDefinitions"]) == {revisions["b"], revisions["c"]}
 
 
 def test_a_consumer_accounts_unreadable_cache_object_means_a_full_scan_of_that_account_that_says_why(
-    ecr: Any, invoke: Invoke, calls: Any
+    ecr: Any, cache: Any, invoke: Invoke, calls: Any
 ) -> None:
     # Given two consumer accounts whose revisions are cached, and one of the two objects corrupted
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.create_bucket(Bucket=CACHE_BUCKET)
     create_repository(ecr, "app", "1")
     pinned = {account: push(ecr, "app", account, pushed_at=ago(30)) for account in (CONSUMER, OTHER)}
     for account, digest in pinned.items():
@@ -291,7 +298,7 @@ def test_a_consumer_accounts_unreadable_cache_object_means_a_full_scan_of_that_a
         task_definition(account, "web", f"{REGISTRY}/app@{digest}")
     env = {"CONSUMER_ACCOUNTS": f"{CONSUMER},{OTHER}", "IN_USE_CACHE_BUCKET": CACHE_BUCKET}
     assert invoke(env=env).error is None
-    s3.put_object(Bucket=CACHE_BUCKET, Key=_consumer_key(OTHER), Body=b"{not json")
+    cache.put_object(Bucket=CACHE_BUCKET, Key=_consumer_key(OTHER), Body=b"{not json")
     calls.clear()
 
     run = invoke(env=env)
@@ -303,5 +310,5 @@ def test_a_consumer_accounts_unreadable_cache_object_means_a_full_scan_of_that_a
     [warning] = run.records(record_type="in_use_cache_error")
     assert warning["action"] == "read" and f"s3://{CACHE_BUCKET}/{_consumer_key(OTHER)}" in warning["error"]
     # and a good object is written back for the next night
-    rewritten = json.loads(s3.get_object(Bucket=CACHE_BUCKET, Key=_consumer_key(OTHER))["Body"].read())
+    rewritten = cached(cache, OTHER)
     assert rewritten["account"] == OTHER and len(rewritten["taskDefinitions"]) == 1
