@@ -129,6 +129,29 @@ def test_night_two_describes_only_new_revisions_and_versions_and_reads_latest_ev
     assert set(written["functionVersions"]) == {"fn-a:1", "fn-a:2", "fn-b:1"}
 
 
+def test_a_dry_run_fills_the_cache_as_a_real_run_does_so_the_first_real_night_starts_warm(
+    ecr: Any, bucket: Any, invoke: Invoke, calls: Counter[str]
+) -> None:
+    # Given two revisions pinning old digests, and an expired digest that nothing uses
+    create_repository(ecr, "app", "1")
+    pinned = {push(ecr, "app", family, pushed_at=ago(30)): family for family in ("a", "b")}
+    for digest, family in pinned.items():
+        register(family, digest)
+    unused = push(ecr, "app", "unused", pushed_at=ago(30))
+
+    # When a dry run (a preview night, or one invoked by hand) runs first
+    preview = night(invoke, calls, event={"dryRun": True})
+
+    # Then it deletes nothing and describes both revisions, and the real night after it describes
+    # none: the dry run wrote the cache
+    assert preview.error is None and described(calls) == (2, 0)
+    assert digests(ecr, "app") == {*pinned, unused}
+    assert len(cached(bucket)["taskDefinitions"]) == 2
+    real = night(invoke, calls)
+    assert real.error is None and described(calls) == (0, 0)
+    assert digests(ecr, "app") == set(pinned)
+
+
 def test_a_deregistered_revision_stops_protecting_on_night_two(
     ecr: Any, bucket: Any, invoke: Invoke, calls: Counter[str]
 ) -> None:
