@@ -105,7 +105,10 @@ class InUse:
     """Every digest found in use, and who uses it; read-only once the scan is done."""
 
     def __init__(self) -> None:
-        self._uses: dict[str, list[Use]] = defaultdict(list)
+        # Digest -> its users, in the order found, each once. A dict, not a list: one digest may have
+        # tens of thousands of users (every revision a deployment pipeline registered for an
+        # unchanged image), and a list's membership test made the scan quadratic in them.
+        self._uses: dict[str, dict[Use, None]] = defaultdict(dict)
         # The API calls the scan made (each page of a listing is one), and how many describe calls
         # the immutable facts of earlier runs spared (ImmutableFacts.hits).
         self.api_calls = 0
@@ -124,8 +127,8 @@ class InUse:
         self.inspector: dict[str, Sighting] = {}
 
     def add(self, digest: str | None, use: Use) -> None:
-        if digest is not None and is_digest(digest) and use not in self._uses[digest]:
-            self._uses[digest].append(use)
+        if digest is not None and is_digest(digest):
+            self._uses[digest].setdefault(use)
 
     def sighted(self, digest: str, sighting: Sighting) -> None:
         """Keep the strongest of several sightings of a digest (one per repository that holds it)."""

@@ -50,6 +50,34 @@ def test_a_workload_is_listed_once_per_digest_and_families_are_counted() -> None
     assert in_use.by_family() == {"Ecs": 2, "Lambda": 1}
 
 
+def test_the_users_of_one_digest_cost_no_more_comparisons_than_there_are_users(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given one digest that thousands of task definition revisions name (a pipeline that registers a
+    # revision per deployment for an unchanged image), and a count of every comparison of two users
+    compared = 0
+    equal = Use.__eq__
+
+    def counting(self: Use, other: object) -> bool:
+        nonlocal compared
+        compared += 1
+        return equal(self, other)
+
+    monkeypatch.setattr(Use, "__eq__", counting)
+    in_use = InUse()
+    revisions = [
+        Use(Protection.ECS, f"arn:aws:ecs:us-east-1:123456789012:task-definition/web:{n}") for n in range(3000)
+    ]
+
+    # When the scan finds each of them, and then each again (a service's deployment names one it listed)
+    for use in revisions + revisions:
+        in_use.add(DIGEST, use)
+
+    # Then each is kept once, in the order found, and the scan compared users a linear number of
+    # times (a list's membership test compared about 3000 * 3000 pairs: the 20,000-revision account of
+    # the bench spent most of its in-use scan there)
+    assert in_use.users(DIGEST) == tuple(revisions)
+    assert compared <= 2 * len(revisions)
+
+
 class Stubs:
     """One stubbed client per scanned service; every service answers "nothing here" unless a
     test queues responses for it."""
