@@ -142,7 +142,7 @@ class SweeperConfig:
             regions=_regions(value["regions"]),
             preview_days=_integer("previewDays", value["previewDays"]),
             delete_on_destroy=_boolean("deleteOnDestroy", value["deleteOnDestroy"]),
-            eks_clusters=_names("eksClusters", value["eksClusters"], _CLUSTER),
+            eks_clusters=_eks_clusters(value["eksClusters"]),
             eks_clusters_ignored=_names("eksClustersIgnored", value["eksClustersIgnored"], _CLUSTER),
             inspector_in_use=str(value["inspectorInUse"]).strip().lower(),
             vpc_subnet_ids=_names("vpcSubnetIds", value["vpcSubnetIds"], _SUBNET),
@@ -243,6 +243,35 @@ _ACCOUNT = re.compile(r"[0-9]{12}")
 _ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}")
 _ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
+
+
+# A cluster named with its region ("eu-west-1/prod"): what one might write for a swept region.
+_REGIONAL_CLUSTER = re.compile(r"([a-z]{2}(?:-[a-z]+)+-[0-9]+)/(.+)")
+
+
+def _eks_clusters(value: Any) -> tuple[str, ...]:
+    """eksClusters: the clusters of the stack's own region that get an access entry. A stack creates
+    its resources in its own region only, so an access entry for a cluster of another region would
+    fail the deploy ("No cluster found"); one named with its region is refused, with how to grant
+    access there instead."""
+    if isinstance(value, list | str):
+        listed = value if isinstance(value, list) else [part.strip() for part in value.split(",") if part.strip()]
+        for item in listed:
+            regional = _REGIONAL_CLUSTER.fullmatch(item.strip()) if isinstance(item, str) else None
+            if regional:
+                region, cluster = regional.groups()
+                raise ContextError(
+                    f"context eksClusters entry {item!r} names a cluster of region {region}: the stack creates "
+                    "access entries only in the region it is deployed to, and eksClusters takes that region's "
+                    f"cluster names alone. If {region} is the stack's region, write {cluster!r}. Otherwise give the "
+                    f"function's role (the stack's RoleArn output) read access in {region} yourself: "
+                    f"`aws eks create-access-entry --region {region} --cluster-name {cluster} --principal-arn "
+                    "ROLE_ARN` "
+                    f"then `aws eks associate-access-policy --region {region} --cluster-name {cluster} --principal-arn "
+                    "ROLE_ARN --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy --access-scope "
+                    'type=cluster` (README, "EKS clusters")'
+                )
+    return _names("eksClusters", value, _CLUSTER)
 
 
 def _consumers(value: dict[str, Any]) -> Consumers:

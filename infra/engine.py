@@ -7,7 +7,7 @@ fails the execution if any repository failed. Every step runs the same code as t
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, Duration, Fn, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -44,8 +44,10 @@ class StepFunctionsEngine(Construct):
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             lifecycle_rules=[s3.LifecycleRule(expiration=WORK_RETENTION)],
-            # CloudFormation deletes only an empty bucket; its objects expire after WORK_RETENTION.
             removal_policy=removal,
+            # CloudFormation deletes only an empty bucket (DELETE_FAILED otherwise), and the in-use cache
+            # is rewritten here every night: a bucket removed with the stack is emptied first.
+            auto_delete_objects=removal == RemovalPolicy.DESTROY,
         )
         Validations.of(self.bucket).acknowledge(
             Acknowledgment(
@@ -88,7 +90,25 @@ class StepFunctionsEngine(Construct):
             "StateMachine",
             definition_body=sfn.DefinitionBody.from_chainable(self._definition(map_concurrency)),
             logs=sfn.LogOptions(
-                destination=logs.LogGroup(self, "ExecutionLogs", retention=log_retention, removal_policy=removal),
+                destination=logs.LogGroup(
+                    self,
+                    "ExecutionLogs",
+                    # Step Functions developer guide, "Best practices", logging to CloudWatch Logs: a
+                    # name under /aws/vendedlogs/ lets the service use one wildcard in the account's
+                    # CloudWatch Logs resource policy, which is limited to 5,120 characters; otherwise
+                    # each state machine adds its log group to it, and near the limit the state
+                    # machine cannot be created. The stack's own ID ends the name, so that a stack
+                    # created again beside a retained log group of its predecessor never collides.
+                    log_group_name=Fn.join(
+                        "",
+                        [
+                            f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-",
+                            Fn.select(2, Fn.split("/", Aws.STACK_ID)),
+                        ],
+                    ),
+                    retention=log_retention,
+                    removal_policy=removal,
+                ),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=True,
             ),

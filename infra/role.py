@@ -4,7 +4,9 @@ consumer account (reader.py) is granted the in-use scan's reads from the same co
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aws_cdk import Acknowledgment, ArnFormat, Aws, Stack, Validations
 from aws_cdk import aws_eks as eks
@@ -14,59 +16,68 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ecr_sweeper import permissions
 from ecr_sweeper.constants import IN_USE_CACHE_PREFIX
 from ecr_sweeper.settings import Consumers
 
 # The ECR actions the function calls (registry.py), and nothing more.
-ECR_ACTIONS = (
-    "ecr:DescribeRepositories",
-    "ecr:ListTagsForResource",
-    "ecr:DescribeImages",
-    "ecr:BatchGetImage",
-    "ecr:BatchDeleteImage",
-)
-# State between runs (cursor.py): where the next sweep starts and when the first run was, on their parameters.
-SSM_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter")
+ECR_ACTIONS = permissions.ECR
+# State between runs (cursor.py): where the next sweep starts and when the first run was.
+SSM_ACTIONS = permissions.STATE
 # The in-use cache (in_use_cache.py): read and write its objects, and nothing else of the bucket.
-IN_USE_CACHE_ACTIONS = ("s3:GetObject", "s3:PutObject")
-# The in-use scan (in_use.py): which digests the region's workloads run or will pull. Actions that
-# support no resource-level permission (Service Authorization Reference: no resource type listed
-# for them) are granted on "*", limited to the swept regions by aws:RequestedRegion.
-IN_USE_UNSCOPED_ACTIONS = (
-    "lambda:ListFunctions",
-    "ecs:ListClusters",
-    "ecs:ListServices",
-    "ecs:ListTasks",
-    "ecs:ListTaskDefinitions",
-    "ecs:DescribeTaskDefinition",
-    "batch:DescribeJobDefinitions",
-    "apprunner:ListServices",
-    "sagemaker:ListModels",
-    "eks:ListClusters",
-    "inspector2:ListCoverage",
-)
-# Action -> the narrowest resource type it accepts (service, resource type, separator before the
-# name), and why reading every such resource of the account and region is needed.
-IN_USE_SCOPED_ACTIONS: dict[str, tuple[str, str, str, str]] = {
-    "lambda:GetFunction": ("lambda", "function", ":", "each image function version is read for the digest it runs"),
-    "ecs:DescribeServices": ("ecs", "service", "/", "each service is read for the task definitions it deploys"),
+IN_USE_CACHE_ACTIONS = permissions.IN_USE_CACHE
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A resource type an action is granted on: every resource of that type in the account and the
+    swept regions (or, with `any_account`, in any account of the partition), and why."""
+
+    service: str
+    resource: str
+    separator: str
+    why: str
+    any_account: bool = False
+
+
+# The in-use scan's reads (in_use.py) that take a resource ARN: action -> every resource type the
+# Service Authorization Reference (SAR) marks required for it ("you must include an ARN or pattern
+# for each required resource type"), each on its narrowest pattern.
+IN_USE_SCOPED_ACTIONS: dict[str, tuple[Scope, ...]] = {
+    "lambda:GetFunction": (
+        Scope("lambda", "function", ":", "each image function version is read for the digest it runs"),
+    ),
+    "ecs:DescribeServices": (Scope("ecs", "service", "/", "each service is read for the task definitions it deploys"),),
+    # The SAR requires both the service and its revisions, and the ECS developer guide grants it on
+    # both ("Permissions required for viewing Amazon ECS service deployments").
     "ecs:DescribeServiceRevisions": (
-        "ecs",
-        "service-revision",
-        "/",
-        "each current service revision is read for the digests ECS resolved for it",
+        Scope("ecs", "service", "/", "the services whose current revisions are read"),
+        Scope("ecs", "service-revision", "/", "each current service revision is read for the digests ECS resolved"),
     ),
-    "ecs:DescribeTasks": ("ecs", "task", "/", "running tasks are read for the digests they were started from"),
-    "apprunner:DescribeService": ("apprunner", "service", "/", "each App Runner service is read for its image"),
-    "sagemaker:DescribeModel": ("sagemaker", "model", "/", "each SageMaker model is read for its container images"),
+    "ecs:DescribeTasks": (Scope("ecs", "task", "/", "running tasks are read for the digests they were started from"),),
+    "apprunner:DescribeService": (Scope("apprunner", "service", "/", "each App Runner service is read for its image"),),
+    "sagemaker:DescribeModel": (
+        Scope("sagemaker", "model", "/", "each SageMaker model is read for its container images"),
+    ),
+    # ContainerDefinition.ModelPackageName is "the name or Amazon Resource Name (ARN) of the model
+    # package" (SageMaker API reference): a shared model registry's or an AWS Marketplace seller's
+    # package lives in another account, and a denied describe fails the whole region closed.
     "sagemaker:DescribeModelPackage": (
-        "sagemaker",
-        "model-package",
-        "/",
-        "the model packages that models are built from are read for their images",
+        Scope(
+            "sagemaker",
+            "model-package",
+            "/",
+            "the model packages that models are built from are read for their images, in whichever account "
+            "publishes them (a shared model registry, AWS Marketplace)",
+            any_account=True,
+        ),
     ),
-    "eks:DescribeCluster": ("eks", "cluster", "/", "each cluster is read for its API endpoint and CA"),
+    "eks:DescribeCluster": (Scope("eks", "cluster", "/", "each cluster is read for its API endpoint and CA"),),
 }
+# The in-use scan's other reads take no resource ARN (the SAR lists no resource type for them, or,
+# for ecs:ListTasks, only the container instance it may filter by, which the scan does not): granted
+# on "*", limited to the swept regions by aws:RequestedRegion.
+IN_USE_UNSCOPED_ACTIONS = tuple(a for a in permissions.IN_USE_SCAN if a not in IN_USE_SCOPED_ACTIONS)
 # What AWSLambdaVPCAccessExecutionRole grants, inline (no managed policies): Lambda creates and
 # removes the function's network interfaces in the given subnets (Lambda developer guide,
 # "Giving Lambda functions access to resources in an Amazon VPC", execution role permissions).
@@ -83,8 +94,26 @@ VPC_ACTIONS = (
 EKS_VIEW_POLICY = "AmazonEKSViewPolicy"
 # Central registries: the reader role of each consumer account is assumed (clients.py, Clients.assumed),
 # and with consumerAccounts=organization the accounts are listed first (in_use.py).
-CONSUMER_ACTIONS = ("sts:AssumeRole",)
-ORGANIZATION_ACTIONS = ("organizations:ListAccounts",)
+CONSUMER_ACTIONS = permissions.CONSUMERS
+ORGANIZATION_ACTIONS = permissions.ORGANIZATION
+
+
+def access_entry_id(cluster: str, clusters: Sequence[str]) -> str:
+    """The construct id of `cluster`'s access entry among `clusters`: unique for every set of valid
+    names. CDK keeps only the letters and digits of a top-level id for its logical id, so "prod-1"
+    and "prod1" would both be EksAccessprod1. An entry whose logical id changes is replaced, and
+    CloudFormation creates the new entry before it deletes the old one, which EKS refuses for the
+    same principal and cluster (ResourceInUseException); so a name keeps the id it always had
+    unless another listed name folds to the same letters and digits, and then it is told apart by
+    a hash of the name (a name of letters and digits only keeps its id even then)."""
+    folded = _alphanumeric(cluster)
+    if cluster == folded or sum(_alphanumeric(other) == folded for other in clusters) == 1:
+        return f"EksAccess-{cluster}"
+    return f"EksAccess-{cluster}-{hashlib.sha256(cluster.encode()).hexdigest()[:8]}"
+
+
+def _alphanumeric(name: str) -> str:
+    return "".join(c for c in name if c.isascii() and c.isalnum())
 
 
 class RegionalRole(Construct):
@@ -116,20 +145,26 @@ class RegionalRole(Construct):
             *[Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason) for finding, reason in findings]
         )
 
-    def _arns(self, service: str, resource: str, separator: str) -> list[str]:
+    def _arns(self, service: str, resource: str, separator: str, *, any_account: bool = False) -> list[str]:
         stack = Stack.of(self)
         arn_format = ArnFormat.COLON_RESOURCE_NAME if separator == ":" else ArnFormat.SLASH_RESOURCE_NAME
         return [
             stack.format_arn(
-                service=service, region=region, resource=resource, resource_name="*", arn_format=arn_format
+                service=service,
+                region=region,
+                account="*" if any_account else None,
+                resource=resource,
+                resource_name="*",
+                arn_format=arn_format,
             )
             for region in self.regions
         ]
 
-    def _nag_arns(self, service: str, resource: str, separator: str) -> list[str]:
+    def _nag_arns(self, service: str, resource: str, separator: str, *, any_account: bool = False) -> list[str]:
         """The ARNs as cdk-nag prints them in a finding's id."""
+        account = "*" if any_account else "<AWS::AccountId>"
         return [
-            f"arn:<AWS::Partition>:{service}:{region or '<AWS::Region>'}:<AWS::AccountId>:{resource}{separator}*"
+            f"arn:<AWS::Partition>:{service}:{region or '<AWS::Region>'}:{account}:{resource}{separator}*"
             for region in self.regions
         ]
 
@@ -148,20 +183,35 @@ class RegionalRole(Construct):
         )
         unscoped.append(
             f"{', '.join(IN_USE_UNSCOPED_ACTIONS)} support no resource-level permissions (Service Authorization "
-            "Reference); they are read-only, limited to the swept regions by condition, and find the digests "
-            "that must never be deleted."
+            "Reference; ecs:ListTasks lists only the container instance it may filter by, which the scan does "
+            "not); they are read-only, limited to the swept regions by condition, and find the digests that "
+            "must never be deleted."
         )
-        for action, (service, resource, separator, why) in IN_USE_SCOPED_ACTIONS.items():
+        for action, scopes in IN_USE_SCOPED_ACTIONS.items():
             self.role.add_to_policy(
-                iam.PolicyStatement(actions=[action], resources=self._arns(service, resource, separator))
+                iam.PolicyStatement(
+                    actions=[action],
+                    resources=[
+                        arn
+                        for scope in scopes
+                        for arn in self._arns(
+                            scope.service, scope.resource, scope.separator, any_account=scope.any_account
+                        )
+                    ],
+                )
             )
             self.acknowledge(
                 *[
                     (
                         f"Resource::{arn}",
-                        f"{action} on every {resource} of this account and region, read-only: {why}.",
+                        f"{action} on every {scope.resource} of "
+                        f"{'any account' if scope.any_account else 'this account'} in the swept regions, read-only: "
+                        f"{scope.why}.",
                     )
-                    for arn in self._nag_arns(service, resource, separator)
+                    for scope in scopes
+                    for arn in self._nag_arns(
+                        scope.service, scope.resource, scope.separator, any_account=scope.any_account
+                    )
                 ]
             )
 
@@ -219,30 +269,50 @@ class SweeperRole(RegionalRole):
         if unscoped:
             self.acknowledge(("Resource::*", " ".join(unscoped)))
 
-    def grant_state(self, parameters: Sequence[ssm.IStringParameter], batch_cursors: str | None = None) -> None:
-        """Read and overwrite the stack's own state parameters; with `batch_cursors` (a parameter
-        name), also the Step Functions batches' cursors under it, which the steps create."""
-        resources = [parameter.parameter_arn for parameter in parameters]
-        if batch_cursors:
-            stack = Stack.of(self)
-            resources.append(
-                stack.format_arn(
-                    service="ssm",
-                    resource="parameter",
-                    resource_name=f"{batch_cursors.lstrip('/')}/batch/*",
-                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                )
+    def grant_state(
+        self,
+        path: str,
+        *,
+        legacy: Sequence[ssm.IStringParameter] = (),
+        legacy_batch_cursors: str | None = None,
+    ) -> None:
+        """Read and write the function's state: the parameters under `path` (a name such as
+        /ecr-sweeper/EcrSweeper/state), which the function creates; and read, never write, where
+        earlier versions kept it: the stack's `legacy` parameters and, with `legacy_batch_cursors`
+        (a parameter name), the Step Functions batches' cursors under it."""
+        stack = Stack.of(self)
+
+        def under(name: str) -> str:
+            return stack.format_arn(
+                service="ssm",
+                resource="parameter",
+                resource_name=f"{name.lstrip('/')}/*",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
             )
+
+        nag = "Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter"
+        self.role.add_to_policy(iam.PolicyStatement(actions=list(SSM_ACTIONS), resources=[under(path)]))
+        self.acknowledge(
+            (
+                f"{nag}{path}/*",
+                "The function keeps where each region's and each Step Functions batch's next sweep starts, and "
+                "when it first ran, in parameters it creates under this stack's own state path: the regions and "
+                "batches are known at run time, and a parameter of the stack itself would be reset by every deploy "
+                "that updates it (CloudFormation puts the template value back).",
+            )
+        )
+        read_only = [parameter.parameter_arn for parameter in legacy]
+        if legacy_batch_cursors:
+            read_only.append(under(f"{legacy_batch_cursors}/batch"))
             self.acknowledge(
                 (
-                    f"Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter"
-                    f"{batch_cursors}/batch/*",
-                    "Each Step Functions batch keeps where its next sweep starts in its own parameter under the "
-                    "stack's cursor; the batches are numbered at run time, so the steps create them, and the "
-                    "path is this stack's own.",
+                    f"{nag}{legacy_batch_cursors}/batch/*",
+                    "Read only: where the Step Functions batches of earlier versions kept their cursors, read once "
+                    "so that an upgrade keeps each batch's rotation; the batches are numbered at run time.",
                 )
             )
-        self.role.add_to_policy(iam.PolicyStatement(actions=list(SSM_ACTIONS), resources=resources))
+        if read_only:
+            self.role.add_to_policy(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=read_only))
 
     def grant_in_use_cache(self, bucket: s3.IBucket) -> None:
         """Read and write the in-use cache's objects (in-use-cache/<account>/<region>.json) in
@@ -315,7 +385,7 @@ class SweeperRole(RegionalRole):
         for cluster in clusters:
             eks.CfnAccessEntry(
                 scope,
-                f"EksAccess-{cluster}",
+                access_entry_id(cluster, clusters),
                 cluster_name=cluster,
                 principal_arn=self.role.role_arn,
                 access_policies=[

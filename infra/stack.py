@@ -16,7 +16,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ecr_sweeper.constants import CURSOR_PARAMETER_ENV, FIRST_RUN_PARAMETER_ENV, IN_USE_CACHE_BUCKET_ENV
+from ecr_sweeper.constants import (
+    CURSOR_PARAMETER_ENV,
+    FIRST_RUN_PARAMETER_ENV,
+    IN_USE_CACHE_BUCKET_ENV,
+    LEGACY_CURSOR_PARAMETER_ENV,
+    LEGACY_FIRST_RUN_PARAMETER_ENV,
+)
 from infra.bundling import function_code
 from infra.config import LOG_RETENTION_DAYS, SweeperConfig
 from infra.engine import StepFunctionsEngine
@@ -70,39 +76,47 @@ class EcrSweeperStack(Stack):
             self, "PullTimeUpdateExclusion", principal_arn=role.role_arn
         )
 
-        # State the function keeps between runs (cursor.py); it reads and overwrites these, nothing
-        # else does. "-" means nothing recorded yet.
-        def parameter(construct_id: str, path: str, description: str) -> ssm.StringParameter:
+        # State the function keeps between runs (cursor.py): parameters under this path that the
+        # function creates and rewrites itself. None of them is a resource of this stack: the
+        # AWS::SSM::Parameter update handler puts the template's value again, with Overwrite, on any
+        # update of the resource, stack tags included, which would start a new preview week and
+        # restart the rotation after every such deploy.
+        state = f"/ecr-sweeper/{self.stack_name}/state"
+
+        # Where versions before the state path kept the same values. They stay in the template exactly
+        # as they were (any change to them is an update, which would put "-" back before the function
+        # read them; and a resource that leaves the template is deleted): the function reads them,
+        # never writes them, while its own parameter does not exist yet.
+        def legacy_parameter(construct_id: str, path: str, description: str) -> ssm.StringParameter:
             return ssm.StringParameter(
                 self,
                 construct_id,
-                # Named after the stack, so that an operator finds it (and moto's CloudFormation, which
-                # cannot generate a name, can create it).
                 parameter_name=f"/ecr-sweeper/{self.stack_name}/{path}",
                 description=f"ecr-sweeper: {description}",
                 string_value="-",
             )
 
-        # Where the next sweep starts when a run is cut by the deadline.
-        self.cursor = parameter(
+        self.legacy_cursor = legacy_parameter(
             "NextStart", "next-start", "the repository the next sweep starts with (- means the first)"
         )
-        cursors = [self.cursor] + [
-            parameter(
+        legacy_cursors = [self.legacy_cursor] + [
+            legacy_parameter(
                 f"NextStart-{region}",
                 f"next-start/{region}",
                 f"where the next sweep of {region} starts (- means the first repository)",
             )
             for region in config.regions
         ]
-        # When the function first ran: the preview week counts from it.
-        self.first_run = parameter(
+        self.legacy_first_run = legacy_parameter(
             "FirstRun", "first-run", "when the function first ran (- until it does); the preview week counts from it"
         )
         sweeper_role.grant_state(
-            [*cursors, self.first_run],
+            state,
+            legacy=[*legacy_cursors, self.legacy_first_run],
             # The name itself, not the parameter's token: the grant's ARN and its cdk-nag reason need text.
-            batch_cursors=f"/ecr-sweeper/{self.stack_name}/next-start" if config.engine == "stepfunctions" else None,
+            legacy_batch_cursors=f"/ecr-sweeper/{self.stack_name}/next-start"
+            if config.engine == "stepfunctions"
+            else None,
         )
 
         code = function_code(code_path)
@@ -115,8 +129,10 @@ class EcrSweeperStack(Stack):
             "log_group": log_group,
             "environment": {
                 **config.function_environment(),
-                CURSOR_PARAMETER_ENV: self.cursor.parameter_name,
-                FIRST_RUN_PARAMETER_ENV: self.first_run.parameter_name,
+                CURSOR_PARAMETER_ENV: f"{state}/next-start",
+                FIRST_RUN_PARAMETER_ENV: f"{state}/first-run",
+                LEGACY_CURSOR_PARAMETER_ENV: self.legacy_cursor.parameter_name,
+                LEGACY_FIRST_RUN_PARAMETER_ENV: self.legacy_first_run.parameter_name,
             },
         }
         self.function = lambda_.Function(
@@ -168,7 +184,9 @@ class EcrSweeperStack(Stack):
         self.observability = Observability(
             self,
             "Observability",
-            function=self.function,
+            # The function the schedule runs: with the Step Functions engine, the steps function (the
+            # scheduled function is then an idle twin, run by hand if at all).
+            function=self.engine.function if self.engine else self.function,
             log_group=log_group,
             alarm_email=config.alarm_email,
             removal=removal,
@@ -233,8 +251,10 @@ class EcrSweeperStack(Stack):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            # Retained by default, as the work bucket: CloudFormation deletes only an empty bucket.
+            # Retained by default, as the work bucket. CloudFormation deletes only an empty bucket, and
+            # the function rewrites the cache every night: a bucket removed with the stack is emptied first.
             removal_policy=removal,
+            auto_delete_objects=removal == RemovalPolicy.DESTROY,
         )
         Validations.of(bucket).acknowledge(
             Acknowledgment(

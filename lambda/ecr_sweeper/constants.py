@@ -13,6 +13,10 @@ PROTECT_IN_USE_ENV = "PROTECT_IN_USE"
 MAX_WORKERS_ENV = "MAX_WORKERS"
 # Comma-separated regions to sweep, one after the other; empty: the function's own region.
 REGIONS_ENV = "REGIONS"
+# The function's state between runs (cursor.py): SSM parameters it creates and rewrites itself, which
+# no stack defines, so that no deploy rewrites them (CloudFormation puts a parameter's template
+# value again on any update of the resource, stack tags included). The stack names them under
+# /ecr-sweeper/<stack>/state/.
 CURSOR_PARAMETER_ENV = "CURSOR_PARAMETER"
 # The first days after the first run are a preview: scheduled runs are dry runs (README, "Deploy").
 PREVIEW_DAYS_ENV = "PREVIEW_DAYS"
@@ -21,6 +25,11 @@ EKS_CLUSTERS_IGNORED_ENV = "EKS_CLUSTERS_IGNORED"
 INSPECTOR_IN_USE_ENV = "INSPECTOR_IN_USE"
 INSPECTOR_MODES = ("auto", "required", "off")
 FIRST_RUN_PARAMETER_ENV = "FIRST_RUN_PARAMETER"
+# Where earlier versions kept the same state, in parameters of the stack itself: read (never
+# written) while the function's own parameter does not exist yet, so that an upgrade keeps the
+# preview week and the rotation it had.
+LEGACY_CURSOR_PARAMETER_ENV = "LEGACY_CURSOR_PARAMETER"
+LEGACY_FIRST_RUN_PARAMETER_ENV = "LEGACY_FIRST_RUN_PARAMETER"
 # Central registries (README, "Central registries"): the accounts whose workloads pull from this
 # registry, read through a role of that name in each; `organization` means every ACTIVE account of
 # the AWS Organization. Accounts in the ignored list are never read, and each run warns about them.

@@ -92,17 +92,33 @@ class NoCursor:
 
 
 class SsmValue:
-    def __init__(self, client: Any, name: str) -> None:
+    """A value kept in an SSM parameter that the function creates on its first write. `legacy`: the
+    parameter an earlier version kept the same value in (a parameter of the stack), read while this
+    one does not exist yet and never written."""
+
+    def __init__(self, client: Any, name: str, legacy: str | None = None) -> None:
         self._ssm = client
         self.name = name
+        self.legacy = legacy
 
     def read(self) -> str | None:
-        """The value, or None when nothing is recorded (or the parameter does not exist)."""
+        """The value, or None when nothing is recorded (or neither parameter exists)."""
+        value = self._get(self.name)
+        if value is None and self.legacy:
+            value = self._get(self.legacy)
+        return None if value in (None, BEGINNING) else value
+
+    def read_own(self) -> str | None:
+        """The value of this parameter alone (None: not written yet, or nothing recorded)."""
+        value = self._get(self.name)
+        return None if value in (None, BEGINNING) else value
+
+    def _get(self, name: str) -> str | None:
+        """The parameter's value; None when it does not exist."""
         try:
-            value = str(self._ssm.get_parameter(Name=self.name)["Parameter"]["Value"])
+            return str(self._ssm.get_parameter(Name=name)["Parameter"]["Value"])
         except self._ssm.exceptions.ParameterNotFound:
             return None
-        return None if value == BEGINNING else value
 
     def write(self, value: str | None) -> None:
         self._ssm.put_parameter(Name=self.name, Value=value or BEGINNING, Type="String", Overwrite=True)
@@ -122,9 +138,18 @@ class SsmFirstRun(SsmValue):
     """When the function first ran: the preview week counts from it."""
 
     def load(self) -> datetime | None:
-        """The recorded time; None when nothing is recorded yet. A value that is not a time raises."""
+        """The recorded time; None when nothing is recorded yet. A value that is not a time raises.
+        A time only the legacy parameter holds is copied to this one at once: a later deploy may
+        put the legacy parameter's template value back, and the preview week must not start over."""
+        own = self.read_own()
+        if own is not None:
+            return datetime.fromisoformat(own)
         value = self.read()
-        return None if value is None else datetime.fromisoformat(value)
+        if value is None:
+            return None
+        when = datetime.fromisoformat(value)
+        self.record(when)
+        return when
 
     def record(self, when: datetime) -> None:
         self.write(when.isoformat())

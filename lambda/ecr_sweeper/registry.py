@@ -35,12 +35,6 @@ class ManifestUnreadable(RuntimeError):
     """An index manifest could not be read, so its children are unknown; nothing may be deleted."""
 
 
-# Operations only the command line calls: it asks whether its own principal is a pull-time update
-# exclusion. The function never does (its role is the exclusion the stack registers), and its role
-# is not granted them.
-COMMAND_LINE_ONLY = frozenset({"ListPullTimeUpdateExclusions"})
-
-
 class EcrRegistry:
     def __init__(self, client: Any) -> None:
         self._ecr = client

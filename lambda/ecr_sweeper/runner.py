@@ -65,7 +65,11 @@ def run_options(settings: Settings, event: Any, clients: Clients) -> RunOptions:
         return options
     now = datetime.now(timezone.utc)
     first_run = None
-    store = SsmFirstRun(clients("ssm"), settings.first_run_parameter) if settings.first_run_parameter else None
+    store = (
+        SsmFirstRun(clients("ssm"), settings.first_run_parameter, settings.legacy_first_run_parameter)
+        if settings.first_run_parameter
+        else None
+    )
     if store is not None:
         try:
             first_run = store.load()
@@ -245,12 +249,9 @@ def _cursor(
         return None
     if not settings.cursor_parameter:
         return NoCursor()
-    name = settings.cursor_parameter
-    if batch is not None:
-        name = f"{name}/batch/{batch}"
-    elif region:
-        name = f"{name}/{region}"
-    return SsmCursor(clients("ssm"), name)
+    suffix = f"/batch/{batch}" if batch is not None else f"/{region}" if region else ""
+    legacy = settings.legacy_cursor_parameter
+    return SsmCursor(clients("ssm"), settings.cursor_parameter + suffix, legacy + suffix if legacy else None)
 
 
 def batches(settings: Settings, options: RunOptions, clients: Clients) -> list[list[str]]:

@@ -94,6 +94,9 @@ class Settings:
     # The Step Functions engine only: its work bucket, and how many repositories one batch holds.
     work_bucket: str | None = None
     repositories_per_invocation: int = c.DEFAULT_REPOSITORIES_PER_INVOCATION
+    # Where earlier versions kept the cursor and the first run: read while the above do not exist.
+    legacy_cursor_parameter: str | None = None
+    legacy_first_run_parameter: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -140,6 +143,8 @@ class Settings:
                 c.PREVIEW_DAYS_ENV, env.get(c.PREVIEW_DAYS_ENV, c.DEFAULT_PREVIEW_DAYS), c.MAX_PREVIEW_DAYS
             ),
             first_run_parameter=env.get(c.FIRST_RUN_PARAMETER_ENV) or None,
+            legacy_cursor_parameter=env.get(c.LEGACY_CURSOR_PARAMETER_ENV) or None,
+            legacy_first_run_parameter=env.get(c.LEGACY_FIRST_RUN_PARAMETER_ENV) or None,
             eks_clusters_ignored=parse_cluster_names(env.get(c.EKS_CLUSTERS_IGNORED_ENV, "")),
             inspector_in_use=parse_choice(
                 c.INSPECTOR_IN_USE_ENV, env.get(c.INSPECTOR_IN_USE_ENV, "auto"), c.INSPECTOR_MODES

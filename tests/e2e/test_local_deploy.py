@@ -47,7 +47,9 @@ def test_the_deployed_function(deployed: dict[str, Any]) -> None:
     variables = config["Environment"]["Variables"]
     assert variables["RETENTION_TAG_KEY"] == "ecr-sweeper:retention-days"
     assert variables["DEFAULT_RETENTION_DAYS"] == "7" and variables["DRY_RUN"] == "false"
-    assert variables["CURSOR_PARAMETER"] == "/ecr-sweeper/EcrSweeper/next-start"
+    # The function's own state parameter, which no deploy writes; the stack's, of versions before, only read.
+    assert variables["CURSOR_PARAMETER"] == "/ecr-sweeper/EcrSweeper/state/next-start"
+    assert variables["LEGACY_CURSOR_PARAMETER"] == "/ecr-sweeper/EcrSweeper/next-start"
 
 
 def test_the_deployed_schedule_targets_the_function_with_retries_and_a_dead_letter_queue(

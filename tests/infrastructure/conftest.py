@@ -69,3 +69,43 @@ def asset_dir(default_stack: tuple[EcrSweeperStack, Template]) -> Path:
     key = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
     outdir = Path(stack.node.root.outdir)  # type: ignore[attr-defined]
     return outdir / f"asset.{key}"
+
+
+def templates(context: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Every stack of the app built from `context` (the sweeper's, and the reader's when asked
+    for), by stack name, as CloudFormation templates."""
+    from aws_cdk import Stack
+
+    stack, _ = synth(context, bundle=False)
+    return {
+        child.stack_name: Template.from_stack(child).to_json()
+        for child in stack.node.root.node.children
+        if isinstance(child, Stack)
+    }
+
+
+SWEEPER_ROLE_ARN = "arn:aws:iam::111122223333:role/EcrSweeper-FunctionRole-AbCdEf"
+# Every context that changes what the stacks grant, or which stacks there are: each is checked
+# against the Service Authorization Reference, cdk-nag and cfn-lint.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "stepfunctions": {"engine": "stepfunctions"},
+    "regions": {"regions": ["eu-west-1", "us-east-1"]},
+    "eksClusters": {"eksClusters": ["prod-1", "prod1", "staging_2"]},
+    "consumerAccounts": {"consumerAccounts": ["210987654321", "310987654321"]},
+    "organization": {"consumerAccounts": "organization", "organizationId": "o-a1b2c3d4e5"},
+    "organization-without-id": {"consumerAccounts": "organization"},
+    "readerStack": {"readerStack": True, "sweeperRoleArn": SWEEPER_ROLE_ARN},
+    "readerStack-organization": {
+        "readerStack": True,
+        "sweeperRoleArn": SWEEPER_ROLE_ARN,
+        "consumerAccounts": "organization",
+        "organizationId": "o-a1b2c3d4e5",
+        "regions": ["eu-west-1", "us-east-1"],
+    },
+    "vpc": {"vpcSubnetIds": ["subnet-0123456789abcdef0"], "vpcSecurityGroupIds": ["sg-0123456789abcdef0"]},
+    "inspectorInUse-required": {"inspectorInUse": "required"},
+    "protectInUse-false": {"protectInUse": False},
+    "deleteOnDestroy": {"deleteOnDestroy": True},
+    "stepfunctions-deleteOnDestroy": {"engine": "stepfunctions", "deleteOnDestroy": True},
+}

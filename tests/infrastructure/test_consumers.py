@@ -171,8 +171,11 @@ def test_the_reader_role_may_do_exactly_the_in_use_scans_reads_in_the_swept_regi
     [unscoped] = [s for s in statements if s["Resource"] == "*"]
     assert unscoped["Condition"] == {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-east-1"]}}
     rendered = json.dumps([s for s in statements if s["Resource"] != "*"])
-    # Every scoped read is on this (the consumer's) account's resources, in those regions.
-    assert rendered.count('{"Ref": "AWS::AccountId"}') == 2 * len(IN_USE_SCOPED_ACTIONS)
+    # Every scoped read is on this (the consumer's) account's resources, in those regions; model
+    # packages in whichever account publishes them (a shared registry, AWS Marketplace).
+    scopes = [scope for scoped in IN_USE_SCOPED_ACTIONS.values() for scope in scoped]
+    assert rendered.count('{"Ref": "AWS::AccountId"}') == 2 * len([s for s in scopes if not s.any_account])
+    assert rendered.count(":*:model-package/*") == 2
     assert "ecr:" not in json.dumps(statements)
 
 

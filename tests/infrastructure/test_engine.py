@@ -109,30 +109,68 @@ def test_executions_are_logged_traced_and_alarmed(template: Template) -> None:
     )  # fmt: skip
 
 
-def _ssm_resources(template: Template) -> list[str]:
+def test_the_execution_log_group_is_a_vended_log_group_of_this_stack_alone(template: Template) -> None:
+    """Step Functions developer guide, best practices: "prefix the log group name with
+    /aws/vendedlogs/", because the CloudWatch Logs resource policy is limited to 5,120 characters;
+    with the prefix, the service uses one wildcard in it instead of one entry per log group."""
+    [machine] = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    [destination] = machine["Properties"]["LoggingConfiguration"]["Destinations"]
+    logical = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    name = template.find_resources("AWS::Logs::LogGroup")[logical]["Properties"]["LogGroupName"]
+    # /aws/vendedlogs/states/<stack>-<the stack's own id>: a stack created again beside the log group
+    # its predecessor retained does not collide with it.
+    assert name == {
+        "Fn::Join": [
+            "",
+            ["/aws/vendedlogs/states/EcrSweeper-",
+             {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}],
+        ]
+    }  # fmt: skip
+
+
+def test_the_errors_alarm_and_the_dashboard_watch_the_function_the_state_machine_runs(template: Template) -> None:
+    functions = template.find_resources("AWS::Lambda::Function")
+    [steps] = [n for n, f in functions.items() if f["Properties"]["Handler"] == "ecr_sweeper.stepfunctions.handler"]
+    [twin] = [n for n, f in functions.items() if f["Properties"]["Handler"] == "ecr_sweeper.handler.lambda_handler"]
+    [errors] = [
+        a["Properties"]
+        for a in template.find_resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "Errors"
+    ]
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": steps}}]
+    [dashboard] = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert steps in body and twin not in body
+
+
+def _ssm_resources(template: Template, action: str) -> list[str]:
     policies = template.find_resources("AWS::IAM::Policy").values()
     return [
         json.dumps(statement["Resource"])
         for policy in policies
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if "ssm:PutParameter" in statement["Action"]
+        if action in statement["Action"]
     ]
 
 
-def test_the_steps_may_keep_each_batchs_cursor_and_nothing_else(template: Template) -> None:
-    # Each batch keeps its cursor in its own parameter under the stack's, which the steps create
+def test_the_steps_keep_each_batchs_cursor_under_the_state_path_and_read_those_of_earlier_versions(
+    template: Template,
+) -> None:
+    # Each batch keeps its cursor in its own parameter under the state path, which the steps create
     # (PutParameter creates a parameter that does not exist). A parameter's ARN is
     # arn:${Partition}:ssm:${Region}:${Account}:parameter/${ParameterNameWithoutLeadingSlash}
     # (Service Authorization Reference, AWS Systems Manager, resource type "parameter").
-    [resources] = _ssm_resources(template)
-    assert ':parameter/ecr-sweeper/EcrSweeper/next-start/batch/*"' in resources
-    assert resources.count("*") == 1, "no wildcard beyond the batches' own path"
+    [written] = _ssm_resources(template, "ssm:PutParameter")
+    assert written.endswith(':parameter/ecr-sweeper/EcrSweeper/state/*"]]}')
+    assert written.count("*") == 1, "no wildcard beyond the state path"
+    # Earlier versions kept the batches' cursors under the stack's cursor parameter: read only.
+    [_, read] = _ssm_resources(template, "ssm:GetParameter")
+    assert ':parameter/ecr-sweeper/EcrSweeper/next-start/batch/*"' in read
 
 
-def test_the_lambda_engine_keeps_no_batch_cursor() -> None:
+def test_the_lambda_engine_reads_no_batch_cursor() -> None:
     _, lambda_engine = synth(bundle=False)
-    [resources] = _ssm_resources(lambda_engine)
-    assert "batch" not in resources
+    assert not [r for r in _ssm_resources(lambda_engine, "ssm:GetParameter") if "batch" in r]
 
 
 def test_the_default_engine_has_no_state_machine() -> None:

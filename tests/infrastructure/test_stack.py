@@ -13,10 +13,20 @@ from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
+from hypothesis import given
+from hypothesis import strategies as st
 
+from ecr_sweeper import permissions
 from infra.app import FEATURE_FLAGS, ROOT
 from infra.config import DEFAULTS, ContextError
-from infra.role import ECR_ACTIONS, IN_USE_CACHE_ACTIONS, IN_USE_SCOPED_ACTIONS, IN_USE_UNSCOPED_ACTIONS, SSM_ACTIONS
+from infra.role import (
+    ECR_ACTIONS,
+    IN_USE_CACHE_ACTIONS,
+    IN_USE_SCOPED_ACTIONS,
+    IN_USE_UNSCOPED_ACTIONS,
+    SSM_ACTIONS,
+    access_entry_id,
+)
 from tests.infrastructure.conftest import CDK_JSON, PRIVATE_ENCRYPTED_BUCKET, synth
 
 
@@ -48,8 +58,12 @@ def test_function_runtime_architecture_handler_and_timeout(template: Template) -
 
 def test_function_environment(template: Template) -> None:
     variables = function_properties(template)["Environment"]["Variables"]
-    assert variables.pop("CURSOR_PARAMETER")["Ref"].startswith("NextStart")
-    assert variables.pop("FIRST_RUN_PARAMETER")["Ref"].startswith("FirstRun")
+    # The function's state: parameters it creates under the stack's state path, not resources of the
+    # stack; and where earlier versions kept it, read while those do not exist (test_upgrade.py).
+    assert variables.pop("CURSOR_PARAMETER") == "/ecr-sweeper/EcrSweeper/state/next-start"
+    assert variables.pop("FIRST_RUN_PARAMETER") == "/ecr-sweeper/EcrSweeper/state/first-run"
+    assert variables.pop("LEGACY_CURSOR_PARAMETER")["Ref"].startswith("NextStart")
+    assert variables.pop("LEGACY_FIRST_RUN_PARAMETER")["Ref"].startswith("FirstRun")
     assert variables.pop("IN_USE_CACHE_BUCKET")["Ref"].startswith("InUseCacheBucket")
     assert variables == {
         "PREVIEW_DAYS": "7",
@@ -98,8 +112,16 @@ def actions_on(template: Template, resource: Any) -> list[str]:
     return sorted(a for s in statements(template) if s["Resource"] == resource for a in _list(s["Action"]))
 
 
-def scoped(service: str, resource: str) -> dict[str, Any]:
+def scoped(service: str, resource: str, account: str | None = None) -> dict[str, Any]:
     separator = ":" if service == "lambda" else "/"
+    if account is not None:
+        return {
+            "Fn::Join": [
+                "",
+                ["arn:", {"Ref": "AWS::Partition"}, f":{service}:", {"Ref": "AWS::Region"},
+                 f":{account}:{resource}{separator}*"],
+            ]
+        }  # fmt: skip
     return {
         "Fn::Join": [
             "",
@@ -120,10 +142,15 @@ def test_iam_allows_only_the_actions_the_code_calls_each_on_its_narrowest_resour
     assert actions_on(template, scoped("lambda", "function")) == ["lambda:GetFunction"]
     assert actions_on(template, scoped("ecs", "task")) == ["ecs:DescribeTasks"]
     assert actions_on(template, scoped("ecs", "service")) == ["ecs:DescribeServices"]
-    assert actions_on(template, scoped("ecs", "service-revision")) == ["ecs:DescribeServiceRevisions"]
+    # ECS developer guide, "Permissions required for viewing Amazon ECS service deployments": on the
+    # service and on its revisions (the SAR marks both resource types required).
+    assert actions_on(template, [scoped("ecs", "service"), scoped("ecs", "service-revision")]) == [
+        "ecs:DescribeServiceRevisions"
+    ]
     assert actions_on(template, scoped("apprunner", "service")) == ["apprunner:DescribeService"]
     assert actions_on(template, scoped("sagemaker", "model")) == ["sagemaker:DescribeModel"]
-    assert actions_on(template, scoped("sagemaker", "model-package")) == ["sagemaker:DescribeModelPackage"]
+    # A model may name a model package of another account (a shared model registry, AWS Marketplace).
+    assert actions_on(template, scoped("sagemaker", "model-package", account="*")) == ["sagemaker:DescribeModelPackage"]
     assert actions_on(template, scoped("eks", "cluster")) == ["eks:DescribeCluster"]
     # Nothing in Kubernetes beyond the view policy, and nothing in EC2 without a VPC.
     assert not [a for s in statements(template) for a in _list(s["Action"]) if a.startswith(("ec2:", "eks:Create"))]
@@ -145,8 +172,12 @@ def test_iam_allows_only_the_actions_the_code_calls_each_on_its_narrowest_resour
     assert sorted(_list(sqs["Action"])) == ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]
     assert sqs["Resource"]["Fn::GetAtt"][0].startswith("ObservabilityScheduleDeadLetters")
     ssm = [s for s in statements(template) if any(a.startswith("ssm:") for a in _list(s["Action"]))]
-    assert [sorted(_list(s["Action"])) for s in ssm] == [["ssm:GetParameter", "ssm:PutParameter"]]
-    assert "NextStart" in json.dumps(ssm[0]["Resource"])
+    # Read and write the state the function creates under its path; only read the stack's own
+    # parameters, where earlier versions kept it.
+    assert [sorted(_list(s["Action"])) for s in ssm] == [["ssm:GetParameter", "ssm:PutParameter"], ["ssm:GetParameter"]]
+    assert json.dumps(ssm[0]["Resource"]).endswith(':parameter/ecr-sweeper/EcrSweeper/state/*"]]}')
+    legacy = sorted(re.sub(r"[0-9A-F]{8}$", "", r["Fn::Join"][1][-1]["Ref"]) for r in ssm[1]["Resource"])
+    assert legacy == ["FirstRun", "NextStart"]
     assert all(s["Effect"] == "Allow" for s in statements(template))
     # The in-use cache: its objects (one per account and region) under its prefix, and the bucket's
     # listing, so that a cache not written yet reads as missing and not as denied.
@@ -155,9 +186,9 @@ def test_iam_allows_only_the_actions_the_code_calls_each_on_its_narrowest_resour
     assert cache[0]["Resource"]["Fn::Join"][1][1] == "/in-use-cache/*"
     assert cache[0]["Resource"]["Fn::Join"][1][0]["Fn::GetAtt"][0].startswith("InUseCacheBucket")
     assert cache[1]["Resource"]["Fn::GetAtt"][0].startswith("InUseCacheBucket")
-    # ECR, logs, the dead-letter queue, the SSM parameters, the unscoped in-use reads, one statement
-    # per scoped in-use read, and the two of the in-use cache.
-    assert len(statements(template)) == 7 + len(IN_USE_SCOPED_ACTIONS)
+    # ECR, logs, the dead-letter queue, the state (two), the unscoped in-use reads, one statement per
+    # scoped in-use read, and the two of the in-use cache.
+    assert len(statements(template)) == 8 + len(IN_USE_SCOPED_ACTIONS)
 
 
 def test_the_rotation_cursor_parameter_starts_at_the_beginning(template: Template) -> None:
@@ -228,19 +259,23 @@ def test_no_managed_policies(template: Template) -> None:
         assert "ManagedPolicyArns" not in role["Properties"]
 
 
-def test_the_granted_actions_match_what_the_adapters_call() -> None:
+def test_the_inventory_of_actions_is_what_the_adapters_call() -> None:
+    """ecr_sweeper.permissions lists exactly the operations the adapters' code calls; the role is
+    granted from it (test_authorization.py), and every integration test checks that the calls it
+    records are in it (tests/integration/conftest.py)."""
+
     def called(source: str, receiver: str) -> set[str]:
         operations = set(re.findall(rf"{receiver}\.(\w+)\(", source)) - {"get_paginator"}
         operations |= set(re.findall(r'get_paginator\("(\w+)"\)', source))
-        operations |= set(re.findall(r'_pages\(client, "(\w+)"', source))
         return {"".join(word.title() for word in op.split("_")) for op in operations}
 
-    registry = (ROOT / "lambda/ecr_sweeper/registry.py").read_text()
-    from ecr_sweeper.registry import COMMAND_LINE_ONLY
+    def source(module: str) -> str:
+        return (ROOT / f"lambda/ecr_sweeper/{module}.py").read_text()
 
-    assert {"ecr:" + op for op in called(registry, "self._ecr") - COMMAND_LINE_ONLY} == set(ECR_ACTIONS)
-    assert not {"ecr:" + op for op in COMMAND_LINE_ONLY} & set(ECR_ACTIONS), "the function never calls these"
-    # Each source's reader (and its helpers, named after it) calls exactly what its service grants.
+    ecr = {"ecr:" + op for op in called(source("registry"), "self._ecr")}
+    assert ecr == {*permissions.ECR, *permissions.COMMAND_LINE_ONLY}
+    assert not set(permissions.COMMAND_LINE_ONLY) & set(ECR_ACTIONS), "the function never calls these"
+    # Each source's reader (and its helpers, named after it) calls exactly the in-use scan's actions.
     from ecr_sweeper import in_use
 
     scanned = set()
@@ -250,9 +285,15 @@ def test_the_granted_actions_match_what_the_adapters_call() -> None:
                 body = inspect.getsource(function)
                 operations = set(re.findall(r'source\.(?:call|pages)\(\s*"(\w+)"', body))
                 scanned |= {f"{service}:" + "".join(w.title() for w in op.split("_")) for op in operations}
-    assert scanned == set(IN_USE_UNSCOPED_ACTIONS) | set(IN_USE_SCOPED_ACTIONS)
-    cursor = (ROOT / "lambda/ecr_sweeper/cursor.py").read_text()
-    assert {"ssm:" + op for op in called(cursor, "self._ssm")} == set(SSM_ACTIONS)
+    assert scanned == set(permissions.IN_USE_SCAN) == set(IN_USE_UNSCOPED_ACTIONS) | set(IN_USE_SCOPED_ACTIONS)
+    assert {"ssm:" + op for op in called(source("cursor"), "self._ssm")} == set(permissions.STATE) == set(SSM_ACTIONS)
+    assert {"s3:" + op for op in called(source("cursor"), "self._s3")} == set(permissions.WORK_BUCKET)
+    assert {"s3:" + op for op in called(source("in_use_cache"), "self._s3")} == set(permissions.IN_USE_CACHE)
+    # Central registries: the organization's accounts are listed, and each reader role assumed.
+    assert re.findall(r'organizations\.pages\("(\w+)"', source("in_use")) == ["list_accounts"]
+    assert permissions.ORGANIZATION == ("organizations:ListAccounts",)
+    assert re.findall(r'\("sts"\)\.(\w+)\(', source("clients")) == ["assume_role"]
+    assert permissions.CONSUMERS == ("sts:AssumeRole",)
 
 
 def test_errors_alarm(template: Template) -> None:
@@ -297,8 +338,10 @@ def test_context_overrides() -> None:
         "PROTECT_IN_USE": "true",
         "MAX_WORKERS": "4",
         "REGIONS": "",
-        "CURSOR_PARAMETER": properties["Environment"]["Variables"]["CURSOR_PARAMETER"],
-        "FIRST_RUN_PARAMETER": properties["Environment"]["Variables"]["FIRST_RUN_PARAMETER"],
+        "CURSOR_PARAMETER": "/ecr-sweeper/EcrSweeper/state/next-start",
+        "FIRST_RUN_PARAMETER": "/ecr-sweeper/EcrSweeper/state/first-run",
+        "LEGACY_CURSOR_PARAMETER": properties["Environment"]["Variables"]["LEGACY_CURSOR_PARAMETER"],
+        "LEGACY_FIRST_RUN_PARAMETER": properties["Environment"]["Variables"]["LEGACY_FIRST_RUN_PARAMETER"],
         "IN_USE_CACHE_BUCKET": properties["Environment"]["Variables"]["IN_USE_CACHE_BUCKET"],
         "PREVIEW_DAYS": "0",
         "EKS_CLUSTERS_IGNORED": "",
@@ -402,12 +445,15 @@ def test_the_first_week_is_a_preview_recorded_in_a_parameter_the_function_may_re
 ) -> None:
     variables = function_properties(template)["Environment"]["Variables"]
     assert variables["PREVIEW_DAYS"] == "7"
-    assert variables["FIRST_RUN_PARAMETER"]["Ref"].startswith("FirstRun")
+    # recorded by the function in a parameter of its own, which the role may read and write
+    assert variables["FIRST_RUN_PARAMETER"] == "/ecr-sweeper/EcrSweeper/state/first-run"
+    [state] = [s for s in statements(template) if "ssm:PutParameter" in _list(s["Action"])]
+    assert json.dumps(state["Resource"]).endswith(':parameter/ecr-sweeper/EcrSweeper/state/*"]]}')
+    # and read, once, from where earlier versions recorded it
+    assert variables["LEGACY_FIRST_RUN_PARAMETER"]["Ref"].startswith("FirstRun")
     template.has_resource_properties(
         "AWS::SSM::Parameter", {"Type": "String", "Value": "-", "Name": "/ecr-sweeper/EcrSweeper/first-run"}
     )
-    ssm = [s for s in statements(template) if any(a.startswith("ssm:") for a in _list(s["Action"]))]
-    assert "FirstRun" in json.dumps(ssm[0]["Resource"])
 
 
 def test_outputs_name_what_an_operator_looks_up() -> None:
@@ -418,6 +464,20 @@ def test_outputs_name_what_an_operator_looks_up() -> None:
     ):  # fmt: skip
         _, template = synth(context, bundle=False)
         assert set(template.find_outputs("*")) == expected
+
+
+@pytest.mark.parametrize("engine", ["lambda", "stepfunctions"])
+@pytest.mark.parametrize("delete", [True, False])
+def test_a_bucket_deleted_with_the_stack_is_emptied_first(engine: str, delete: bool) -> None:
+    # CloudFormation deletes only an empty bucket (DELETE_FAILED otherwise), and the in-use cache (its
+    # own bucket, or the work bucket) is rewritten nightly.
+    _, template = synth({"engine": engine, "deleteOnDestroy": delete}, bundle=False)
+    [bucket] = template.find_resources("AWS::S3::Bucket")
+    emptied = [
+        r for r in template.find_resources("Custom::S3AutoDeleteObjects").values()
+        if r["Properties"]["BucketName"] == {"Ref": bucket}
+    ]  # fmt: skip
+    assert len(emptied) == (1 if delete else 0)
 
 
 @pytest.mark.parametrize(("delete", "policy"), [(False, "Retain"), (True, "Delete")])
@@ -451,6 +511,35 @@ def test_named_clusters_get_an_access_entry_with_the_view_policy_at_cluster_scop
             "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":eks::aws:cluster-access-policy/AmazonEKSViewPolicy"]]
         }
     assert function_properties(template)["Environment"]["Variables"]["EKS_CLUSTERS_IGNORED"] == "legacy"
+
+
+def test_cluster_names_that_fold_to_the_same_letters_get_distinct_access_entries_and_others_keep_theirs() -> None:
+    # CDK keeps only the letters and digits of a top-level id: "prod-1" and "prod1" used to collide.
+    _, template = synth({"eksClusters": ["prod-1", "prod1", "prod_1", "staging-2"]}, bundle=False)
+    entries = template.find_resources("AWS::EKS::AccessEntry")
+    by_cluster = {e["Properties"]["ClusterName"]: logical for logical, e in entries.items()}
+    assert sorted(by_cluster) == ["prod-1", "prod1", "prod_1", "staging-2"]
+    # A name alone in its folding, or of letters and digits only, keeps the logical id a deployed
+    # stack already has (a new id would replace the entry, which EKS refuses while the old exists).
+    assert by_cluster["prod1"] == "EksAccessprod1" and by_cluster["staging-2"] == "EksAccessstaging2"
+    assert by_cluster["prod-1"].startswith("EksAccessprod1") and by_cluster["prod-1"] != "EksAccessprod1"
+    assert len(set(by_cluster.values())) == 4
+
+
+@given(st.lists(st.from_regex(r"[0-9A-Za-z][A-Za-z0-9\-_]{0,6}", fullmatch=True), unique=True, max_size=8))
+def test_every_set_of_valid_cluster_names_gets_distinct_logical_ids(clusters: list[str]) -> None:
+    # CDK's logical id of a top-level construct: its id's letters and digits only.
+    logical = ["".join(c for c in access_entry_id(name, clusters) if c.isalnum()) for name in clusters]
+    assert len(set(logical)) == len(clusters)
+
+
+def test_a_cluster_named_with_its_region_is_refused_with_how_to_grant_access_there() -> None:
+    with pytest.raises(ContextError) as refused:
+        synth({"regions": ["eu-west-1", "us-east-1"], "eksClusters": ["us-east-1/prod"]}, bundle=False)
+    message = str(refused.value)
+    assert "eksClusters entry 'us-east-1/prod'" in message
+    assert "aws eks create-access-entry --region us-east-1 --cluster-name prod" in message
+    assert "AmazonEKSViewPolicy" in message and "write 'prod'" in message
 
 
 def test_vpc_subnets_and_security_groups_put_the_function_in_the_clusters_vpc() -> None:

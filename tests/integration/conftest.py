@@ -3,6 +3,7 @@ the log records and the metrics it emitted."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import urllib.request
 from collections import Counter
@@ -32,6 +33,69 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+
+# IAM actions whose name is not the operation's (Service Authorization Reference, Amazon S3: HeadObject
+# is authorized as s3:GetObject, ListObjectsV2 as s3:ListBucket).
+_AUTHORIZED_AS = {"s3:HeadObject": "s3:GetObject", "s3:ListObjectsV2": "s3:ListBucket"}
+
+
+def iam_action(client: Any, operation: str) -> str:
+    action = f"{client.meta.service_model.signing_name}:{operation}"
+    return _AUTHORIZED_AS.get(action, action)
+
+
+def _caller() -> str:
+    """Who makes a call: the command line when its face is on the stack, else the function (calls
+    from a worker thread are the function's: the stricter of the two)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_globals.get("__name__") == "ecr_sweeper.cli":
+            return "command line"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "function"
+
+
+@pytest.fixture(autouse=True)
+def calls_in_the_inventory(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[tuple[str, str]]]:
+    """Every AWS call the code makes, in every integration test, is one that ecr_sweeper.permissions
+    lists for whoever made it: the function (its role is granted from that list, and a template test
+    checks the grants against the Service Authorization Reference), a consumer account's reader role
+    (a client with assumed credentials), or the command line. A call missing there would be denied in
+    a real account, where the emulator lets it pass."""
+    from ecr_sweeper import clients
+
+    made: set[tuple[str, str]] = set()
+    make = clients.client
+
+    def recording(service: str, *args: Any, **kwargs: Any) -> Any:
+        client = make(service, *args, **kwargs)
+        principal = "reader role" if kwargs.get("credentials") is not None else None
+
+        def record(model: Any, **_: Any) -> None:
+            made.add((principal or _caller(), iam_action(client, model.name)))
+
+        client.meta.events.register("before-call", record)
+        return client
+
+    monkeypatch.setattr(clients, "client", recording)
+    yield made
+    missing = unlisted(made)
+    assert not missing, f"{missing}: list them in lambda/ecr_sweeper/permissions.py (and grant them in infra/)"
+
+
+def unlisted(made: set[tuple[str, str]]) -> list[str]:
+    """The calls, of (who, IAM action), that ecr_sweeper.permissions does not list for whoever made them."""
+    from ecr_sweeper import permissions
+
+    function = permissions.function_actions(protect_in_use=True, consumers=True, organization=True, stepfunctions=True)
+    free = set(permissions.NO_PERMISSION_NEEDED)
+    allowed = {
+        "function": function | free,
+        "reader role": permissions.reader_actions() | free,
+        "command line": function | set(permissions.COMMAND_LINE_ONLY) | free,
+    }
+    return sorted(f"{who} calls {action}" for who, action in made if action not in allowed[who])
 
 
 @pytest.fixture

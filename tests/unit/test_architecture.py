@@ -28,6 +28,7 @@ PURE = {
     "constants",
     "outcome",
     "saved_plan",
+    "permissions",
 }
 # What only the command-line face uses to render: tables, JSON, progress (rich).
 FACE_PARTS = {"views"}
