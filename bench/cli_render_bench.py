@@ -21,9 +21,9 @@ sys.path[:0] = [str(ROOT / "lambda")]
 
 from rich.console import Console  # noqa: E402
 
-from ecr_sweeper.model import Action, Image, Protection, Verdict  # noqa: E402
-from ecr_sweeper.outcome import RepositoryOutcome, RepositoryResult, SweepSummary  # noqa: E402
-from ecr_sweeper.views import Collected, Run, View  # noqa: E402
+from ecr_sweeper.core.model import Action, Image, Protection, Verdict  # noqa: E402
+from ecr_sweeper.core.outcome import RepositoryOutcome, RepositoryResult, SweepSummary  # noqa: E402
+from ecr_sweeper.faces.cli.views import Collected, Run, View  # noqa: E402
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
 

@@ -118,7 +118,9 @@ def in_use_calls_at_most(account: InUseAccount, new_revisions: int, *, warm: boo
 
 def child(endpoint: str, workers: int) -> None:
     os.environ.update(CREDENTIALS, AWS_ENDPOINT_URL=endpoint, MAX_WORKERS=str(workers), POWERTOOLS_LOG_LEVEL="INFO")
-    from ecr_sweeper import clients, handler, observability
+    from ecr_sweeper.aws import clients
+    from ecr_sweeper.faces import function as handler
+    from ecr_sweeper.run import observability
 
     calls: Counter[str] = Counter()
     attempts: Counter[str] = Counter()
@@ -359,7 +361,7 @@ def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from ecr_sweeper.constants import DEFAULT_MAX_WORKERS
+    from ecr_sweeper.core.constants import DEFAULT_MAX_WORKERS
 
     workers = args.workers or DEFAULT_MAX_WORKERS
     now = datetime.now(timezone.utc).isoformat()

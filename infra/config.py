@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ecr_sweeper import constants as c
-from ecr_sweeper.settings import ConfigError, Consumers, Settings
+from ecr_sweeper.core import constants as c
+from ecr_sweeper.core.settings import ConfigError, Consumers, Settings
 
 # Context key -> default. cdk.json carries the same values, and a test checks that they agree.
 DEFAULTS: dict[str, Any] = {

@@ -16,7 +16,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from ecr_sweeper.constants import REPOSITORIES_PER_INVOCATION_ENV, WORK_BUCKET_ENV
+from ecr_sweeper.core.constants import REPOSITORIES_PER_INVOCATION_ENV, WORK_BUCKET_ENV
 
 STEPS_HANDLER = "ecr_sweeper.stepfunctions.handler"
 WORK_RETENTION = Duration.days(7)

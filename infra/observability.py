@@ -15,9 +15,9 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from ecr_sweeper.constants import DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME
-from ecr_sweeper.model import Action, Protection
-from ecr_sweeper.report import METRICS
+from ecr_sweeper.core.constants import DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME
+from ecr_sweeper.core.metrics import METRICS
+from ecr_sweeper.core.model import Action, Protection
 
 # The nightly run, plus two hours of slack for a slow run or a late schedule.
 HEARTBEAT = Duration.hours(26)
@@ -51,7 +51,7 @@ QUERIES: dict[str, dict[str, object]] = {
 
 
 def emitted(name: str) -> cloudwatch.Metric:
-    """One of the function's own metrics, hourly sums. The names are the function's (report.METRICS):
+    """One of the function's own metrics, hourly sums. The names are the function's (core/metrics.py):
     a typo would draw an empty line, or an alarm that never fires, so it stops synth instead."""
     if name not in METRICS:
         raise KeyError(f"the function emits no metric {name!r}")

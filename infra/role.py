@@ -16,9 +16,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ecr_sweeper import permissions
-from ecr_sweeper.constants import IN_USE_CACHE_PREFIX
-from ecr_sweeper.settings import Consumers
+from ecr_sweeper.core import permissions
+from ecr_sweeper.core.constants import IN_USE_CACHE_PREFIX
+from ecr_sweeper.core.settings import Consumers
 
 # The ECR actions the function calls (registry.py), and nothing more.
 ECR_ACTIONS = permissions.ECR

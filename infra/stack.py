@@ -16,7 +16,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ecr_sweeper.constants import (
+from ecr_sweeper.core.constants import (
     CURSOR_PARAMETER_ENV,
     FIRST_RUN_PARAMETER_ENV,
     IN_USE_CACHE_BUCKET_ENV,

@@ -63,7 +63,8 @@ class Invocation:
 def invoke_captured(event: Any, context: Any, function: Callable[[Any, Any], Any] | None = None) -> Invocation:
     """Run the real lambda_handler (or another entry point of the function, such as the Step
     Functions steps' handler), capturing its log stream and its EMF output."""
-    from ecr_sweeper import handler, observability
+    from ecr_sweeper.faces import function as handler
+    from ecr_sweeper.run import observability
 
     buffer = io.StringIO()
     stream_handler = observability.logger.registered_handler

@@ -1,31 +1,6 @@
-"""The Lambda face: the scheduled (or manual) event in, the run's summary out. The run is built by
-runner.py; this module only renders it as logs, metrics and a return value."""
+"""Where deployed stacks find the function's handler (`ecr_sweeper.handler.lambda_handler`); the
+Lambda face itself is faces/function.py."""
 
-from __future__ import annotations
+from ecr_sweeper.faces.function import lambda_handler
 
-from functools import partial
-from typing import Any
-
-from ecr_sweeper import runner
-from ecr_sweeper.clients import Clients
-from ecr_sweeper.deadline import Deadline
-from ecr_sweeper.observability import metrics, reporter
-from ecr_sweeper.outcome import SweepFailed
-
-
-@metrics.log_metrics
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    settings = runner.start(context)
-    clients = Clients()
-    options = runner.run_options(settings, event, clients)
-    summary = runner.sweep(
-        settings,
-        options,
-        listener=partial(reporter, options),
-        clients=clients,
-        deadline=Deadline.of(context),
-        metrics=metrics,
-    )
-    if summary.failed or summary.in_use_failed or summary.failed_regions:
-        raise SweepFailed(summary)
-    return summary.to_dict()
+__all__ = ["lambda_handler"]

@@ -92,7 +92,7 @@ def _append(
 
 def create_repositories(names: Iterable[str], retention: str | None = None, *, region: str = "us-east-1") -> None:
     """seed.create_repository for each name, as CreateRepository with only a name and tags would."""
-    from ecr_sweeper.constants import DEFAULT_RETENTION_TAG_KEY
+    from ecr_sweeper.core.constants import DEFAULT_RETENTION_TAG_KEY
 
     ecr = backend(region)
     tags = [] if retention is None else [{"Key": DEFAULT_RETENTION_TAG_KEY, "Value": retention}]

@@ -54,7 +54,7 @@ def image_size(layer_sizes: tuple[int, ...] = (30_000_000, 2_000_000)) -> int:
 
 
 def create_repository(ecr: Any, name: str, retention: str | None = None, *, key: str | None = None) -> str:
-    from ecr_sweeper.constants import DEFAULT_RETENTION_TAG_KEY
+    from ecr_sweeper.core.constants import DEFAULT_RETENTION_TAG_KEY
 
     tags = [] if retention is None else [{"Key": key or DEFAULT_RETENTION_TAG_KEY, "Value": retention}]
     return ecr.create_repository(repositoryName=name, tags=tags)["repository"]["repositoryArn"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ecr_sweeper import permissions
+from ecr_sweeper.core import permissions
 from infra.app import STACK_NAME
 from infra.config import SweeperConfig
 from infra.reader import READER_STACK_NAME

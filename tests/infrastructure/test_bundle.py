@@ -48,8 +48,8 @@ def test_bundle_imports_with_only_what_the_lambda_runtime_provides(asset_dir: Pa
     # -S: no site-packages; only the bundle, the stand-in runtime packages and the standard library.
     probe = (
         f"import sys; sys.path[:0] = [{str(asset_dir)!r}, {str(runtime)!r}]; "
-        "import ecr_sweeper.handler as h; import aws_lambda_powertools as p; import botocore as b; "
-        "from ecr_sweeper.clients import require_models; require_models(); "
+        "import ecr_sweeper.faces.function as h; import aws_lambda_powertools as p; import botocore as b; "
+        "from ecr_sweeper.aws.clients import require_models; require_models(); "
         "print(h.lambda_handler.__name__, p.__file__, b.__file__, b.__version__)"
     )
     result = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, check=False)

@@ -124,11 +124,12 @@ def test_organization_lets_the_sweeper_assume_the_reader_role_in_any_account_and
 
 
 def test_the_granted_consumer_actions_match_what_the_adapters_call() -> None:
-    from ecr_sweeper import clients, in_use
+    from ecr_sweeper.aws import clients
+    from ecr_sweeper.aws.in_use import consumers
 
     calls = set(re.findall(r'\("sts"\)\.(\w+)\(', inspect.getsource(clients.Clients.assumed)))
     assert {"sts:" + "".join(w.title() for w in op.split("_")) for op in calls} == set(CONSUMER_ACTIONS)
-    listing = set(re.findall(r'organizations\.pages\("(\w+)"', inspect.getsource(in_use)))
+    listing = set(re.findall(r'organizations\.pages\("(\w+)"', inspect.getsource(consumers)))
     assert {"organizations:" + "".join(w.title() for w in op.split("_")) for op in listing} == set(ORGANIZATION_ACTIONS)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from ecr_sweeper.model import Protection
+from ecr_sweeper.core.model import Protection
 from infra.config import ContextError
 from infra.observability import QUERIES
 from tests.infrastructure.conftest import synth
@@ -146,8 +146,8 @@ def test_the_dashboard_shows_deletions_bytes_protections_failures_and_duration(t
 
 
 def test_the_dashboard_and_alarms_name_only_metrics_the_function_emits(template: Template) -> None:
-    # The names come from the runtime's own table (report.METRICS), never from a copy that can drift.
-    from ecr_sweeper.report import METRICS
+    # The names come from the runtime's own table (core/metrics.py), never from a copy that can drift.
+    from ecr_sweeper.core.metrics import METRICS
     from infra.observability import emitted
 
     named = {a["MetricName"] for a in alarms(template).values() if a.get("Namespace") == "EcrSweeper"}

@@ -16,7 +16,7 @@ from cdk_nag import AwsSolutionsChecks
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ecr_sweeper import permissions
+from ecr_sweeper.core import permissions
 from infra.app import FEATURE_FLAGS, ROOT
 from infra.config import DEFAULTS, ContextError
 from infra.role import (
@@ -228,7 +228,7 @@ def test_the_in_use_cache_bucket_is_private_encrypted_and_ssl_only(template: Tem
 
 
 def test_the_in_use_cache_grant_is_what_its_adapter_calls() -> None:
-    source = (ROOT / "lambda/ecr_sweeper/in_use_cache.py").read_text()
+    source = (ROOT / "lambda/ecr_sweeper/aws/in_use/cache.py").read_text()
     called = {"s3:" + "".join(w.title() for w in op.split("_")) for op in re.findall(r"self\._s3\.(\w+)\(", source)}
     assert called == set(IN_USE_CACHE_ACTIONS) == {"s3:GetObject", "s3:PutObject"}
 
@@ -272,27 +272,28 @@ def test_the_inventory_of_actions_is_what_the_adapters_call() -> None:
     def source(module: str) -> str:
         return (ROOT / f"lambda/ecr_sweeper/{module}.py").read_text()
 
-    ecr = {"ecr:" + op for op in called(source("registry"), "self._ecr")}
+    import importlib
+
+    ecr = {"ecr:" + op for op in called(source("aws/registry"), "self._ecr")}
     assert ecr == {*permissions.ECR, *permissions.COMMAND_LINE_ONLY}
     assert not set(permissions.COMMAND_LINE_ONLY) & set(ECR_ACTIONS), "the function never calls these"
-    # Each source's reader (and its helpers, named after it) calls exactly the in-use scan's actions.
-    from ecr_sweeper import in_use
+    # Each source's module calls exactly the in-use scan's actions of its service.
+    from ecr_sweeper.aws.in_use.scan import SOURCES
 
     scanned = set()
-    for service, reader in in_use.SOURCES:
-        for name, function in vars(in_use).items():
-            if callable(function) and (name == reader.__name__ or name.startswith(f"{reader.__name__}_")):
-                body = inspect.getsource(function)
-                operations = set(re.findall(r'source\.(?:call|pages)\(\s*"(\w+)"', body))
-                scanned |= {f"{service}:" + "".join(w.title() for w in op.split("_")) for op in operations}
+    for service, reader in SOURCES:
+        body = inspect.getsource(importlib.import_module(reader.__module__))
+        operations = set(re.findall(r'source\.(?:call|pages)\(\s*"(\w+)"', body))
+        scanned |= {f"{service}:" + "".join(w.title() for w in op.split("_")) for op in operations}
     assert scanned == set(permissions.IN_USE_SCAN) == set(IN_USE_UNSCOPED_ACTIONS) | set(IN_USE_SCOPED_ACTIONS)
-    assert {"ssm:" + op for op in called(source("cursor"), "self._ssm")} == set(permissions.STATE) == set(SSM_ACTIONS)
-    assert {"s3:" + op for op in called(source("cursor"), "self._s3")} == set(permissions.WORK_BUCKET)
-    assert {"s3:" + op for op in called(source("in_use_cache"), "self._s3")} == set(permissions.IN_USE_CACHE)
+    state = source("aws/state")
+    assert {"ssm:" + op for op in called(state, "self._ssm")} == set(permissions.STATE) == set(SSM_ACTIONS)
+    assert {"s3:" + op for op in called(state, "self._s3")} == set(permissions.WORK_BUCKET)
+    assert {"s3:" + op for op in called(source("aws/in_use/cache"), "self._s3")} == set(permissions.IN_USE_CACHE)
     # Central registries: the organization's accounts are listed, and each reader role assumed.
-    assert re.findall(r'organizations\.pages\("(\w+)"', source("in_use")) == ["list_accounts"]
+    assert re.findall(r'organizations\.pages\("(\w+)"', source("aws/in_use/consumers")) == ["list_accounts"]
     assert permissions.ORGANIZATION == ("organizations:ListAccounts",)
-    assert re.findall(r'\("sts"\)\.(\w+)\(', source("clients")) == ["assume_role"]
+    assert re.findall(r'\("sts"\)\.(\w+)\(', source("aws/clients")) == ["assume_role"]
     assert permissions.CONSUMERS == ("sts:AssumeRole",)
 
 

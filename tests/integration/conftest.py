@@ -50,7 +50,7 @@ def _caller() -> str:
     from a worker thread are the function's: the stricter of the two)."""
     frame = sys._getframe(2)
     while frame is not None:
-        if frame.f_globals.get("__name__") == "ecr_sweeper.cli":
+        if str(frame.f_globals.get("__name__")).startswith("ecr_sweeper.faces.cli"):
             return "command line"
         frame = frame.f_back  # type: ignore[assignment]
     return "function"
@@ -63,7 +63,7 @@ def calls_in_the_inventory(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[tupl
     checks the grants against the Service Authorization Reference), a consumer account's reader role
     (a client with assumed credentials), or the command line. A call missing there would be denied in
     a real account, where the emulator lets it pass."""
-    from ecr_sweeper import clients
+    from ecr_sweeper.aws import clients
 
     made: set[tuple[str, str]] = set()
     make = clients.client
@@ -86,7 +86,7 @@ def calls_in_the_inventory(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[tupl
 
 def unlisted(made: set[tuple[str, str]]) -> list[str]:
     """The calls, of (who, IAM action), that ecr_sweeper.permissions does not list for whoever made them."""
-    from ecr_sweeper import permissions
+    from ecr_sweeper.core import permissions
 
     function = permissions.function_actions(protect_in_use=True, consumers=True, organization=True, stepfunctions=True)
     free = set(permissions.NO_PERMISSION_NEEDED)
@@ -160,7 +160,7 @@ def ecr_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Every API call the handler makes, as `service:Operation`, counted on its own clients."""
-    from ecr_sweeper import clients
+    from ecr_sweeper.aws import clients
 
     counted: Counter[str] = Counter()
     make = clients.client
@@ -181,7 +181,7 @@ Refuse = Callable[[str, str, str], None]
 def refuse(monkeypatch: pytest.MonkeyPatch) -> Refuse:
     """`refuse("s3", "PutObject", "AccessDenied")`: from now on, the handler's clients get that error
     for that operation, as from a policy that denies it (the emulator evaluates no IAM)."""
-    from ecr_sweeper import clients
+    from ecr_sweeper.aws import clients
 
     refused: dict[tuple[str, str], str] = {}
     make = clients.client

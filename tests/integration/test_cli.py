@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ecr_sweeper.cli import main
+from ecr_sweeper.faces.cli.main import main
 from infra.app import ROOT
 from tests.emulator.ecr import Fault, faults
 from tests.emulator.seed import create_repository, push, push_index

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ecr_sweeper.cli import main
+from ecr_sweeper.faces.cli.main import main
 from tests.emulator.ecr import _find, backend
 from tests.emulator.seed import create_repository, push
 from tests.integration.registry import ago, untagged

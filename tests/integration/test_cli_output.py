@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from ecr_sweeper.cli import main
+from ecr_sweeper.faces.cli.main import main
 from tests.emulator.identity import OWN
 from tests.emulator.seed import create_repository, push_index
 from tests.integration.registry import SIZE, ago, digests, untagged

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ecr_sweeper.cli import main
-from ecr_sweeper.saved_plan import FORMAT, VERSION
+from ecr_sweeper.core.saved_plan import FORMAT, VERSION
+from ecr_sweeper.faces.cli.main import main
 from tests.emulator.ecr import add_tag, set_image_times
 from tests.emulator.seed import create_repository
 from tests.integration.registry import ago, digests, untagged

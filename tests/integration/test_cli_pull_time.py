@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ecr_sweeper.cli import main
+from ecr_sweeper.faces.cli.main import main
 from tests.emulator.identity import SWEEPER_ROLE
 from tests.emulator.seed import create_repository, push_index
 from tests.integration.registry import ago, untagged

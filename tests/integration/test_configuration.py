@@ -85,7 +85,7 @@ def test_an_invalid_log_level_does_not_break_the_import_only_the_invocation() ->
     # handler validates its settings before any AWS call
     probe = "\n".join(
         (
-            "import ecr_sweeper.handler as h",
+            "import ecr_sweeper.faces.function as h",
             "print(h.lambda_handler.__name__)",
             "try:",
             "    h.lambda_handler({}, None)",

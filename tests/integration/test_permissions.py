@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from ecr_sweeper.cli import main
+from ecr_sweeper.faces.cli.main import main
 from tests.emulator.identity import OWN, OWN_ACCOUNT
 from tests.emulator.seed import create_repository
 from tests.integration.conftest import Invoke, unlisted

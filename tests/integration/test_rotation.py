@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 import pytest
 
-from ecr_sweeper import stepfunctions
-from ecr_sweeper.cursor import Position
+from ecr_sweeper.core.rotation import Position
+from ecr_sweeper.faces import steps as stepfunctions
 from tests.emulator.identity import OWN
 from tests.emulator.seed import create_repository
 from tests.integration.conftest import Invoke

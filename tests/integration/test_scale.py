@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from ecr_sweeper.cursor import Position
+from ecr_sweeper.core.rotation import Position
 from tests.emulator.bulk import create_repositories, push_untagged
 from tests.emulator.ecr import Fault, Hook, faults
 from tests.emulator.identity import OWN

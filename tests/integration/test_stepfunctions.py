@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto.core.config import default_user_config
 
-from ecr_sweeper import stepfunctions
+from ecr_sweeper.faces import steps as stepfunctions
 from tests.emulator.compute import lambda_in_process
 from tests.emulator.ecr import Fault, faults
 from tests.emulator.identity import OWN

@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from ecr_sweeper.report import METRICS
+from ecr_sweeper.core.metrics import METRICS
 from tests.emulator.ecr import set_image_times
 from tests.emulator.seed import create_repository
 from tests.integration.conftest import Invoke

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from ecr_sweeper.cursor import Position
+from ecr_sweeper.core.rotation import Position
 from tests.emulator.identity import OWN
 from tests.emulator.seed import create_repository
 from tests.integration.conftest import Invoke

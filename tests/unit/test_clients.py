@@ -5,8 +5,8 @@ from __future__ import annotations
 import botocore
 import pytest
 
-from ecr_sweeper import clients
-from ecr_sweeper.settings import ConfigError
+from ecr_sweeper.aws import clients
+from ecr_sweeper.core.settings import ConfigError
 
 
 def test_the_pinned_botocore_knows_every_field_the_rules_read() -> None:

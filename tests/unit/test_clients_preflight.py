@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
 
-from ecr_sweeper import clients
-from ecr_sweeper.clients import Clients, setup_problem
+from ecr_sweeper.aws import clients
+from ecr_sweeper.aws.clients import Clients, setup_problem
 
 # Short enough that an endpoint that does not answer fails "in seconds", not after botocore's 60 s.
 SECONDS = 5

@@ -12,7 +12,7 @@ import botocore.utils
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from ecr_sweeper import clients
+from ecr_sweeper.aws import clients
 
 # The forms AWS sends: epoch seconds as JSON numbers (ECR imagePushedAt and lastRecordedPullTime,
 # ECS, Inspector), ISO 8601 strings with Z or an offset (query and REST services: STS credentials,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ecr_sweeper import runner
+from ecr_sweeper.run import runner
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from ecr_sweeper.in_use import FunctionCode, ImmutableFacts
-from ecr_sweeper.in_use_cache import CacheUnusable, InUseCacheStore, cache_key
+from ecr_sweeper.aws.in_use.cache import CacheUnusable, InUseCacheStore, cache_key
+from ecr_sweeper.aws.in_use.values import FunctionCode, ImmutableFacts
 
 ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:{}"
 CODE = FunctionCode("abc 2026-11-27T03:00:00.000+0000", "registry/app:v1", "registry/app@sha256:" + "1" * 64)

@@ -12,9 +12,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from ecr_sweeper.in_use import SOURCES, InUse, InUseScanFailed, ScanOptions, scan
-from ecr_sweeper.model import Protection, Use
-from ecr_sweeper.settings import Consumers
+from ecr_sweeper.aws.in_use.scan import SOURCES, scan
+from ecr_sweeper.aws.in_use.values import InUse, InUseScanFailed, ScanOptions
+from ecr_sweeper.core.model import Protection, Use
+from ecr_sweeper.core.settings import Consumers
 
 HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 DIGEST = "sha256:" + "ab" * 32
@@ -337,9 +338,9 @@ def test_the_endpoint_data_is_read_once_per_scan(stubs: Stubs, monkeypatch: pyte
     # Given no service's regions known yet, and botocore sessions counted (each reads endpoints.json)
     import botocore.session
 
-    from ecr_sweeper import in_use
+    from ecr_sweeper.aws.in_use import calls
 
-    monkeypatch.setattr(in_use, "_REGIONS", {})
+    monkeypatch.setattr(calls, "_REGIONS", {})
     sessions: list[object] = []
     get_session = botocore.session.get_session
 
@@ -355,4 +356,4 @@ def test_the_endpoint_data_is_read_once_per_scan(stubs: Stubs, monkeypatch: pyte
 
     # Then one session read the endpoint data of all of them
     assert len(sessions) == 1
-    assert {service for service, _ in in_use._REGIONS} == {service for service, _ in SOURCES}
+    assert {service for service, _ in calls._REGIONS} == {service for service, _ in SOURCES}

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ecr_sweeper.model import Action, Image, Protection, Use
-from ecr_sweeper.planner import Plan, judge, plan
-from ecr_sweeper.policy import Retention
+from ecr_sweeper.core.model import Action, Image, Protection, Use
+from ecr_sweeper.core.planner import Plan, plan
+from ecr_sweeper.core.policy import Retention
+from ecr_sweeper.core.rules import judge
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
 SECOND = timedelta(seconds=1)

@@ -17,9 +17,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecr_sweeper.model import IN_USE_FAMILIES, Action, Image, Protection, Use, Verdict
-from ecr_sweeper.planner import plan
-from ecr_sweeper.policy import Retention
+from ecr_sweeper.core.model import IN_USE_FAMILIES, Action, Image, Protection, Use, Verdict
+from ecr_sweeper.core.planner import plan
+from ecr_sweeper.core.policy import Retention
 
 
 def _deletes(verdict: Verdict) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecr_sweeper.policy import InvalidRetention, KeepForever, Retention, parse_retention
+from ecr_sweeper.core.policy import InvalidRetention, KeepForever, Retention, parse_retention
 
 
 @pytest.mark.parametrize(

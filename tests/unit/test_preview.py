@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from ecr_sweeper.preview import Preview, preview
+from ecr_sweeper.core.preview import Preview, preview
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
 

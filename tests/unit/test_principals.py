@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from ecr_sweeper.references import is_excluded, principal_arn
+from ecr_sweeper.core.references import is_excluded, principal_arn
 
 # The principalArn pattern of RegisterPullTimeUpdateExclusion (ECR API reference).
 EXCLUSION_PATTERN = re.compile(r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[\w+=,.@-]+(/[\w+=,.@-]+)*$")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecr_sweeper.references import ImageRef, is_digest, parse_image, reported_digest
+from ecr_sweeper.core.references import ImageRef, is_digest, parse_image, reported_digest
 
 DIGEST = "sha256:" + "ab" * 32
 OTHER = "sha256:" + "cd" * 32

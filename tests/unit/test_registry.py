@@ -8,8 +8,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from ecr_sweeper.model import DeleteFailure, Repository
-from ecr_sweeper.registry import EcrRegistry
+from ecr_sweeper.aws.registry import EcrRegistry
+from ecr_sweeper.core.model import DeleteFailure, Repository
 
 REPO = Repository("app", "arn:aws:ecr:us-east-1:123456789012:repository/app")
 A, B, C = ("sha256:" + ch * 64 for ch in "abc")

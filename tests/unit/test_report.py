@@ -9,10 +9,11 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from ecr_sweeper import observability
-from ecr_sweeper.model import Action, DeleteFailure, Image, Protection, Verdict
-from ecr_sweeper.outcome import IndexesNotRead, RepositoryOutcome, RepositoryResult
-from ecr_sweeper.report import LogReporter, Record, Recorder, repository_records
+from ecr_sweeper.core.model import Action, DeleteFailure, Image, Protection, Verdict
+from ecr_sweeper.core.outcome import IndexesNotRead, RepositoryOutcome, RepositoryResult
+from ecr_sweeper.run import observability
+from ecr_sweeper.run.records import Record, repository_records
+from ecr_sweeper.run.report import LogReporter, Recorder
 
 PUSHED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 

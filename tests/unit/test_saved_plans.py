@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ecr_sweeper.model import Action, Image, Verdict
-from ecr_sweeper.outcome import RepositoryOutcome, RepositoryResult
-from ecr_sweeper.planner import NOT_APPROVED, plan
-from ecr_sweeper.policy import Retention
-from ecr_sweeper.saved_plan import PlanRefused, document, load
+from ecr_sweeper.core.model import Action, Image, Verdict
+from ecr_sweeper.core.outcome import RepositoryOutcome, RepositoryResult
+from ecr_sweeper.core.planner import NOT_APPROVED, plan
+from ecr_sweeper.core.policy import Retention
+from ecr_sweeper.core.saved_plan import PlanRefused, document, load
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
 OLD = NOW - timedelta(days=30)

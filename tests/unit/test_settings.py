@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from ecr_sweeper.policy import Retention
-from ecr_sweeper.settings import ConfigError, RunOptions, Settings
+from ecr_sweeper.core.policy import Retention
+from ecr_sweeper.core.settings import ConfigError, RunOptions, Settings
 
 
 def test_defaults() -> None:

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from rich.console import Console
 
-from ecr_sweeper.model import Action, Image, Protection, Verdict
-from ecr_sweeper.outcome import RepositoryOutcome, RepositoryResult, SweepSummary
-from ecr_sweeper.views import Collected, Run, View
+from ecr_sweeper.core.model import Action, Image, Protection, Verdict
+from ecr_sweeper.core.outcome import RepositoryOutcome, RepositoryResult, SweepSummary
+from ecr_sweeper.faces.cli.views import Collected, Run, View
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
 LONG_REASON = (

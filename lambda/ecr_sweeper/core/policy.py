@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ecr_sweeper.constants import MAX_RETENTION_DAYS
+from ecr_sweeper.core.constants import MAX_RETENTION_DAYS
 
 KEEP_WORDS = frozenset({"off", "never", "keep"})
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from ecr_sweeper.constants import MAX_SUMMARY_REPOSITORIES
-from ecr_sweeper.model import Action, Check, DeleteFailure, Image, Protection, Verdict
+from ecr_sweeper.core.constants import MAX_SUMMARY_REPOSITORIES
+from ecr_sweeper.core.model import Action, Check, DeleteFailure, Image, Protection, Verdict
 
 
 class Status(enum.Enum):

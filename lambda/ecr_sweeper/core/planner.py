@@ -17,24 +17,13 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from ecr_sweeper.constants import INDEX_MEDIA_TYPES
-from ecr_sweeper.model import Action, Check, Image, Protection, Sighting, Use, Verdict
-from ecr_sweeper.policy import Retention
+from ecr_sweeper.core.constants import INDEX_MEDIA_TYPES
+from ecr_sweeper.core.model import Action, Check, Image, Protection, Sighting, Use, Verdict
+from ecr_sweeper.core.policy import Retention
+from ecr_sweeper.core.rules import INDEX_CHILD, REFERRER, Facts, expired, follows_subject, own_rules
 
-# The rules, in the order they are checked and shown (`ecr-sweeper explain`).
-TAGGED, ARCHIVED, IN_USE, INSPECTOR, AGE, PULL, INDEX_CHILD, REFERRER = (
-    "tagged",
-    "archived",
-    "in use",
-    "amazon inspector",
-    "age",
-    "recent pull",
-    "child of an index",
-    "referrer of an image",
-)
-_FOLLOWS_SUBJECT = "not checked: a referrer goes with its subject"
 NOT_APPROVED = "not in the approved plan: only digests that plan deletes are deleted"
 
 
@@ -60,29 +49,6 @@ class Plan:
         return [verdict for wave in self.waves for verdict in wave]
 
 
-@dataclass(frozen=True)
-class _Facts:
-    """What the rules about one digest's own history read."""
-
-    retention: Retention
-    now: datetime
-    # None: in-use protection is off (nothing was scanned).
-    in_use: Mapping[str, Sequence[Use]] | None
-    inspector: Mapping[str, Sighting]
-
-
-@dataclass(frozen=True, slots=True)
-class _Finding:
-    """A rule's result: the check, and when it keeps the digest, the verdict it gives."""
-
-    check: Check | None
-    keep: Verdict | None = None
-
-
-# What a rule finds when it neither keeps the digest nor is traced: one value, shared.
-_NOTHING = _Finding(None)
-
-
 def plan(
     images: Sequence[Image],
     retention: Retention,
@@ -104,18 +70,18 @@ def plan(
     plan"). `not_read`: indexes whose manifests were not read on purpose (in `children` or not):
     what they list is unknown, and each deletion says so in its caveat."""
     children = children or {}
-    facts = _Facts(retention, now, in_use, inspector or {})
+    facts = Facts(retention, now, in_use, inspector or {})
     present = {image.digest: image for image in images}
     referrers: dict[str, list[str]] = defaultdict(list)
     for image in images:
-        if _follows_subject(image, present):
+        if follows_subject(image, present):
             referrers[image.subject_digest].append(image.digest)  # type: ignore[index]
 
     decided: dict[str, Verdict] = {}
     checks: dict[str, list[Check]] = {}
     kept: list[str] = []
     for image in images:
-        found = _own_rules(image, facts, present, trace)
+        found = own_rules(image, facts, present, trace)
         if trace:
             checks[image.digest] = [f.check for f in found if f.check is not None]
         keep = next((f.keep for f in found if f.keep is not None), None)
@@ -126,8 +92,8 @@ def plan(
         elif keep is not None:
             decided[image.digest] = keep
             kept.append(image.digest)
-        elif not _follows_subject(image, present):
-            decided[image.digest] = _expired(image, retention, now)
+        elif not follows_subject(image, present):
+            decided[image.digest] = expired(image, retention, now)
 
     # Whatever is kept protects the manifests it lists and the referrers that describe it.
     protected = set(kept)
@@ -173,147 +139,6 @@ def plan(
         graph = _graph_checks(images, present, children, protected, decided)
         traced = {digest: (*own, *graph[digest]) for digest, own in checks.items()}
     return Plan(verdicts, _waves(verdicts, children, referrers, set(caveats)), absent, unread, skipped, traced)
-
-
-def judge(image: Image, retention: Retention, now: datetime) -> Verdict:
-    """The verdict of the age and pull rules alone: expired once at least `retention` has passed
-    since the push and since the last pull."""
-    facts = _Facts(retention, now, {}, {})
-    for rule in (_age, _pull):
-        keep = rule(image, facts, False).keep
-        if keep is not None:
-            return keep
-    return _expired(image, retention, now)
-
-
-def _own_rules(image: Image, facts: _Facts, present: Mapping[str, Image], trace: bool) -> list[_Finding]:
-    """The rules about the digest itself, in order, up to the first that keeps it (every one with
-    `trace`). A tagged or archived image is never judged: the rest are checked only for the trace.
-    Without `trace`, a rule that found nothing is left out."""
-    if not trace and (image.tags or image.archived):
-        return []
-    found: list[_Finding] = []
-    for rule in (_tagged, _archived, _in_use, _inspector):
-        finding = rule(image, facts, trace)
-        if finding is not _NOTHING:
-            found.append(finding)
-        if finding.keep is not None and not trace:
-            return found
-    if image.tags or image.archived:
-        return found if trace else []
-    if _follows_subject(image, present):
-        if trace:
-            found += [_Finding(Check(AGE, False, _FOLLOWS_SUBJECT)), _Finding(Check(PULL, False, _FOLLOWS_SUBJECT))]
-        return found
-    for rule in (_age, _pull):
-        finding = rule(image, facts, trace)
-        if finding is not _NOTHING:
-            found.append(finding)
-        if finding.keep is not None and not trace:
-            return found
-    return found
-
-
-def _tagged(image: Image, facts: _Facts, trace: bool) -> _Finding:
-    if not trace:
-        return _NOTHING
-    return _Finding(Check(TAGGED, bool(image.tags), ", ".join(image.tags) or "no tag"))
-
-
-def _archived(image: Image, facts: _Facts, trace: bool) -> _Finding:
-    if not trace:
-        return _NOTHING
-    return _Finding(Check(ARCHIVED, image.archived, f"image status {image.status}"))
-
-
-def _in_use(image: Image, facts: _Facts, trace: bool) -> _Finding:
-    users = tuple(facts.in_use.get(image.digest, ())) if facts.in_use is not None else ()
-    if users:
-        keep = Verdict(image, Action.KEPT, f"in use by {users[0]}", users[0].family, users)
-        return _Finding(Check(IN_USE, True, "; ".join(map(str, users))) if trace else None, keep)
-    if not trace:
-        return _NOTHING
-    if facts.in_use is None:
-        return _Finding(Check(IN_USE, False, "not scanned (PROTECT_IN_USE=false)"))
-    return _Finding(Check(IN_USE, False, "no workload runs it or names it by digest"))
-
-
-def _inspector(image: Image, facts: _Facts, trace: bool) -> _Finding:
-    """Amazon Inspector's reason to keep a digest: something runs it now, or ran it within the
-    retention window (lastInUseAt counts like a pull)."""
-    sighting = facts.inspector.get(image.digest)
-    seen = None
-    if sighting is not None and sighting.in_use_count > 0:
-        seen = f"in use per amazon inspector: {sighting.in_use_count} running task(s) or pod(s)"
-    elif sighting is not None and sighting.last_in_use_at is not None:
-        idle = facts.now - sighting.last_in_use_at
-        if idle < facts.retention.window:
-            seen = f"in use per amazon inspector: last in use {_ago(idle)} ago, retention {facts.retention}"
-    if seen is not None:
-        keep = Verdict(image, Action.KEPT, seen, Protection.INSPECTOR)
-        return _Finding(Check(INSPECTOR, True, seen) if trace else None, keep)
-    if not trace:
-        return _NOTHING
-    if sighting is None:
-        return _Finding(Check(INSPECTOR, False, "no sighting of it in use"))
-    last = sighting.last_in_use_at.isoformat() if sighting.last_in_use_at else "never"
-    return _Finding(Check(INSPECTOR, False, f"not in use now; last in use {last}"))
-
-
-def _age(image: Image, facts: _Facts, trace: bool) -> _Finding:
-    retention = facts.retention
-    if retention.days == 0:
-        return _Finding(Check(AGE, False, "retention 0d: every untagged digest expires")) if trace else _NOTHING
-    if image.pushed_at is None:
-        reason = "kept: ECR reports no push time, so its age is unknown"
-        return _Finding(
-            Check(AGE, True, reason) if trace else None, Verdict(image, Action.KEPT, reason, Protection.AGE)
-        )
-    return _recent(image, image.pushed_at, facts, trace, rule=AGE, what="pushed", kept="not expired", by=Protection.AGE)
-
-
-def _pull(image: Image, facts: _Facts, trace: bool) -> _Finding:
-    if image.last_pulled_at is None or facts.retention.days == 0:
-        if not trace:
-            return _NOTHING
-        detail = "no pull recorded" if image.last_pulled_at is None else "retention 0d: a pull keeps nothing"
-        return _Finding(Check(PULL, False, detail))
-    return _recent(
-        image,
-        image.last_pulled_at,
-        facts,
-        trace,
-        rule=PULL,
-        what="last pulled",
-        kept="pulled recently",
-        by=Protection.PULL,
-    )
-
-
-def _recent(
-    image: Image, when: datetime, facts: _Facts, trace: bool, *, rule: str, what: str, kept: str, by: Protection
-) -> _Finding:
-    """Whether `when` (the push, or the last pull) lies within the retention window: then it keeps."""
-    age = facts.now - when
-    applies = age < facts.retention.window
-    if not applies and not trace:
-        return _NOTHING
-    detail = f"{what} {_ago(age)} ago, retention {facts.retention}"
-    keep = Verdict(image, Action.KEPT, f"{kept}: {detail}", by) if applies else None
-    return _Finding(Check(rule, applies, detail) if trace else None, keep)
-
-
-def _expired(image: Image, retention: Retention, now: datetime) -> Verdict:
-    """The verdict for a digest that no rule of its own keeps."""
-    if retention.days == 0:
-        return Verdict(image, Action.WOULD_DELETE, "expired: retention 0d, every untagged digest expires")
-    pushed = f"pushed {_ago(now - image.pushed_at)} ago" if image.pushed_at is not None else "no push time"
-    pulled = (
-        f"last pulled {_ago(now - image.last_pulled_at)} ago"
-        if image.last_pulled_at is not None
-        else "no pull recorded"
-    )
-    return Verdict(image, Action.WOULD_DELETE, f"expired: {pushed}, {pulled}, retention {retention}")
 
 
 def _graph_checks(
@@ -398,10 +223,6 @@ def _candidate(image: Image) -> bool:
     return image.untagged and not image.archived
 
 
-def _follows_subject(image: Image, present: Mapping[str, Image]) -> bool:
-    return image.subject_digest is not None and image.subject_digest != image.digest and image.subject_digest in present
-
-
 def _protects(
     parent: str, children: Mapping[str, Sequence[str]], referrers: Mapping[str, Sequence[str]]
 ) -> Iterable[tuple[str, str, Protection]]:
@@ -448,11 +269,3 @@ def _waves(
     for digest, verdict in doomed.items():
         waves[level_of(digest)].append(verdict)
     return [waves[n] for n in sorted(waves)]
-
-
-def _ago(age: timedelta) -> str:
-    # A push after the evaluation time (an asOf in the past) reads as 0h, not as a negative age.
-    age = max(age, timedelta(0))
-    if age >= timedelta(days=1):
-        return f"{age.days}d"
-    return f"{int(age.total_seconds() // 3600)}h"

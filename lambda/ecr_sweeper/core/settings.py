@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ecr_sweeper import constants as c
-from ecr_sweeper.model import Image
-from ecr_sweeper.policy import InvalidRetention, KeepForever, Retention, parse_retention
-from ecr_sweeper.preview import Preview
+from ecr_sweeper.core import constants as c
+from ecr_sweeper.core.model import Image
+from ecr_sweeper.core.policy import InvalidRetention, KeepForever, Retention, parse_retention
+from ecr_sweeper.core.preview import Preview
 
 LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 

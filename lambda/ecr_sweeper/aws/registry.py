@@ -9,8 +9,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecr_sweeper.constants import BATCH_GET_SIZE, DELETE_BATCH_SIZE, DESCRIBE_IDS_SIZE, INDEX_MEDIA_TYPES, PAGE_SIZE
-from ecr_sweeper.model import DeleteFailure, Image, Repository
+from ecr_sweeper.core.constants import (
+    BATCH_GET_SIZE,
+    DELETE_BATCH_SIZE,
+    DESCRIBE_IDS_SIZE,
+    INDEX_MEDIA_TYPES,
+    PAGE_SIZE,
+)
+from ecr_sweeper.core.model import DeleteFailure, Image, Repository
 
 # Asked for explicitly so that ECR returns each manifest as pushed, never a converted one.
 ACCEPTED_MEDIA_TYPES = sorted(

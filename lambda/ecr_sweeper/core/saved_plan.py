@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ecr_sweeper.model import Action, Image, Verdict
-from ecr_sweeper.outcome import RepositoryResult
+from ecr_sweeper.core.model import Action, Image, Verdict
+from ecr_sweeper.core.outcome import RepositoryResult
 
 FORMAT = "ecr-sweeper-plan"
 VERSION = 1

@@ -10,11 +10,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
-from ecr_sweeper.constants import DELETE_BATCH_SIZE, DESCRIBE_IDS_SIZE, INDEX_MEDIA_TYPES
-from ecr_sweeper.deadline import Deadline
-from ecr_sweeper.errors import describe_error
-from ecr_sweeper.model import Action, Image, Protection, Repository, Sighting, Use, Verdict
-from ecr_sweeper.outcome import (
+from ecr_sweeper.aws.registry import EcrRegistry
+from ecr_sweeper.core.constants import DELETE_BATCH_SIZE, DESCRIBE_IDS_SIZE, INDEX_MEDIA_TYPES
+from ecr_sweeper.core.deadline import Deadline
+from ecr_sweeper.core.errors import describe_error
+from ecr_sweeper.core.model import Action, Image, Protection, Repository, Sighting, Use, Verdict
+from ecr_sweeper.core.outcome import (
     ArchivedIndexesUnread,
     DeadlineCut,
     IndexesNotRead,
@@ -25,9 +26,8 @@ from ecr_sweeper.outcome import (
     Status,
     UnexpectedFailure,
 )
-from ecr_sweeper.planner import Plan, plan
-from ecr_sweeper.policy import Retention, repository_policy
-from ecr_sweeper.registry import EcrRegistry
+from ecr_sweeper.core.planner import Plan, plan
+from ecr_sweeper.core.policy import Retention, repository_policy
 
 REFERENCED_BY_INDEX = "ImageReferencedByManifestList"
 # A delete answered with ImageNotFound: the digest is gone already (a retried call whose first

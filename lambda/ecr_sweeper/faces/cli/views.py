@@ -23,14 +23,15 @@ from rich.filesize import decimal
 from rich.markup import escape
 from rich.table import Table
 
-from ecr_sweeper.model import Action, Verdict
-from ecr_sweeper.outcome import (
+from ecr_sweeper.core.model import Action, Verdict
+from ecr_sweeper.core.outcome import (
     InvalidTag,
     RepositoryFailed,
     RepositoryResult,
     SweepSummary,
 )
-from ecr_sweeper.report import Recorder, notice_record, verdict_record
+from ecr_sweeper.run.records import notice_record, verdict_record
+from ecr_sweeper.run.report import Recorder
 
 # Amazon ECR storage: USD 0.10 per GB-month (aws.amazon.com/ecr/pricing, "Storage", private
 # repositories; the same in most regions). An estimate: layers shared with kept images are not freed.

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field, replace
 
-from ecr_sweeper.cursor import CursorStore, Position, rotate
-from ecr_sweeper.deadline import Deadline
-from ecr_sweeper.in_use import InUse, InUseScanFailed
-from ecr_sweeper.model import Repository
-from ecr_sweeper.outcome import (
+from ecr_sweeper.aws.in_use.values import InUse, InUseScanFailed
+from ecr_sweeper.aws.registry import EcrRegistry
+from ecr_sweeper.core.deadline import Deadline
+from ecr_sweeper.core.model import Repository
+from ecr_sweeper.core.outcome import (
     InUseReport,
     InUseState,
     Listener,
@@ -22,8 +22,8 @@ from ecr_sweeper.outcome import (
     Status,
     SweepSummary,
 )
-from ecr_sweeper.registry import EcrRegistry
-from ecr_sweeper.repository_sweep import Judgement, RepositorySweep
+from ecr_sweeper.core.rotation import CursorStore, Position, rotate
+from ecr_sweeper.run.repository_sweep import Judgement, RepositorySweep
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-from ecr_sweeper.constants import (
+from ecr_sweeper.core.constants import (
     DEFAULT_LOG_LEVEL,
     DEFAULT_METRICS_NAMESPACE,
     DEFAULT_SERVICE_NAME,
@@ -18,8 +18,8 @@ from ecr_sweeper.constants import (
     METRICS_NAMESPACE_ENV,
     SERVICE_NAME_ENV,
 )
-from ecr_sweeper.report import LogReporter
-from ecr_sweeper.settings import LOG_LEVELS, RunOptions, Settings
+from ecr_sweeper.core.settings import LOG_LEVELS, RunOptions, Settings
+from ecr_sweeper.run.report import LogReporter
 
 
 def _import_time_level() -> str:

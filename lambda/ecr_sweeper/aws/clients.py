@@ -31,8 +31,8 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
-from ecr_sweeper.errors import describe_error
-from ecr_sweeper.settings import ConfigError
+from ecr_sweeper.core.errors import describe_error
+from ecr_sweeper.core.settings import ConfigError
 
 # ECR publishes no rate for DescribeImages, ListTagsForResource or BatchDeleteImage, and each
 # API throttles on its own; botocore's standard mode retries ThrottlingException with

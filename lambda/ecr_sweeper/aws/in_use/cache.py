@@ -16,9 +16,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_sweeper.constants import IN_USE_CACHE_PREFIX
-from ecr_sweeper.errors import describe_error, error_code
-from ecr_sweeper.in_use import FunctionCode, ImmutableFacts
+from ecr_sweeper.aws.in_use.values import FunctionCode, ImmutableFacts
+from ecr_sweeper.core.constants import IN_USE_CACHE_PREFIX
+from ecr_sweeper.core.errors import describe_error, error_code
 
 # The format of the object; another version (written by a newer or older sweeper) is not read.
 FORMAT_VERSION = 1

@@ -1,23 +1,16 @@
-"""The one renderer of a sweep's values: a structured record per verdict and per event, and the
-EMF metrics, so that every deletion, and every keep, can be explained later.
-
-Reporter turns what the sweep hands its Listener into records; LogReporter writes them with the
-Powertools logger (the function), and the command-line tool keeps them for its JSON output.
-"""
+"""The structured records of a sweep's values: one per verdict, per notice, per repository and per
+in-use scan, each with the level it is written at. Reporter (report.py) writes them."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
-from ecr_sweeper.errors import describe_error
-from ecr_sweeper.model import Action, Protection, Verdict
-from ecr_sweeper.outcome import (
+from ecr_sweeper.core.errors import describe_error
+from ecr_sweeper.core.model import Action, Verdict
+from ecr_sweeper.core.outcome import (
     ArchivedIndexesUnread,
     DeadlineCut,
     IndexesNotRead,
@@ -27,11 +20,9 @@ from ecr_sweeper.outcome import (
     Notice,
     RepositoryFailed,
     RepositoryResult,
-    Status,
-    SweepSummary,
     UnexpectedFailure,
 )
-from ecr_sweeper.preview import Preview
+from ecr_sweeper.core.preview import Preview
 
 _LEVELS = {
     Action.DELETED: logging.INFO,
@@ -41,35 +32,6 @@ _LEVELS = {
     Action.GONE: logging.INFO,
     Action.DEFERRED: logging.INFO,
 }
-
-# Metric name -> (how it is read off the summary, unit). All are emitted on every run, zeros
-# included, so that dashboards and alarms never see a gap where a run happened.
-METRICS: dict[str, tuple[Callable[[SweepSummary], int], MetricUnit]] = {
-    "RepositoriesScanned": (lambda s: len(s.outcomes), MetricUnit.Count),
-    "ImagesScanned": (lambda s: s.total("images_scanned"), MetricUnit.Count),
-    "UntaggedImages": (lambda s: s.total("untagged_images"), MetricUnit.Count),
-    "ArchivedImages": (lambda s: s.total("archived_images"), MetricUnit.Count),
-    "ImagesDeleted": (lambda s: s.total("images_deleted"), MetricUnit.Count),
-    "BytesReclaimed": (lambda s: s.total("bytes_reclaimed"), MetricUnit.Bytes),
-    "DeleteFailures": (lambda s: s.total("delete_failures"), MetricUnit.Count),
-    "RepositoryErrors": (lambda s: s.count(Status.ERROR), MetricUnit.Count),
-    "InvalidRetentionTags": (lambda s: s.count(Status.INVALID_TAG), MetricUnit.Count),
-    "ImagesProtected": (lambda s: s.total("images_protected"), MetricUnit.Count),
-    **{
-        f"ProtectedBy{family.value}": (lambda s, f=family.value: s.protected_by(f), MetricUnit.Count)  # type: ignore[misc]
-        for family in Protection
-    },
-    "InUseScanFailures": (lambda s: int(s.in_use_failed), MetricUnit.Count),
-    "ConsumerAccountsScanned": (lambda s: s.consumer_accounts_scanned, MetricUnit.Count),
-    "InUseScanCalls": (lambda s: s.in_use_calls, MetricUnit.Count),
-    "RepositoriesDeferred": (lambda s: s.deferred, MetricUnit.Count),
-    "RepositoriesStarved": (lambda s: len(s.starved), MetricUnit.Count),
-}
-
-
-def emit_metrics(metrics: Any, summary: SweepSummary) -> None:
-    for name, (read, unit) in METRICS.items():
-        metrics.add_metric(name=name, unit=unit, value=read(summary))
 
 
 @dataclass(frozen=True)
@@ -210,7 +172,7 @@ def repository_records(
                 "record_type": "repository_summary",
                 "dry_run": dry_run,
                 **shown,
-                **{_snake(key): value for key, value in outcome.to_dict().items()},
+                **{snake(key): value for key, value in outcome.to_dict().items()},
             },
         )
     )
@@ -295,158 +257,9 @@ def in_use_records(report: InUseReport) -> list[Record]:
     return records
 
 
-@dataclass
-class Reporter:
-    """A Listener that renders every value into records and hands them to `write`. Holds no
-    per-run state of its own beyond what it is given, so it is safe to share across threads."""
-
-    dry_run: bool
-    preview: Preview | None = None
-
-    def write(self, record: Record) -> None:
-        raise NotImplementedError
-
-    def writes(self, level: int) -> bool:
-        """Whether a record of this level is written at all."""
-        return True
-
-    def in_use(self, report: InUseReport) -> None:
-        for record in in_use_records(report):
-            self.write(record)
-
-    def selected(self, repositories: int) -> None:
-        return None
-
-    def repository_started(self, repository: str) -> None:
-        return None
-
-    def verdict(self, repository: str, verdict: Verdict) -> None:
-        # The function writes a repository's records when it is done, in order.
-        return None
-
-    def repository_done(self, result: RepositoryResult) -> None:
-        for record in repository_records(result, dry_run=self.dry_run, preview=self.preview, wanted=self.writes):
-            self.write(record)
-
-    def deadline(self, not_started: int, next_start: str) -> None:
-        self.write(
-            Record(
-                logging.WARNING,
-                f"deadline: {not_started} repositories not started; the next run starts at {next_start}",
-                {"record_type": "deadline", "repositories_not_started": not_started, "next_start": next_start},
-            )
-        )
-
-    def cursor_error(self, action: str, error: BaseException) -> None:
-        self.write(
-            Record(
-                logging.WARNING,
-                f"could not {action} where the sweep starts ({describe_error(error)}); starting at the first "
-                "repository",
-                {"record_type": "cursor_error", "error": describe_error(error)},
-            )
-        )
-
-    def in_use_cache_error(self, action: str, error: BaseException) -> None:
-        consequence = (
-            "this run describes every task definition revision and function version again (a full scan)"
-            if action == "read"
-            else "the next run describes again what this one read"
-        )
-        self.write(
-            Record(
-                logging.WARNING,
-                f"could not {action} the in-use cache ({describe_error(error)}): {consequence}",
-                {"record_type": "in_use_cache_error", "action": action, "error": describe_error(error)},
-            )
-        )
-
-    def starved(self, repositories: list[str]) -> None:
-        shown = ", ".join(repositories[:20]) + (f" and {len(repositories) - 20} more" if len(repositories) > 20 else "")
-        self.write(
-            Record(
-                logging.WARNING,
-                f"{len(repositories)} repositories were not started by this run nor by the one before it: {shown}. "
-                "One run is too short for the registry: with engine=lambda, deploy engine=stepfunctions; with "
-                "engine=stepfunctions, lower repositoriesPerInvocation",
-                {
-                    "record_type": "starved",
-                    "repositories_starved": len(repositories),
-                    "repositories": repositories[:100],
-                },
-            )
-        )
-
-    def finished(self, summary: SweepSummary) -> None:
-        totals = summary.to_dict()
-        totals.pop("repositories")
-        self.write(
-            Record(
-                logging.INFO,
-                "sweep finished",
-                {"record_type": "sweep_summary", **{_snake(k): v for k, v in totals.items()}},
-            )
-        )
-
-    def region_failed(self, region: str | None, error: BaseException) -> None:
-        self.write(
-            Record(
-                logging.ERROR,
-                f"region {region} failed, nothing deleted there: {describe_error(error)}",
-                {"record_type": "region_error", "error": describe_error(error)},
-                error,
-            )
-        )
-
-
-@dataclass
-class LogReporter(Reporter):
-    """The function's reporter: every record through the Powertools logger."""
-
-    logger: Any = None
-
-    def write(self, record: Record) -> None:
-        self.logger.log(record.level, record.message, extra=record.extra, exc_info=record.exc_info)
-
-    def writes(self, level: int) -> bool:
-        # A run at INFO (the default) writes no `kept` verdict of the plan: they are not rendered.
-        return bool(self.logger.isEnabledFor(level))
-
-    def repository_started(self, repository: str) -> None:
-        # Within a worker thread, every record carries `repository`, whoever writes it (botocore's
-        # retry warnings too). Powertools' thread-safe keys live in a ContextVar, one per thread.
-        self.logger.thread_safe_append_keys(repository=repository)
-
-    def repository_done(self, result: RepositoryResult) -> None:
-        try:
-            super().repository_done(result)
-        finally:
-            self.logger.thread_safe_remove_keys(["repository"])
-
-
-@dataclass
-class Recorder(Reporter):
-    """Keeps every record as a dict, and every repository's result as values (the command line)."""
-
-    records: list[dict[str, Any]] = field(default_factory=list)
-    results: list[RepositoryResult] = field(default_factory=list)
-    # The region being swept: every record says which (regions are swept one after the other).
-    region: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def write(self, record: Record) -> None:
-        with self.lock:
-            self.records.append({**record.as_dict(), "region": self.region})
-
-    def repository_done(self, result: RepositoryResult) -> None:
-        super().repository_done(result)
-        with self.lock:
-            self.results.append(result)
-
-
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _snake(key: str) -> str:
+def snake(key: str) -> str:
     return "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in key)

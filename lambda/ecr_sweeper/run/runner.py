@@ -11,21 +11,22 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from ecr_sweeper import observability
-from ecr_sweeper.clients import Clients, require_models
-from ecr_sweeper.constants import CONSUMER_SESSION_NAME, WORK_BUCKET_ENV
-from ecr_sweeper.cursor import CursorStore, NoCursor, SsmCursor, SsmFirstRun, WorkBucket
-from ecr_sweeper.deadline import Deadline
-from ecr_sweeper.errors import describe_error
-from ecr_sweeper.in_use import ImmutableFacts, InUse, ScanOptions, scan
-from ecr_sweeper.in_use_cache import InUseCacheStore, caller_account
-from ecr_sweeper.outcome import Listener, SweepSummary, combine
-from ecr_sweeper.preview import preview
-from ecr_sweeper.registry import EcrRegistry
-from ecr_sweeper.report import emit_metrics
-from ecr_sweeper.repository_sweep import Judgement
-from ecr_sweeper.settings import ConfigError, RunOptions, Settings
-from ecr_sweeper.sweep import Selection, Sweep
+from ecr_sweeper.aws.clients import Clients, require_models
+from ecr_sweeper.aws.in_use.scan import scan_with_cache
+from ecr_sweeper.aws.in_use.values import InUse, ScanOptions
+from ecr_sweeper.aws.registry import EcrRegistry
+from ecr_sweeper.aws.state import SsmCursor, SsmFirstRun, WorkBucket
+from ecr_sweeper.core.constants import CONSUMER_SESSION_NAME, WORK_BUCKET_ENV
+from ecr_sweeper.core.deadline import Deadline
+from ecr_sweeper.core.errors import describe_error
+from ecr_sweeper.core.metrics import emit_metrics
+from ecr_sweeper.core.outcome import Listener, SweepSummary, combine
+from ecr_sweeper.core.preview import preview
+from ecr_sweeper.core.rotation import CursorStore, NoCursor
+from ecr_sweeper.core.settings import ConfigError, RunOptions, Settings
+from ecr_sweeper.run import observability
+from ecr_sweeper.run.repository_sweep import Judgement
+from ecr_sweeper.run.sweep import Selection, Sweep
 
 T = TypeVar("T")
 logger = observability.logger
@@ -192,51 +193,23 @@ def _sweep_region(
 def _in_use_scan(
     settings: Settings, clients: Clients, here: Clients, deadline: Deadline, report: Listener
 ) -> Callable[[], InUse]:
-    """The region's in-use scan, with the in-use cache when there is one: read what earlier runs
-    learned that never changes about each account it reads (the function's own, then each consumer
-    account as the scan reaches it), scan, and write back what this run used or learned (also when
-    the scan failed: what it read is still true). A cache that cannot be read means a full scan; one
-    that cannot be written, a full scan again next time; both say so, neither stops the run."""
+    """The region's in-use scan: `here` reads the region (and assumes each consumer account's role
+    there); `clients`, the function's home region, holds the in-use cache."""
     options = ScanOptions(settings.eks_clusters_ignored, settings.inspector_in_use, settings.consumers)
-    bucket = settings.in_use_cache_bucket
 
     def assume(role_arn: str) -> Clients:
         # A consumer account is read with clients of the role assumed there, in the same region.
         return here.assumed(role_arn, CONSUMER_SESSION_NAME)
 
-    def run() -> InUse:
-        if not bucket:
-            return scan(here, options, assume, deadline=deadline)
-        # The cache lives with the stack (the clients' home region); each account and region has its
-        # own object, a consumer account's too.
-        store, region = InUseCacheStore(clients("s3"), bucket), here.region_name or ""
-        opened: dict[str, ImmutableFacts] = {}
-
-        def facts_of(account: str) -> ImmutableFacts:
-            facts = ImmutableFacts()
-            try:
-                facts = store.load(account, region)
-            except Exception as error:  # noqa: BLE001 - without the cache the scan describes everything
-                report.in_use_cache_error("read", error)
-            opened[account] = facts
-            return facts
-
-        own = ImmutableFacts()
-        try:
-            own = facts_of(caller_account(clients("sts")))
-        except Exception as error:  # noqa: BLE001 - the account unknown: no object to read or write
-            report.in_use_cache_error("read", error)
-        try:
-            return scan(here, options, assume, facts=own, consumer_facts=facts_of, deadline=deadline)
-        finally:
-            # Also when the scan failed: what it read is still true.
-            for account, facts in opened.items():
-                try:
-                    store.save(account, region, facts)
-                except Exception as error:  # noqa: BLE001 - the next run scans in full, nothing worse
-                    report.in_use_cache_error("write", error)
-
-    return run
+    return lambda: scan_with_cache(
+        here,
+        options,
+        assume,
+        cache=(clients, settings.in_use_cache_bucket) if settings.in_use_cache_bucket else None,
+        region=here.region_name or "",
+        deadline=deadline,
+        on_cache_error=report.in_use_cache_error,
+    )
 
 
 def _cursor(

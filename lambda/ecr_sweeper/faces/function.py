@@ -1,0 +1,31 @@
+"""The Lambda face: the scheduled (or manual) event in, the run's summary out. The run is built by
+runner.py; this module only renders it as logs, metrics and a return value."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from ecr_sweeper.aws.clients import Clients
+from ecr_sweeper.core.deadline import Deadline
+from ecr_sweeper.core.outcome import SweepFailed
+from ecr_sweeper.run import runner
+from ecr_sweeper.run.observability import metrics, reporter
+
+
+@metrics.log_metrics
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    settings = runner.start(context)
+    clients = Clients()
+    options = runner.run_options(settings, event, clients)
+    summary = runner.sweep(
+        settings,
+        options,
+        listener=partial(reporter, options),
+        clients=clients,
+        deadline=Deadline.of(context),
+        metrics=metrics,
+    )
+    if summary.failed or summary.in_use_failed or summary.failed_regions:
+        raise SweepFailed(summary)
+    return summary.to_dict()
