@@ -26,7 +26,6 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from ecr_sweeper.aws.clients import Clients
 from ecr_sweeper.core.deadline import Deadline
 from ecr_sweeper.core.outcome import Status
 from ecr_sweeper.core.preview import Preview
@@ -61,10 +60,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def list_step(settings: Settings, execution_input: Any, context: Any) -> dict[str, Any]:
-    clients = Clients()
     # The preview week is decided once, here, for every batch of the execution.
-    options = runner.run_options(settings, execution_input, clients)
-    batches = [{"repositories": names} for names in runner.batches(settings, options, clients)]
+    options = runner.run_options(settings, execution_input)
+    batches = [{"repositories": names} for names in runner.batches(settings, options)]
     count = sum(len(batch["repositories"]) for batch in batches)
     state: dict[str, Any] = {
         "dryRun": options.dry_run,
@@ -78,7 +76,7 @@ def list_step(settings: Settings, execution_input: Any, context: Any) -> dict[st
     if len(json.dumps(batches)) <= INLINE_LIMIT_BYTES:
         logger.info(f"listed {count} repositories in {len(batches)} inline batch(es)", extra=state)
         return {**state, "batches": batches}
-    bucket = runner.work_bucket(settings, clients)
+    bucket = runner.work_bucket(settings)
     key = f"runs/{getattr(context, 'aws_request_id', None) or uuid.uuid4().hex}/batches.json"
     bucket.put_json(key, batches)
     logger.info(f"listed {count} repositories in {len(batches)} batches, s3://{bucket.bucket}/{key}", extra=state)
@@ -118,7 +116,7 @@ def collect_step(settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
         results = event["results"]
     else:
         written = event["resultWriter"]
-        results = list(runner.work_bucket(settings, Clients(), written["Bucket"]).map_results(written["Key"]))
+        results = list(runner.work_bucket(settings, bucket=written["Bucket"]).map_results(written["Key"]))
     totals = {key: sum(int(result.get(key) or 0) for result in results) for key in TOTALS}
     failed = [entry for result in results for entry in result.get("failed", [])]
     logger.info(

@@ -1,24 +1,29 @@
-"""The one composition root: settings, run options and a client factory in, a sweep per region
-out. The faces (handler.py, stepfunctions.py, cli.py) call only this, and render what it returns.
+"""The one composition root: settings, run options and a Target in, a sweep per region out. It
+builds every client and adapter; the faces (faces/function.py, faces/steps.py, faces/cli/) hand it
+what they were given (a profile, regions, an endpoint, the Lambda context) and render what it
+returns.
 """
 
 from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from ecr_sweeper.aws.clients import Clients, require_models
+from ecr_sweeper.aws import clients as aws_clients
+from ecr_sweeper.aws.clients import Clients, ecr_regions, require_models
 from ecr_sweeper.aws.in_use.scan import scan_with_cache
 from ecr_sweeper.aws.in_use.values import InUse, ScanOptions
 from ecr_sweeper.aws.registry import EcrRegistry
 from ecr_sweeper.aws.state import SsmCursor, SsmFirstRun, WorkBucket
-from ecr_sweeper.core.constants import CONSUMER_SESSION_NAME, WORK_BUCKET_ENV
+from ecr_sweeper.core.constants import CONSUMER_SESSION_NAME, LOG_LEVEL_ENV, WORK_BUCKET_ENV
 from ecr_sweeper.core.deadline import Deadline
 from ecr_sweeper.core.errors import describe_error
+from ecr_sweeper.core.manifest_reads import ManifestReads
+from ecr_sweeper.core.manifest_reads import manifest_reads as manifest_reads_of
 from ecr_sweeper.core.metrics import emit_metrics
 from ecr_sweeper.core.outcome import Listener, SweepSummary, combine
 from ecr_sweeper.core.preview import preview
@@ -30,6 +35,25 @@ from ecr_sweeper.run.sweep import Selection, Sweep
 
 T = TypeVar("T")
 logger = observability.logger
+
+# Failures of the AWS calls themselves, and the one line that tells a person what to do about a
+# set-up error among them (no credentials, no region, an endpoint that does not answer).
+AWS_ERRORS = aws_clients.AWS_ERRORS
+setup_problem = aws_clients.setup_problem
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a run reads and deletes, as a face was given it: a named profile (None: the usual
+    credential chain), an endpoint (a local emulator), a region (None: the configured one)."""
+
+    profile: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+
+    def clients(self) -> Clients:
+        return Clients(region=self.region, profile=self.profile, endpoint_url=self.endpoint_url)
+
 
 # The cyclic garbage collector's first threshold: allocations, less deallocations, between two
 # collections of the youngest generation (CPython's default is 700). A sweep allocates millions of
@@ -58,10 +82,11 @@ def validated(read: Callable[[], T]) -> T:
         raise
 
 
-def run_options(settings: Settings, event: Any, clients: Clients) -> RunOptions:
+def run_options(settings: Settings, event: Any, target: Target = Target()) -> RunOptions:
     """The options of a function run: the event's, and in the preview week a dry run that says
     when deleting starts. A run whose event set dryRun itself, or a forecast, is left as it is."""
     options = validated(lambda: RunOptions.from_event(event, settings))
+    clients = target.clients()
     if settings.preview_days <= 0 or options.dry_run_given or options.as_of is not None:
         return options
     now = datetime.now(timezone.utc)
@@ -96,7 +121,7 @@ def sweep(
     options: RunOptions,
     *,
     listener: Callable[[str | None], Listener],
-    clients: Clients | None = None,
+    target: Target = Target(),
     regions: Sequence[str | None] = (),
     deadline: Deadline | None = None,
     metrics: Any = None,
@@ -106,7 +131,7 @@ def sweep(
     that fails does not stop the others. `listener(region)` receives what happens in a region.
     `batch` names a Step Functions batch: the repositories were listed by the sweeper, and the
     batch keeps its own rotation. With `metrics`, each region's totals are added to them."""
-    clients = clients or Clients()
+    clients = target.clients()
     tune_garbage_collection()
     summaries = [
         _sweep_region(
@@ -227,31 +252,65 @@ def _cursor(
     return SsmCursor(clients("ssm"), settings.cursor_parameter + suffix, legacy + suffix if legacy else None)
 
 
-def batches(settings: Settings, options: RunOptions, clients: Clients) -> list[list[str]]:
+def batches(settings: Settings, options: RunOptions, target: Target = Target()) -> list[list[str]]:
     """The Step Functions engine's batches: the named repositories, else every one of the region
     (sorted, so that batch n holds about the same repositories night after night)."""
-    if options.repositories is not None:
-        # The sweep step reports any name that does not exist, as the function does.
-        names = list(options.repositories)
-    else:
-        names = sorted(repository.name for repository in EcrRegistry(clients("ecr")).repositories())
+    # The sweep step reports a named repository that does not exist, as the function does.
+    names = list(options.repositories) if options.repositories is not None else repository_names(target)
     size = settings.repositories_per_invocation
     return [names[start : start + size] for start in range(0, len(names), size)]
 
 
-def work_bucket(settings: Settings, clients: Clients, bucket: str | None = None) -> WorkBucket:
+def work_bucket(settings: Settings, target: Target = Target(), bucket: str | None = None) -> WorkBucket:
     """The engine's bucket: the configured one, or `bucket` (named by a Map's ResultWriter)."""
     name = bucket or settings.work_bucket
     if not name:
         raise ConfigError(f"{WORK_BUCKET_ENV} is not set: the Step Functions engine's function needs its work bucket")
-    return WorkBucket(clients("s3"), name)
+    return WorkBucket(target.clients()("s3"), name)
 
 
-def repository_names(clients: Clients) -> list[str]:
-    """Every repository of the clients' region, sorted (the command line matches its patterns)."""
+def repository_names(target: Target, region: str | None = None) -> list[str]:
+    """Every repository of the region (None: the target's), sorted."""
+    clients = target.clients().in_region(region)
     return sorted(repository.name for repository in EcrRegistry(clients("ecr")).repositories())
 
 
-def pull_time_exclusions(clients: Clients) -> list[str]:
-    """The principals whose pulls ECR does not record in the clients' region."""
-    return EcrRegistry(clients("ecr")).pull_time_exclusions()
+# -- what the command line needs before it sweeps ---------------------------------------------------
+
+
+def laptop_settings(env: Mapping[str, str]) -> Settings:
+    """The command line's settings: the function's environment variables, every record kept (the
+    command line renders its own levels), and an SDK whose models know every field a safety rule
+    reads (pip may have given this laptop an older botocore than the function bundles)."""
+    settings = Settings.from_env({**env, LOG_LEVEL_ENV: "DEBUG"})
+    require_models()
+    return settings
+
+
+def known_regions() -> frozenset[str]:
+    """The regions the installed SDK knows Amazon ECR in."""
+    return ecr_regions()
+
+
+def configured_region(target: Target) -> str | None:
+    """The target's region, or the one configured for its profile (as the AWS CLI finds it)."""
+    return target.clients().region_name
+
+
+def identity(target: Target, region: str) -> tuple[str, str]:
+    """(account, ARN) of the target's credentials, asked once with a short timeout."""
+    return target.clients().in_region(region).caller()
+
+
+def manifest_reads(target: Target, regions: Sequence[str], caller: str, *, told: bool) -> dict[str, ManifestReads]:
+    """Per region: whether to read untagged index manifests, and what to tell the person
+    (core/manifest_reads.py); a list of exclusions that cannot be read counts as not excluded."""
+    reads = {}
+    for region in regions:
+        try:
+            exclusions: list[str] | None = EcrRegistry(target.clients().in_region(region)("ecr")).pull_time_exclusions()
+            unknown = ""
+        except AWS_ERRORS as error:
+            exclusions, unknown = None, describe_error(error)
+        reads[region] = manifest_reads_of(caller, region, exclusions, unknown=unknown, told=told)
+    return reads

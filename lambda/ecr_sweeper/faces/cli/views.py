@@ -7,21 +7,15 @@ Sizes are decimal (kB, MB, GB: powers of 1,000), as ECR's price per GB-month is 
 from __future__ import annotations
 
 import json
-import re
-import textwrap
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from rich import box
 from rich.console import Console
-from rich.filesize import decimal
 from rich.markup import escape
-from rich.table import Table
 
 from ecr_sweeper.core.model import Action, Verdict
 from ecr_sweeper.core.outcome import (
@@ -30,6 +24,7 @@ from ecr_sweeper.core.outcome import (
     RepositoryResult,
     SweepSummary,
 )
+from ecr_sweeper.faces.cli.tables import day, fitted, listing, short, shorten, size
 from ecr_sweeper.run.records import notice_record, verdict_record
 from ecr_sweeper.run.report import Recorder
 
@@ -37,30 +32,10 @@ from ecr_sweeper.run.report import Recorder
 # repositories; the same in most regions). An estimate: layers shared with kept images are not freed.
 ECR_STORAGE_USD_PER_GB_MONTH = 0.10
 GB = 1000**3
-# The narrowest a shared column gets: a repository name or a reason still reads.
-MIN_FLEXIBLE = 8
-# The short digest of the tables, which `explain` accepts as a prefix.
-SHORT_DIGEST = 12
 # What the planner and a real run end with that counts as deleting.
 DELETING = (Action.WOULD_DELETE, Action.DELETED)
 # Final verdicts of a real run that the stream shows as they happen.
 STREAMED = (Action.DELETED, Action.DELETE_FAILED, Action.GONE, Action.DEFERRED)
-
-_DIGEST = re.compile(r"sha256:([0-9a-f]{12})[0-9a-f]{52}")
-_ARN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:")
-
-
-def short(digest: str) -> str:
-    return digest.removeprefix("sha256:")[:SHORT_DIGEST]
-
-
-def shorten(reason: str) -> str:
-    """A reason as a table shows it: digests cut to 12 hex, ARNs to their resource."""
-    return _ARN.sub("", _DIGEST.sub(lambda m: m.group(1), reason))
-
-
-def size(n: int) -> str:
-    return decimal(n)
 
 
 @dataclass
@@ -215,6 +190,37 @@ class View:
 
     # -- after the sweep -------------------------------------------------------------------------
 
+    def explanation(
+        self, repository: str, digest: str, tags: Sequence[str], rules: list[dict[str, Any]], verdict: dict[str, str]
+    ) -> None:
+        """`explain`: every rule checked for one digest, whether it applies, and the verdict."""
+        if self.output in ("json", "jsonl"):
+            self.line({"repository": repository, "digest": digest, "tags": list(tags), "rules": rules,
+                       "verdict": verdict})  # fmt: skip
+            return
+        self.out.print(f"[bold]{escape(repository)}@{digest}[/]", soft_wrap=True)
+        for rule in rules:
+            mark = "[green]applies[/]" if rule["applies"] else "[dim]does not apply[/]"
+            self.out.print(f"  {escape(rule['rule'])}: {mark} - {escape(rule['detail'])}", soft_wrap=True)
+        self.out.print(f"[bold]verdict[/]: {escape(verdict['action'])} - {escape(verdict['reason'])}", soft_wrap=True)
+
+    def interrupted(
+        self,
+        run: Run,
+        deleted: Sequence[tuple[str | None, str, str]],
+        not_deleted: Sequence[tuple[str | None, str, str]],
+        extra: dict[str, Any],
+    ) -> None:
+        """A sweep stopped by Ctrl-C: its output, then (in a table) what was and was not deleted."""
+        self.show(run, command="sweep", extra=extra)
+        if self.output == "table":
+            self.say(f"Interrupted. Deleted {len(deleted)} digest(s):")
+            for line in listing(deleted):
+                self.say(f"  {line}")
+            self.say(f"Not deleted: {len(not_deleted)} digest(s) of the plan:")
+            for line in listing(not_deleted):
+                self.say(f"  {line}")
+
     def nothing(self, *, command: str, **extra: Any) -> None:
         """The output of a command that swept nothing (no approved digest, or the answer was no):
         still one JSON document, or one totals line."""
@@ -293,7 +299,7 @@ class View:
                 ]
             )
         # The repository and the reasons share what the fixed columns leave.
-        self.out.print(_fitted(None, headers, rows, width=self.out.width, flexible=(1, 7), right=(4, 5, 6, 8)))
+        self.out.print(fitted(None, headers, rows, width=self.out.width, flexible=(1, 7), right=(4, 5, 6, 8)))
 
     def _details(self, run: Run) -> None:
         """One table per repository, one row per untagged digest; the reason gets what is left."""
@@ -304,7 +310,7 @@ class View:
             rows = [
                 [
                     short(verdict.image.digest),
-                    _day(verdict.image.pushed_at),
+                    day(verdict.image.pushed_at),
                     size(verdict.image.size_bytes),
                     verdict.action.value,
                     shorten(verdict.reason) + (" (unverified: see caveat)" if verdict.caveat else ""),
@@ -312,80 +318,7 @@ class View:
                 for verdict in result.verdicts
             ]
             title = f"{result.outcome.repository} ({region or '-'})"
-            self.out.print(_fitted(title, headers, rows, width=self.out.width, flexible=(4,), right=(2,)))
-
-
-def _fitted(
-    title: str | None,
-    headers: list[str],
-    rows: list[list[str]],
-    *,
-    width: int,
-    flexible: tuple[int, ...],
-    right: tuple[int, ...] = (),
-) -> Table:
-    """A table that fits `width`: fixed columns as wide as their widest cell, the `flexible` ones
-    sharing the rest; every cell folded to at most two lines and cut with an ellipsis beyond."""
-    natural = [max([len(header)] + [len(row[n]) for row in rows]) for n, header in enumerate(headers)]
-    if sum(natural) + len(headers) - 1 > width:
-        # Short of room: a header of several words takes two lines rather than columns.
-        headers = [_halved(header) for header in headers]
-        natural = [
-            max([len(line) for line in header.split("\n")] + [len(row[n]) for row in rows])
-            for n, header in enumerate(headers)
-        ]
-    fixed = sum(w for n, w in enumerate(natural) if n not in flexible)
-    # One space between columns.
-    room = max(width - fixed - (len(headers) - 1), MIN_FLEXIBLE * len(flexible))
-    widths = list(natural)
-    if sum(natural[n] for n in flexible) > room:
-        # Water-filling: a column that needs less than an even share gets what it needs, and the
-        # others share what it leaves.
-        least = {n: max([MIN_FLEXIBLE] + [len(line) for line in headers[n].split("\n")]) for n in flexible}
-        pending = sorted(flexible, key=lambda n: natural[n])
-        share = room
-        while pending:
-            fair = share // len(pending)
-            n = pending.pop(0)
-            widths[n] = max(least[n], min(natural[n], fair)) if pending else max(least[n], share)
-            share -= widths[n]
-    table = Table(
-        title=escape(title) if title else None,
-        title_justify="left",
-        title_style="bold",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        # SIMPLE_HEAD puts one blank between columns: the only gap counted above.
-        padding=0,
-    )
-    for n, header in enumerate(headers):
-        table.add_column(header, width=widths[n], no_wrap=True, justify="right" if n in right else "left")
-    for row in rows:
-        table.add_row(*(escape(_two_lines(cell, widths[n])) for n, cell in enumerate(row)))
-    return table
-
-
-def _halved(header: str) -> str:
-    """A header of several words on two lines, split at the space nearest its middle."""
-    spaces = [n for n, ch in enumerate(header) if ch == " "]
-    if not spaces:
-        return header
-    middle = min(spaces, key=lambda n: abs(n - len(header) / 2))
-    return f"{header[:middle]}\n{header[middle + 1 :]}"
-
-
-def _two_lines(text: str, width: int) -> str:
-    """`text` in at most two lines of `width`, wrapped at spaces where it can; cut with … beyond."""
-    if len(text) <= width:
-        return text
-    if " " in text:
-        first, *rest = textwrap.wrap(text, width, break_on_hyphens=False)
-        second = " ".join(rest)
-    else:
-        first, second = text[:width], text[width:]
-    if len(second) > width:
-        second = second[: width - 1] + "…"
-    return f"{first}\n{second}"
+            self.out.print(fitted(title, headers, rows, width=self.out.width, flexible=(4,), right=(2,)))
 
 
 def _real(run: Run) -> bool:
@@ -420,15 +353,3 @@ def _problems(run: Run) -> list[str]:
         if summary.error:
             problems.append(f"{summary.region}: failed, nothing deleted there: {summary.error}")
     return problems
-
-
-def _day(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d") if value else "-"
-
-
-def listing(items: Sequence[tuple[str | None, str, str]], limit: int = 20) -> list[str]:
-    """`region repository@digest` lines, the first `limit` of them and how many more."""
-    lines = [f"{region or '-'} {repository}@{digest}" for region, repository, digest in items[:limit]]
-    if len(items) > limit:
-        lines.append(f"... and {len(items) - limit} more")
-    return lines
