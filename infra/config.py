@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecr_sweeper.core import constants as c
-from ecr_sweeper.core.settings import ConfigError, Consumers, Settings
+from ecr_sweeper.core import validators as v
+from ecr_sweeper.core.settings import Consumers, consumers
+from ecr_sweeper.core.validators import ConfigError
 
 # Context key -> default. cdk.json carries the same values, and a test checks that they agree.
 DEFAULTS: dict[str, Any] = {
@@ -71,7 +73,7 @@ _CRON = re.compile(r"cron\((\S+ ){5}\S+\)")
 _RATE = re.compile(r"rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)")
 
 
-class ContextError(ValueError):
+class ContextError(ConfigError):
     """A context value that would deploy a broken or unintended sweeper; synth stops."""
 
 
@@ -108,8 +110,23 @@ class SweeperConfig:
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> SweeperConfig:
-        """`get` is `node.try_get_context`: values come from cdk.json, or from `-c key=value` as strings."""
+        """`get` is `node.try_get_context`: values come from cdk.json, or from `-c key=value` as strings.
+        Each key the function also reads goes through the validator the function uses for its
+        variable (core/validators.py), named by the key: one validator per setting. Raises
+        ContextError, which stops synth."""
+        try:
+            return cls._read(get)
+        except ContextError:
+            raise
+        except ConfigError as error:
+            raise ContextError(str(error)) from None
+
+    @classmethod
+    def _read(cls, get: Callable[[str], Any]) -> SweeperConfig:
         value = {key: default if get(key) is None else get(key) for key, default in DEFAULTS.items()}
+
+        def name(key: str) -> str:
+            return f"context {key}"
 
         schedule = str(value["schedule"]).strip()
         if not (_CRON.fullmatch(schedule) or _RATE.fullmatch(schedule)):
@@ -118,37 +135,56 @@ class SweeperConfig:
                 "such as cron(0 3 * * ? *) or rate(1 day)"
             )
 
-        log_retention = _integer("logRetentionDays", value["logRetentionDays"])
+        log_retention = v.whole(name("logRetentionDays"), value["logRetentionDays"], 1)
         if log_retention not in LOG_RETENTION_DAYS:
             raise ContextError(
                 f"context logRetentionDays={value['logRetentionDays']!r} is invalid: CloudWatch Logs accepts "
                 + ", ".join(map(str, LOG_RETENTION_DAYS))
             )
+        # The default retention's text is what the function is given, once it is known to be valid.
+        v.retention(name("defaultRetentionDays"), value["defaultRetentionDays"])
 
         config = cls(
             schedule=schedule,
             default_retention_days=str(value["defaultRetentionDays"]).strip(),
-            retention_tag_key=str(value["retentionTagKey"]),
-            dry_run=_boolean("dryRun", value["dryRun"]),
+            retention_tag_key=v.tag_key(name("retentionTagKey"), value["retentionTagKey"]),
+            dry_run=v.boolean(name("dryRun"), value["dryRun"]),
             log_retention_days=log_retention,
-            log_level=str(value["logLevel"]).strip().upper(),
-            reserve_concurrency=_boolean("reserveConcurrency", value["reserveConcurrency"]),
-            protect_in_use=_boolean("protectInUse", value["protectInUse"]),
-            max_workers=_integer("maxWorkers", value["maxWorkers"]),
-            engine=str(value["engine"]).strip().lower(),
-            map_concurrency=_integer("mapConcurrency", value["mapConcurrency"]),
-            repositories_per_invocation=_integer("repositoriesPerInvocation", value["repositoriesPerInvocation"]),
+            log_level=v.log_level(name("logLevel"), value["logLevel"]),
+            reserve_concurrency=v.boolean(name("reserveConcurrency"), value["reserveConcurrency"]),
+            protect_in_use=v.boolean(name("protectInUse"), value["protectInUse"]),
+            max_workers=v.whole(name("maxWorkers"), value["maxWorkers"], 1, c.MAX_MAX_WORKERS),
+            engine=v.choice(name("engine"), value["engine"], ENGINES),
+            map_concurrency=v.whole(name("mapConcurrency"), value["mapConcurrency"], 1, MAX_MAP_CONCURRENCY),
+            repositories_per_invocation=v.whole(
+                name("repositoriesPerInvocation"), value["repositoriesPerInvocation"], 1
+            ),
             alarm_email=str(value["alarmEmail"]).strip() or None,
-            regions=_regions(value["regions"]),
-            preview_days=_integer("previewDays", value["previewDays"]),
-            delete_on_destroy=_boolean("deleteOnDestroy", value["deleteOnDestroy"]),
+            regions=v.regions(name("regions"), value["regions"]),
+            preview_days=v.whole(
+                name("previewDays"), value["previewDays"], 0, c.MAX_PREVIEW_DAYS, what="a whole number of days"
+            ),
+            delete_on_destroy=v.boolean(name("deleteOnDestroy"), value["deleteOnDestroy"]),
             eks_clusters=_eks_clusters(value["eksClusters"]),
-            eks_clusters_ignored=_names("eksClustersIgnored", value["eksClustersIgnored"], _CLUSTER),
-            inspector_in_use=str(value["inspectorInUse"]).strip().lower(),
-            vpc_subnet_ids=_names("vpcSubnetIds", value["vpcSubnetIds"], _SUBNET),
-            vpc_security_group_ids=_names("vpcSecurityGroupIds", value["vpcSecurityGroupIds"], _SECURITY_GROUP),
-            consumers=_consumers(value),
-            reader_stack=_boolean("readerStack", value["readerStack"]),
+            eks_clusters_ignored=v.cluster_names(name("eksClustersIgnored"), value["eksClustersIgnored"]),
+            inspector_in_use=v.choice(name("inspectorInUse"), value["inspectorInUse"], c.INSPECTOR_MODES),
+            vpc_subnet_ids=v.matching(
+                name("vpcSubnetIds"), value["vpcSubnetIds"], _SUBNET, "a subnet ID (subnet-...)", "a list of subnet IDs"
+            ),
+            vpc_security_group_ids=v.matching(
+                name("vpcSecurityGroupIds"),
+                value["vpcSecurityGroupIds"],
+                _SECURITY_GROUP,
+                "a security group ID (sg-...)",
+                "a list of security group IDs",
+            ),
+            consumers=consumers(
+                value["consumerAccounts"],
+                value["consumerRoleName"],
+                value["consumerAccountsIgnored"],
+                names=(name("consumerAccounts"), name("consumerRoleName"), name("consumerAccountsIgnored")),
+            ),
+            reader_stack=v.boolean(name("readerStack"), value["readerStack"]),
             sweeper_role_arn=_optional(
                 "sweeperRoleArn",
                 value["sweeperRoleArn"],
@@ -181,12 +217,6 @@ class SweeperConfig:
             )
         if config.alarm_email and not _EMAIL.fullmatch(config.alarm_email):
             raise ContextError(f"context alarmEmail={value['alarmEmail']!r} is invalid: expected an email address")
-        if config.engine not in ENGINES:
-            raise ContextError(f"context engine={value['engine']!r} is invalid: expected lambda or stepfunctions")
-        if not 1 <= config.map_concurrency <= MAX_MAP_CONCURRENCY:
-            raise ContextError(
-                f"context mapConcurrency={value['mapConcurrency']!r} is invalid: expected 1 to {MAX_MAP_CONCURRENCY}"
-            )
         if config.engine == "stepfunctions" and config.regions:
             # The state machine sweeps the stack's region only, while IAM would be scoped to the list.
             raise ContextError(
@@ -198,17 +228,6 @@ class SweeperConfig:
                 "context reserveConcurrency=true applies to engine=lambda only: with engine=stepfunctions the "
                 "schedule starts the state machine, whose Map already bounds concurrency (mapConcurrency)"
             )
-        if config.repositories_per_invocation < 1:
-            raise ContextError(
-                f"context repositoriesPerInvocation={value['repositoriesPerInvocation']!r} is invalid: "
-                "expected a whole number above 0"
-            )
-        # The function validates the same variables at every start; checking them here too means a
-        # bad value fails `cdk synth` instead of every nightly run.
-        try:
-            Settings.from_env(config.function_environment())
-        except ConfigError as error:
-            raise ContextError(f"context would give the function an invalid setting: {error}") from None
         return config
 
     def function_environment(self) -> dict[str, str]:
@@ -233,14 +252,11 @@ class SweeperConfig:
         }
 
 
-# EKS cluster names (CreateCluster), subnet and security group ids (EC2).
-_CLUSTER = re.compile(r"[0-9A-Za-z][A-Za-z0-9\-_]{0,99}")
+# Subnet and security group ids (EC2).
 _SUBNET = re.compile(r"subnet-[0-9a-f]{8,17}")
 _SECURITY_GROUP = re.compile(r"sg-[0-9a-f]{8,17}")
-# AWS account IDs; IAM role names (CreateRole) and role ARNs, with a path or not; organization IDs
-# (Organizations API reference, Organization: ^o-[a-z0-9]{10,32}$).
-_ACCOUNT = re.compile(r"[0-9]{12}")
-_ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
+# IAM role ARNs, with a path or not; organization IDs (Organizations API reference, Organization:
+# ^o-[a-z0-9]{10,32}$).
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}")
 _ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 
@@ -255,7 +271,7 @@ def _eks_clusters(value: Any) -> tuple[str, ...]:
     fail the deploy ("No cluster found"); one named with its region is refused, with how to grant
     access there instead."""
     if isinstance(value, list | str):
-        listed = value if isinstance(value, list) else [part.strip() for part in value.split(",") if part.strip()]
+        listed = value if isinstance(value, list) else value.split(",")
         for item in listed:
             regional = _REGIONAL_CLUSTER.fullmatch(item.strip()) if isinstance(item, str) else None
             if regional:
@@ -271,40 +287,7 @@ def _eks_clusters(value: Any) -> tuple[str, ...]:
                     "ROLE_ARN --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy --access-scope "
                     'type=cluster` (README, "EKS clusters")'
                 )
-    return _names("eksClusters", value, _CLUSTER)
-
-
-def _consumers(value: dict[str, Any]) -> Consumers:
-    """consumerAccounts (a list of account IDs, or "organization"), consumerRoleName, consumerAccountsIgnored."""
-    accounts = value["consumerAccounts"]
-    organization = isinstance(accounts, str) and accounts.strip().lower() == c.ORGANIZATION
-    role_name = value["consumerRoleName"]
-    if not (isinstance(role_name, str) and _ROLE_NAME.fullmatch(role_name)):
-        raise ContextError(
-            f"context consumerRoleName={role_name!r} is invalid: expected an IAM role name of 1 to 64 letters, digits "
-            "or +=,.@_-"
-        )
-    return Consumers(
-        accounts=() if organization else _account_ids("consumerAccounts", accounts, " or organization"),
-        organization=organization,
-        role_name=role_name,
-        ignored=tuple(sorted(_account_ids("consumerAccountsIgnored", value["consumerAccountsIgnored"]))),
-    )
-
-
-def _account_ids(key: str, value: Any, alternative: str = "") -> tuple[str, ...]:
-    """A list of 12-digit account IDs in cdk.json (strings: a number would lose leading zeros), or a
-    comma-separated string from `-c key=a,b`."""
-    if isinstance(value, str):
-        value = [part.strip() for part in value.split(",") if part.strip()]
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ContextError(
-            f"context {key}={value!r} is invalid: expected a list of 12-digit account IDs as strings{alternative}"
-        )
-    for item in value:
-        if not _ACCOUNT.fullmatch(item.strip()):
-            raise ContextError(f"context {key} entry {item!r} is invalid: expected a 12-digit account ID{alternative}")
-    return tuple(dict.fromkeys(item.strip() for item in value))
+    return v.cluster_names("context eksClusters", value)
 
 
 def _optional(key: str, value: Any, pattern: re.Pattern[str], expected: str) -> str | None:
@@ -312,42 +295,3 @@ def _optional(key: str, value: Any, pattern: re.Pattern[str], expected: str) -> 
     if not isinstance(value, str) or (value.strip() and not pattern.fullmatch(value.strip())):
         raise ContextError(f"context {key}={value!r} is invalid: expected {expected}")
     return value.strip() or None
-
-
-def _names(key: str, value: Any, pattern: re.Pattern[str]) -> tuple[str, ...]:
-    """A list in cdk.json, or a comma-separated string from `-c key=a,b`; each must match `pattern`."""
-    if isinstance(value, str):
-        value = [part.strip() for part in value.split(",") if part.strip()]
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ContextError(f"context {key}={value!r} is invalid: expected a list")
-    for item in value:
-        if not pattern.fullmatch(item.strip()):
-            raise ContextError(f"context {key} entry {item!r} is invalid")
-    return tuple(dict.fromkeys(item.strip() for item in value))
-
-
-def _regions(value: Any) -> tuple[str, ...]:
-    """A list in cdk.json, or a comma-separated string from `-c regions=eu-west-1,us-east-1`."""
-    if isinstance(value, str):
-        value = [part for part in value.split(",") if part.strip()]
-    if not isinstance(value, list) or not all(isinstance(region, str) for region in value):
-        raise ContextError(f"context regions={value!r} is invalid: expected a list of region names")
-    return tuple(dict.fromkeys(region.strip() for region in value))
-
-
-def _boolean(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise ContextError(f"context {key}={value!r} is invalid: expected true or false")
-
-
-def _integer(key: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise ContextError(f"context {key}={value!r} is invalid: expected a whole number")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        return int(value.strip())
-    raise ContextError(f"context {key}={value!r} is invalid: expected a whole number")

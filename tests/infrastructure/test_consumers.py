@@ -221,12 +221,21 @@ def test_the_sweeper_stack_outputs_the_role_arn_that_sweeper_role_arn_takes(temp
 @pytest.mark.parametrize(
     ("context", "message"),
     [
-        ({"consumerAccounts": ["21098765432"]}, "consumerAccounts entry '21098765432' is invalid"),
+        (
+            {"consumerAccounts": ["21098765432"]},
+            "consumerAccounts=['21098765432'] is invalid: '21098765432' is not a 12-digit",
+        ),
         # A number in cdk.json would lose an account's leading zeros.
         ({"consumerAccounts": [210987654321]}, "consumerAccounts=[210987654321] is invalid"),
-        ({"consumerAccounts": "org"}, "consumerAccounts entry 'org' is invalid"),
-        ({"consumerAccounts": "organization,210987654321"}, "consumerAccounts entry 'organization' is invalid"),
-        ({"consumerAccountsIgnored": "organization"}, "consumerAccountsIgnored entry 'organization' is invalid"),
+        ({"consumerAccounts": "org"}, "context consumerAccounts='org' is invalid: 'org' is not a 12-digit account ID"),
+        (
+            {"consumerAccounts": "organization,210987654321"},
+            "'organization' is not a 12-digit account ID; expected 12-digit account IDs, or organization",
+        ),
+        (
+            {"consumerAccountsIgnored": "organization"},
+            "consumerAccountsIgnored='organization' is invalid: 'organization' is not",
+        ),
         ({"consumerRoleName": "team/reader"}, "consumerRoleName='team/reader' is invalid"),
         ({"consumerRoleName": ""}, "consumerRoleName='' is invalid"),
         # Consumer accounts are read by the in-use scan.

@@ -361,20 +361,20 @@ def test_context_overrides() -> None:
     [
         ({"schedule": "every night"}, "schedule='every night'"),
         ({"schedule": "cron(0 3 * * *)"}, "schedule='cron(0 3 * * *)'"),
-        ({"defaultRetentionDays": "7 days"}, "DEFAULT_RETENTION_DAYS='7 days'"),
+        ({"defaultRetentionDays": "7 days"}, "context defaultRetentionDays='7 days' is invalid"),
         ({"dryRun": "maybe"}, "dryRun='maybe'"),
         ({"logRetentionDays": 31}, "logRetentionDays=31"),
         ({"logRetentionDays": "a month"}, "logRetentionDays='a month'"),
-        ({"retentionTagKey": "bad*key"}, "RETENTION_TAG_KEY='bad*key'"),
-        ({"logLevel": "chatty"}, "POWERTOOLS_LOG_LEVEL='CHATTY'"),
+        ({"retentionTagKey": "bad*key"}, "context retentionTagKey='bad*key' is invalid"),
+        ({"logLevel": "chatty"}, "context logLevel='chatty' is invalid"),
         ({"reserveConcurrency": "no"}, "reserveConcurrency='no'"),
         ({"protectInUse": "yes"}, "protectInUse='yes'"),
-        ({"maxWorkers": 0}, "MAX_WORKERS='0'"),
+        ({"maxWorkers": 0}, "context maxWorkers=0 is invalid: expected a whole number from 1 to 64"),
         ({"maxWorkers": "lots"}, "maxWorkers='lots'"),
         ({"regions": ["Mars"]}, "'Mars' is not a region name"),
         ({"regions": 5}, "regions=5"),
         ({"previewDays": "a week"}, "previewDays='a week'"),
-        ({"previewDays": 400}, "PREVIEW_DAYS='400'"),
+        ({"previewDays": 400}, "context previewDays=400 is invalid: expected a whole number of days from 0 to 365"),
         ({"deleteOnDestroy": "sure"}, "deleteOnDestroy='sure'"),
         # The state machine sweeps the stack's region only, while IAM would cover every listed region.
         ({"engine": "stepfunctions", "regions": ["eu-west-1"]}, "not supported with engine=stepfunctions yet"),
@@ -562,9 +562,9 @@ def test_vpc_subnets_and_security_groups_put_the_function_in_the_clusters_vpc() 
     ("context", "message"),
     [
         ({"vpcSubnetIds": ["subnet-0123456789abcdef0"]}, "vpcSubnetIds and vpcSecurityGroupIds go together"),
-        ({"vpcSubnetIds": ["subnet-x"], "vpcSecurityGroupIds": ["sg-0123456789abcdef0"]}, "vpcSubnetIds entry"),
-        ({"eksClusters": ["no spaces"]}, "eksClusters entry 'no spaces'"),
-        ({"inspectorInUse": "sometimes"}, "INSPECTOR_IN_USE='sometimes'"),
+        ({"vpcSubnetIds": ["subnet-x"], "vpcSecurityGroupIds": ["sg-0123456789abcdef0"]}, "'subnet-x' is not a subnet"),
+        ({"eksClusters": ["no spaces"]}, "eksClusters=['no spaces'] is invalid: 'no spaces' is not an EKS cluster"),
+        ({"inspectorInUse": "sometimes"}, "context inspectorInUse='sometimes' is invalid"),
     ],
 )
 def test_invalid_eks_vpc_and_inspector_context_stops_synth(context: dict[str, Any], message: str) -> None:

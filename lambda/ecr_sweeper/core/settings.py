@@ -13,14 +13,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ecr_sweeper.core import constants as c
+from ecr_sweeper.core import validators as v
 from ecr_sweeper.core.model import Image
-from ecr_sweeper.core.policy import InvalidRetention, KeepForever, Retention, parse_retention
+from ecr_sweeper.core.policy import KeepForever, Retention
 from ecr_sweeper.core.preview import Preview
+from ecr_sweeper.core.validators import ConfigError as ConfigError
 
-LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
-
-# ECR tag keys (ECR API reference, Tag): letters, numbers, spaces and _.:/=+-@, 1 to 128 characters.
-_TAG_KEY = re.compile(r"[\w .:/=+\-@]+")
 # ECR repository names (CreateRepository, repositoryName pattern).
 _REPOSITORY_NAME = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
 _MAX_REPOSITORY_NAME = 256
@@ -31,10 +29,6 @@ _SCHEDULED_EVENT_KEYS = frozenset(
     {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
 )
 EVENT_KEYS = ("dryRun", "repositories", "asOf")
-
-
-class ConfigError(ValueError):
-    """Invalid settings or run options. Raised before anything is read or deleted."""
 
 
 @dataclass(frozen=True)
@@ -100,188 +94,70 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        tag_key = env.get(c.RETENTION_TAG_KEY_ENV, c.DEFAULT_RETENTION_TAG_KEY)
-        if not (0 < len(tag_key) <= c.MAX_TAG_KEY_LENGTH and _TAG_KEY.fullmatch(tag_key)):
-            raise ConfigError(
-                f"{c.RETENTION_TAG_KEY_ENV}={tag_key!r} is invalid: expected an ECR tag key of "
-                f"1 to {c.MAX_TAG_KEY_LENGTH} letters, digits, spaces or _.:/=+-@"
-            )
-        if tag_key != tag_key.strip():
-            # "keep " would match no repository's tag and silently sweep every one by the default.
-            raise ConfigError(
-                f"{c.RETENTION_TAG_KEY_ENV}={tag_key!r} is invalid: it starts or ends with whitespace, which no "
-                "tag key that a person typed does"
-            )
-
+        """Each variable through its validator (core/validators.py, which the stack's context keys
+        share): a bad value raises ConfigError naming the variable and the value."""
         default_text = env.get(c.DEFAULT_RETENTION_DAYS_ENV, c.DEFAULT_RETENTION_DAYS)
-        try:
-            default = parse_retention(default_text)
-        except InvalidRetention as error:
-            raise ConfigError(
-                f"{c.DEFAULT_RETENTION_DAYS_ENV}={default_text!r} is invalid: {error.why}; "
-                f"expected a whole number of days N or Nd from 0 to {c.MAX_RETENTION_DAYS}, "
-                "or off for opt-in mode"
-            ) from None
-
-        log_level = env.get(c.LOG_LEVEL_ENV, c.DEFAULT_LOG_LEVEL).strip().upper()
-        if log_level not in LOG_LEVELS:
-            raise ConfigError(
-                f"{c.LOG_LEVEL_ENV}={env.get(c.LOG_LEVEL_ENV)!r} is invalid: expected one of "
-                + ", ".join(sorted(LOG_LEVELS))
-            )
-
+        default = v.retention(c.DEFAULT_RETENTION_DAYS_ENV, default_text)
         return cls(
-            retention_tag_key=tag_key,
+            retention_tag_key=v.tag_key(
+                c.RETENTION_TAG_KEY_ENV, env.get(c.RETENTION_TAG_KEY_ENV, c.DEFAULT_RETENTION_TAG_KEY)
+            ),
             default_retention=None if isinstance(default, KeepForever) else default,
             default_retention_text=default_text.strip().lower(),
-            dry_run=parse_bool(c.DRY_RUN_ENV, env.get(c.DRY_RUN_ENV, "false")),
-            protect_in_use=parse_bool(c.PROTECT_IN_USE_ENV, env.get(c.PROTECT_IN_USE_ENV, "true")),
-            max_workers=parse_workers(env.get(c.MAX_WORKERS_ENV, str(c.DEFAULT_MAX_WORKERS))),
-            regions=parse_regions(env.get(c.REGIONS_ENV, "")),
+            dry_run=v.boolean(c.DRY_RUN_ENV, env.get(c.DRY_RUN_ENV, "false")),
+            protect_in_use=v.boolean(c.PROTECT_IN_USE_ENV, env.get(c.PROTECT_IN_USE_ENV, "true")),
+            max_workers=v.whole(
+                c.MAX_WORKERS_ENV, env.get(c.MAX_WORKERS_ENV, str(c.DEFAULT_MAX_WORKERS)), 1, c.MAX_MAX_WORKERS
+            ),
+            regions=v.regions(c.REGIONS_ENV, env.get(c.REGIONS_ENV, "")),
             cursor_parameter=env.get(c.CURSOR_PARAMETER_ENV) or None,
-            preview_days=parse_days(
-                c.PREVIEW_DAYS_ENV, env.get(c.PREVIEW_DAYS_ENV, c.DEFAULT_PREVIEW_DAYS), c.MAX_PREVIEW_DAYS
+            preview_days=v.whole(
+                c.PREVIEW_DAYS_ENV,
+                env.get(c.PREVIEW_DAYS_ENV, c.DEFAULT_PREVIEW_DAYS),
+                0,
+                c.MAX_PREVIEW_DAYS,
+                what="a whole number of days",
             ),
             first_run_parameter=env.get(c.FIRST_RUN_PARAMETER_ENV) or None,
             legacy_cursor_parameter=env.get(c.LEGACY_CURSOR_PARAMETER_ENV) or None,
             legacy_first_run_parameter=env.get(c.LEGACY_FIRST_RUN_PARAMETER_ENV) or None,
-            eks_clusters_ignored=parse_cluster_names(env.get(c.EKS_CLUSTERS_IGNORED_ENV, "")),
-            inspector_in_use=parse_choice(
+            eks_clusters_ignored=frozenset(
+                v.cluster_names(c.EKS_CLUSTERS_IGNORED_ENV, env.get(c.EKS_CLUSTERS_IGNORED_ENV, ""))
+            ),
+            inspector_in_use=v.choice(
                 c.INSPECTOR_IN_USE_ENV, env.get(c.INSPECTOR_IN_USE_ENV, "auto"), c.INSPECTOR_MODES
             ),
-            consumers=parse_consumers(env),
-            in_use_cache_bucket=parse_bucket(c.IN_USE_CACHE_BUCKET_ENV, env.get(c.IN_USE_CACHE_BUCKET_ENV, "")),
+            consumers=consumers(
+                env.get(c.CONSUMER_ACCOUNTS_ENV, ""),
+                env.get(c.CONSUMER_ROLE_NAME_ENV, c.DEFAULT_CONSUMER_ROLE_NAME),
+                env.get(c.CONSUMER_ACCOUNTS_IGNORED_ENV, ""),
+                names=(c.CONSUMER_ACCOUNTS_ENV, c.CONSUMER_ROLE_NAME_ENV, c.CONSUMER_ACCOUNTS_IGNORED_ENV),
+            ),
+            in_use_cache_bucket=v.bucket(c.IN_USE_CACHE_BUCKET_ENV, env.get(c.IN_USE_CACHE_BUCKET_ENV, "")),
             work_bucket=env.get(c.WORK_BUCKET_ENV) or None,
-            repositories_per_invocation=parse_positive(
+            repositories_per_invocation=v.whole(
                 c.REPOSITORIES_PER_INVOCATION_ENV,
                 env.get(c.REPOSITORIES_PER_INVOCATION_ENV, str(c.DEFAULT_REPOSITORIES_PER_INVOCATION)),
+                1,
             ),
-            service_name=_non_empty(env, c.SERVICE_NAME_ENV, c.DEFAULT_SERVICE_NAME),
-            metrics_namespace=_non_empty(env, c.METRICS_NAMESPACE_ENV, c.DEFAULT_METRICS_NAMESPACE),
-            log_level=log_level,
+            service_name=v.non_empty(c.SERVICE_NAME_ENV, env.get(c.SERVICE_NAME_ENV, c.DEFAULT_SERVICE_NAME)),
+            metrics_namespace=v.non_empty(
+                c.METRICS_NAMESPACE_ENV, env.get(c.METRICS_NAMESPACE_ENV, c.DEFAULT_METRICS_NAMESPACE)
+            ),
+            log_level=v.log_level(c.LOG_LEVEL_ENV, env.get(c.LOG_LEVEL_ENV, c.DEFAULT_LOG_LEVEL)),
         )
 
 
-def parse_bool(name: str, value: str) -> bool:
-    text = value.strip().lower()
-    if text == "true":
-        return True
-    if text == "false":
-        return False
-    raise ConfigError(f"{name}={value!r} is invalid: expected true or false")
-
-
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
-
-
-def parse_regions(value: str) -> tuple[str, ...]:
-    regions = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
-    for region in regions:
-        if not _REGION.fullmatch(region):
-            raise ConfigError(
-                f"{c.REGIONS_ENV}={value!r} is invalid: {region!r} is not a region name such as eu-west-1"
-            )
-    return regions
-
-
-# EKS cluster names (CreateCluster, name pattern).
-_CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9\-_]{0,99}")
-
-
-def parse_cluster_names(value: str) -> frozenset[str]:
-    names = [part.strip() for part in value.split(",") if part.strip()]
-    for name in names:
-        if not _CLUSTER_NAME.fullmatch(name):
-            raise ConfigError(f"{c.EKS_CLUSTERS_IGNORED_ENV}={value!r} is invalid: {name!r} is not an EKS cluster name")
-    return frozenset(names)
-
-
-# AWS account IDs: 12 digits. IAM role names (CreateRole, RoleName): 1 to 64 letters, digits and +=,.@_-.
-_ACCOUNT_ID = re.compile(r"[0-9]{12}")
-_ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
-
-
-def parse_consumers(env: Mapping[str, str]) -> Consumers:
-    accounts_text = env.get(c.CONSUMER_ACCOUNTS_ENV, "")
-    organization = accounts_text.strip().lower() == c.ORGANIZATION
-    role_name = env.get(c.CONSUMER_ROLE_NAME_ENV, c.DEFAULT_CONSUMER_ROLE_NAME)
-    if not _ROLE_NAME.fullmatch(role_name):
-        raise ConfigError(
-            f"{c.CONSUMER_ROLE_NAME_ENV}={role_name!r} is invalid: expected an IAM role name of 1 to 64 letters, "
-            "digits or +=,.@_-"
-        )
+def consumers(accounts: Any, role: Any, ignored: Any, *, names: tuple[str, str, str]) -> Consumers:
+    """The consumer accounts of a central registry: 12-digit account IDs, or `organization` alone;
+    the reader role's name; the accounts never read. `names`: how each of the three is shown."""
+    organization = isinstance(accounts, str) and accounts.strip().lower() == c.ORGANIZATION
     return Consumers(
-        accounts=() if organization else parse_account_ids(c.CONSUMER_ACCOUNTS_ENV, accounts_text, c.ORGANIZATION),
+        accounts=() if organization else v.account_ids(names[0], accounts, c.ORGANIZATION),
         organization=organization,
-        role_name=role_name,
-        ignored=tuple(
-            sorted(parse_account_ids(c.CONSUMER_ACCOUNTS_IGNORED_ENV, env.get(c.CONSUMER_ACCOUNTS_IGNORED_ENV, "")))
-        ),
+        role_name=v.role_name(names[1], role),
+        ignored=tuple(sorted(v.account_ids(names[2], ignored))),
     )
-
-
-def parse_account_ids(name: str, value: str, alternative: str | None = None) -> tuple[str, ...]:
-    """Comma-separated 12-digit account IDs, in order, without repeats."""
-    ids = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
-    for account in ids:
-        if not _ACCOUNT_ID.fullmatch(account):
-            expected = "comma-separated 12-digit account IDs" + (f", or {alternative} alone" if alternative else "")
-            raise ConfigError(
-                f"{name}={value!r} is invalid: {account!r} is not a 12-digit account ID; expected {expected}"
-            )
-    return ids
-
-
-# S3 general purpose bucket names (S3 user guide, "Bucket naming rules"): 3 to 63 lowercase letters,
-# digits, dots and hyphens, beginning and ending with a letter or digit.
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-
-
-def parse_bucket(name: str, value: str) -> str | None:
-    """An S3 bucket name, or None when unset (empty)."""
-    text = value.strip()
-    if not text:
-        return None
-    if not _BUCKET.fullmatch(text) or ".." in text:
-        raise ConfigError(f"{name}={value!r} is invalid: expected an S3 bucket name (3 to 63 lowercase letters, "
-                          "digits, dots and hyphens)")  # fmt: skip
-    return text
-
-
-def parse_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
-    text = value.strip().lower()
-    if text not in choices:
-        raise ConfigError(f"{name}={value!r} is invalid: expected one of {', '.join(choices)}")
-    return text
-
-
-def parse_days(name: str, value: str, maximum: int) -> int:
-    text = value.strip()
-    if not (text.isascii() and text.isdigit() and int(text) <= maximum):
-        raise ConfigError(f"{name}={value!r} is invalid: expected a whole number of days from 0 to {maximum}")
-    return int(text)
-
-
-def parse_positive(name: str, value: str) -> int:
-    if not (value.isascii() and value.isdigit() and int(value) > 0):
-        raise ConfigError(f"{name}={value!r} is invalid: expected a whole number above 0")
-    return int(value)
-
-
-def parse_workers(value: str) -> int:
-    text = value.strip()
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= c.MAX_MAX_WORKERS):
-        raise ConfigError(
-            f"{c.MAX_WORKERS_ENV}={value!r} is invalid: expected a whole number from 1 to {c.MAX_MAX_WORKERS}"
-        )
-    return int(text)
-
-
-def _non_empty(env: Mapping[str, str], name: str, default: str) -> str:
-    value = env.get(name, default)
-    if not value.strip():
-        raise ConfigError(f"{name}={value!r} is invalid: expected a non-empty name")
-    return value
 
 
 @dataclass(frozen=True)

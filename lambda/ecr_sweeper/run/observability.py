@@ -18,7 +18,8 @@ from ecr_sweeper.core.constants import (
     METRICS_NAMESPACE_ENV,
     SERVICE_NAME_ENV,
 )
-from ecr_sweeper.core.settings import LOG_LEVELS, RunOptions, Settings
+from ecr_sweeper.core.settings import RunOptions, Settings
+from ecr_sweeper.core.validators import LOG_LEVELS
 from ecr_sweeper.run.report import LogReporter
 
 
