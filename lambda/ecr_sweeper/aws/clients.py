@@ -7,7 +7,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import boto3
 import botocore
@@ -33,6 +33,21 @@ from botocore.exceptions import (
 
 from ecr_sweeper.core.errors import describe_error
 from ecr_sweeper.core.settings import ConfigError
+
+if TYPE_CHECKING:
+    # The type stubs of each service (development only: the function bundles no stub).
+    from mypy_boto3_apprunner import AppRunnerClient
+    from mypy_boto3_batch import BatchClient
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecs import ECSClient
+    from mypy_boto3_eks import EKSClient
+    from mypy_boto3_inspector2 import Inspector2Client
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_organizations import OrganizationsClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_sts import STSClient
 
 # ECR publishes no rate for DescribeImages, ListTagsForResource or BatchDeleteImage, and each
 # API throttles on its own; botocore's standard mode retries ThrottlingException with
@@ -113,7 +128,8 @@ def client(
     config = Config(
         retries={"mode": "standard", "total_max_attempts": attempts},
         max_pool_connections=max_pool_connections,
-        user_agent_appid=USER_AGENT_APP_ID,
+        # botocore has taken user_agent_appid since 1.31; the pinned botocore-stubs do not know it yet.
+        user_agent_appid=USER_AGENT_APP_ID,  # type: ignore[call-arg]
         connect_timeout=connect_timeout,
     )
     core = botocore.session.Session(profile=profile)
@@ -129,7 +145,8 @@ def client(
         if credentials
         else {}
     )
-    return session.client(service, region_name=region, config=config, endpoint_url=endpoint_url, **keys)
+    # The service is a name here; Clients.__call__ gives each name its typed client.
+    return cast(Any, session).client(service, region_name=region, config=config, endpoint_url=endpoint_url, **keys)
 
 
 @dataclass(frozen=True)
@@ -143,6 +160,33 @@ class Clients:
     endpoint_url: str | None = None
     # An assumed role's session instead of the usual chain (see `assumed`).
     credentials: Credentials | None = field(default=None, repr=False)
+
+    @overload
+    def __call__(self, service: Literal["ecr"], **kwargs: Any) -> ECRClient: ...
+    @overload
+    def __call__(self, service: Literal["ecs"], **kwargs: Any) -> ECSClient: ...
+    @overload
+    def __call__(self, service: Literal["lambda"], **kwargs: Any) -> LambdaClient: ...
+    @overload
+    def __call__(self, service: Literal["batch"], **kwargs: Any) -> BatchClient: ...
+    @overload
+    def __call__(self, service: Literal["apprunner"], **kwargs: Any) -> AppRunnerClient: ...
+    @overload
+    def __call__(self, service: Literal["sagemaker"], **kwargs: Any) -> SageMakerClient: ...
+    @overload
+    def __call__(self, service: Literal["eks"], **kwargs: Any) -> EKSClient: ...
+    @overload
+    def __call__(self, service: Literal["inspector2"], **kwargs: Any) -> Inspector2Client: ...
+    @overload
+    def __call__(self, service: Literal["organizations"], **kwargs: Any) -> OrganizationsClient: ...
+    @overload
+    def __call__(self, service: Literal["sts"], **kwargs: Any) -> STSClient: ...
+    @overload
+    def __call__(self, service: Literal["s3"], **kwargs: Any) -> S3Client: ...
+    @overload
+    def __call__(self, service: Literal["ssm"], **kwargs: Any) -> SSMClient: ...
+    @overload
+    def __call__(self, service: str, **kwargs: Any) -> Any: ...
 
     def __call__(self, service: str, **kwargs: Any) -> Any:
         return client(
@@ -220,7 +264,7 @@ def require_models() -> None:
     for service, shapes in REQUIRED_FIELDS.items():
         model = botocore.model.ServiceModel(_loader().load_service_model(service, "service-2"), service)
         for shape, fields in shapes.items():
-            members = model.shape_for(shape).members
+            members = cast(botocore.model.StructureShape, model.shape_for(shape)).members
             missing += [f"{service} {shape}.{name}" for name in fields if name not in members]
     if missing:
         raise OutdatedSdk(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -17,6 +17,10 @@ from ecr_sweeper.core.constants import (
     PAGE_SIZE,
 )
 from ecr_sweeper.core.model import DeleteFailure, Image, Repository
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_ecr.type_defs import ImageDetailTypeDef
 
 # Asked for explicitly so that ECR returns each manifest as pushed, never a converted one.
 ACCEPTED_MEDIA_TYPES = sorted(
@@ -42,7 +46,7 @@ class ManifestUnreadable(RuntimeError):
 
 
 class EcrRegistry:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: ECRClient) -> None:
         self._ecr = client
 
     def repositories(self) -> Iterator[Repository]:
@@ -184,7 +188,7 @@ class EcrRegistry:
         return result
 
 
-def _image(detail: dict[str, Any]) -> Image:
+def _image(detail: ImageDetailTypeDef) -> Image:
     return Image(
         digest=detail["imageDigest"],
         tags=tuple(detail.get("imageTags", ())),

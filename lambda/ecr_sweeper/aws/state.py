@@ -12,9 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecr_sweeper.core.rotation import Position
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ssm import SSMClient
 
 # SSM String parameters cannot be empty: this value means "nothing recorded".
 BEGINNING = "-"
@@ -25,7 +29,7 @@ class SsmValue:
     parameter an earlier version kept the same value in (a parameter of the stack), read while this
     one does not exist yet and never written."""
 
-    def __init__(self, client: Any, name: str, legacy: str | None = None) -> None:
+    def __init__(self, client: SSMClient, name: str, legacy: str | None = None) -> None:
         self._ssm = client
         self.name = name
         self.legacy = legacy
@@ -87,7 +91,7 @@ class SsmFirstRun(SsmValue):
 class WorkBucket:
     """The Step Functions engine's S3 bucket: what does not fit in the state machine's state."""
 
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: S3Client, bucket: str) -> None:
         self._s3 = client
         self.bucket = bucket
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ecr_sweeper.aws.in_use.calls import Source
 from ecr_sweeper.core.model import Protection
+
+if TYPE_CHECKING:
+    from mypy_boto3_apprunner import AppRunnerClient
 
 # App Runner ListServices: MaxResults 1..20, and boto3 has no paginator for it.
 APP_RUNNER_PAGE_SIZE = 20
 
 
-def scan_app_runner(source: Source) -> None:
+def scan_app_runner(source: Source[AppRunnerClient]) -> None:
     token: str | None = None
     while True:
         page = source.call("list_services", MaxResults=APP_RUNNER_PAGE_SIZE, **({"NextToken": token} if token else {}))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecr_sweeper.aws.in_use.calls import Source
 from ecr_sweeper.core.model import Protection
 
+if TYPE_CHECKING:
+    from mypy_boto3_batch import BatchClient
 
-def scan_batch(source: Source) -> None:
+
+def scan_batch(source: Source[BatchClient]) -> None:
     for definition in source.pages("describe_job_definitions", "jobDefinitions", status="ACTIVE"):
         use = source.use(Protection.BATCH, definition["jobDefinitionArn"])
         # Images sit in containerProperties, nodeProperties.nodeRangeProperties[] (container,

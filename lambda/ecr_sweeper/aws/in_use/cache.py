@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_sweeper.aws.in_use.values import FunctionCode, ImmutableFacts
 from ecr_sweeper.core.constants import IN_USE_CACHE_PREFIX
 from ecr_sweeper.core.errors import describe_error, error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sts import STSClient
 
 # The format of the object; another version (written by a newer or older sweeper) is not read.
 FORMAT_VERSION = 1
@@ -34,7 +38,7 @@ def cache_key(account: str, region: str) -> str:
     return f"{IN_USE_CACHE_PREFIX}/{account}/{region}.json"
 
 
-def caller_account(sts: Any) -> str:
+def caller_account(sts: STSClient) -> str:
     """The account of the credentials (sts:GetCallerIdentity, which no policy needs to allow)."""
     try:
         return str(sts.get_caller_identity()["Account"])
@@ -46,7 +50,7 @@ class InUseCacheStore:
     """The cache objects in one S3 bucket (the stack's in-use cache bucket, or the Step Functions
     engine's work bucket)."""
 
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: S3Client, bucket: str) -> None:
         self._s3 = client
         self.bucket = bucket
 

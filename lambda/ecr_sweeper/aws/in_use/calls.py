@@ -4,7 +4,7 @@ an InUseScanFailed that names the call (and the account, for a consumer account)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
@@ -14,6 +14,9 @@ from ecr_sweeper.core.deadline import Deadline
 from ecr_sweeper.core.errors import describe_error, error_code
 from ecr_sweeper.core.model import Protection, Use
 
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
 ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 THROTTLED = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
 # organizations:ListAccounts answers only in the management account or a delegated administrator
@@ -21,14 +24,18 @@ THROTTLED = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsExce
 NOT_ORGANIZATION_ADMIN = ACCESS_DENIED | {"AWSOrganizationsNotInUseException"}
 
 
-class Source:
+# The client of one source's service (the stubs' ECSClient, LambdaClient, ...).
+ClientT = TypeVar("ClientT", bound="BaseClient")
+
+
+class Source(Generic[ClientT]):
     """One service's client, with every failure turned into a InUseScanFailed that names the
     call (and the account, for a consumer account), the cause and the fix."""
 
     def __init__(
         self,
         service: str,
-        client: Any,
+        client: ClientT,
         in_use: InUse,
         connect: Callable[..., Any] | None = None,
         options: ScanOptions = ScanOptions(),
@@ -116,7 +123,9 @@ class NotOffered(Exception):
 _REGIONS: dict[tuple[str, str], frozenset[str]] = {}
 
 
-def offered(client: Any, endpoint_data: Callable[[], botocore.session.Session] = botocore.session.get_session) -> bool:
+def offered(
+    client: BaseClient, endpoint_data: Callable[[], botocore.session.Session] = botocore.session.get_session
+) -> bool:
     """Whether the SDK's endpoint data lists the service in the client's region. Used only to tell
     a service that does not exist in a region from one that cannot be reached."""
     meta = client.meta
@@ -126,7 +135,7 @@ def offered(client: Any, endpoint_data: Callable[[], botocore.session.Session] =
     return meta.region_name in _REGIONS[key]
 
 
-def fix(client: Any, service: str, operation: str, error: BaseException, account: Account | None = None) -> str:
+def fix(client: BaseClient, service: str, operation: str, error: BaseException, account: Account | None = None) -> str:
     action = f"{client.meta.service_model.signing_name}:{pascal(operation)}"
     out = way_out(account)
     if isinstance(error, EndpointConnectionError | ConnectTimeoutError):

@@ -4,14 +4,19 @@ accounts)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecr_sweeper.aws.in_use.calls import Source
 from ecr_sweeper.aws.in_use.values import InUse
 from ecr_sweeper.core.settings import Consumers
 
+if TYPE_CHECKING:
+    from mypy_boto3_sts import STSClient
 
-def consumer_accounts(sts: Any, connect: Callable[..., Any], in_use: InUse, consumers: Consumers) -> tuple[str, ...]:
+
+def consumer_accounts(
+    sts: STSClient, connect: Callable[..., Any], in_use: InUse, consumers: Consumers
+) -> tuple[str, ...]:
     """The consumer accounts to read: the listed ones, or the organization's ACTIVE accounts
     (organizations:ListAccounts), less the function's own account and the ignored ones."""
     own = (Source("sts", sts, in_use).call("get_caller_identity") or {})["Account"]

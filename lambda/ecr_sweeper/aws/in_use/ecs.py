@@ -6,9 +6,13 @@ definitions. A task definition revision is described once, then answered from ea
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from ecr_sweeper.aws.in_use.calls import Source
 from ecr_sweeper.core.model import Protection, Use
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecs import ECSClient
 
 # ECS ListTasks filters by desired status: a pending task is on its way to RUNNING.
 ECS_TASK_STATUSES = ("RUNNING", "PENDING")
@@ -21,7 +25,7 @@ DESCRIBE_SERVICE_REVISIONS_SIZE = 20
 LIVE_DEPLOYMENTS = ("PRIMARY", "ACTIVE")
 
 
-def scan_ecs(source: Source) -> None:
+def scan_ecs(source: Source[ECSClient]) -> None:
     def images_of(task_definition: str) -> tuple[str, ...]:
         # Services often run an ACTIVE revision that the definition scan reads too: one describe each,
         # and none for a revision an earlier run described (a revision never changes once registered).
@@ -43,7 +47,7 @@ def scan_ecs(source: Source) -> None:
             source.in_use.add_reference(image, use)
 
 
-def scan_ecs_services(source: Source, cluster: str, images_of: Callable[[str], tuple[str, ...]]) -> None:
+def scan_ecs_services(source: Source[ECSClient], cluster: str, images_of: Callable[[str], tuple[str, ...]]) -> None:
     """A service scaled to zero has no task, and its task definition may be INACTIVE; its next
     scale-out pulls what its deployment resolved (ECS "software version consistency")."""
     revisions: dict[str, Use] = {}
@@ -69,7 +73,7 @@ def scan_ecs_services(source: Source, cluster: str, images_of: Callable[[str], t
                 source.in_use.add_reference(image.get("image"), use)
 
 
-def scan_ecs_tasks(source: Source, cluster: str) -> None:
+def scan_ecs_tasks(source: Source[ECSClient], cluster: str) -> None:
     arns = [
         arn
         for status in ECS_TASK_STATUSES

@@ -4,7 +4,7 @@ Kubernetes API, with the bearer token `aws eks get-token` makes."""
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import urllib3
 
@@ -15,6 +15,10 @@ from ecr_sweeper.core.errors import describe_error
 from ecr_sweeper.core.model import Protection
 from ecr_sweeper.core.references import reported_digest
 
+if TYPE_CHECKING:
+    from mypy_boto3_eks import EKSClient
+    from mypy_boto3_sts import STSClient
+
 # What `aws eks get-token` sends (awscli customizations/eks/get_token.py): a presigned
 # sts:GetCallerIdentity URL with the cluster's name in the signed x-k8s-aws-id header.
 TOKEN_PREFIX = "k8s-aws-v1."
@@ -22,7 +26,7 @@ CLUSTER_ID_HEADER = "x-k8s-aws-id"
 TOKEN_EXPIRES_S = 60
 
 
-def eks_token(sts: Any, cluster: str) -> str:
+def eks_token(sts: STSClient, cluster: str) -> str:
     """The bearer token EKS accepts: a presigned GetCallerIdentity URL naming the cluster."""
 
     def carry(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -49,7 +53,7 @@ def eks_token(sts: Any, cluster: str) -> str:
     return TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
 
 
-def scan_eks(source: Source) -> None:
+def scan_eks(source: Source[EKSClient]) -> None:
     """Every cluster's pods (their resolved digests) and workload templates, through its Kubernetes API."""
     assert source.connect is not None
     for cluster in source.pages("list_clusters", "clusters"):

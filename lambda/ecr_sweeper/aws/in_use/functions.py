@@ -5,16 +5,19 @@ once, then answered from the facts of earlier runs."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecr_sweeper.aws.in_use.calls import Source
 from ecr_sweeper.aws.in_use.values import FunctionCode
 from ecr_sweeper.core.model import Protection
 
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
 
 # The order of the sources is the order of the reasons: a digest that several workloads use is
 # reported with the first one found, so the most lasting need (a service) comes before a task.
-def scan_lambda(source: Source) -> None:
+def scan_lambda(source: Source[LambdaClient]) -> None:
     for function in source.pages("list_functions", "Functions", FunctionVersion="ALL"):
         if function.get("PackageType") != "Image":
             continue
@@ -27,7 +30,7 @@ def scan_lambda(source: Source) -> None:
         source.in_use.add_reference(code.resolved_image_uri, use)
 
 
-def scan_lambda_code(source: Source, function: Mapping[str, Any]) -> FunctionCode | None:
+def scan_lambda_code(source: Source[LambdaClient], function: Mapping[str, Any]) -> FunctionCode | None:
     """What a listed version runs: `$LATEST` is read every run (each code update changes it); a
     published version once, then from the facts of earlier runs. None: deleted since the listing."""
     name, version = function["FunctionName"], function["Version"]

@@ -4,14 +4,18 @@ enhanced scanning (inUseCount, lastInUseAt); a second net, also for clusters the
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from ecr_sweeper.aws.in_use.calls import Source
 from ecr_sweeper.aws.in_use.values import InUseScanFailed
 from ecr_sweeper.core.model import Sighting
 from ecr_sweeper.core.references import is_digest
 
+if TYPE_CHECKING:
+    from mypy_boto3_inspector2 import Inspector2Client
 
-def scan_inspector(source: Source) -> None:
+
+def scan_inspector(source: Source[Inspector2Client]) -> None:
     """What Amazon Inspector saw ECS tasks and EKS pods run, for images under enhanced scanning,
     including clusters the function cannot reach (inUseCount, lastInUseAt)."""
     if source.options.inspector == "off":

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecr_sweeper.aws.in_use.calls import Source
 from ecr_sweeper.core.model import Protection
 
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker import SageMakerClient
 
-def scan_sagemaker(source: Source) -> None:
+
+def scan_sagemaker(source: Source[SageMakerClient]) -> None:
     packages: dict[str, list[dict[str, Any]]] = {}
     for summary in source.pages("list_models", "Models"):
         model = source.call("describe_model", ModelName=summary["ModelName"])

@@ -51,7 +51,7 @@ from ecr_sweeper.core.deadline import Deadline
 from ecr_sweeper.core.errors import describe_error
 
 # Service (boto3 name) -> reader, in the order of the reasons.
-SOURCES: tuple[tuple[str, Callable[[Source], None]], ...] = (
+SOURCES: tuple[tuple[str, Callable[[Source[Any]], None]], ...] = (
     ("lambda", scan_lambda),
     ("ecs", scan_ecs),
     ("batch", scan_batch),
