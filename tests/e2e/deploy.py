@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 import pytest
 
+from emulator.server import free_port
 from infra.app import ROOT
-from tests.emulator.server import free_port
 
 CDK = ROOT / "node_modules/.bin/cdk"
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -31,7 +31,7 @@ def local_deploy(
     port = free_port()
     credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulator.server", "--port", str(port)],
+        [sys.executable, "-m", "emulator.server", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

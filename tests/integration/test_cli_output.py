@@ -13,8 +13,8 @@ import boto3
 import pytest
 
 from ecr_sweeper.cli import main
-from tests.emulator.identity import OWN
-from tests.emulator.seed import create_repository, push_index
+from emulator.identity import OWN
+from emulator.seed import create_repository, push_index
 from tests.integration.registry import SIZE, ago, digests, untagged
 
 LONG = "a-very-long-team-name/with-a-very-long-service-name"

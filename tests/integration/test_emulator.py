@@ -9,8 +9,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.emulator.ecr import finish_restore, manifest_digest
-from tests.emulator.seed import DOCKER_MANIFEST, create_repository, image_manifest, push, push_index
+from emulator.ecr import finish_restore, manifest_digest
+from emulator.seed import DOCKER_MANIFEST, create_repository, image_manifest, push, push_index
 
 
 def test_describe_images_pages_with_max_results_and_next_token(ecr: Any) -> None:
@@ -182,7 +182,7 @@ def test_the_corrections_also_serve_a_local_server(server_ecr: Any) -> None:
 
 
 def test_deleting_a_child_that_a_remaining_index_lists_is_refused(ecr: Any) -> None:
-    from tests.emulator.seed import push_index
+    from emulator.seed import push_index
 
     create_repository(ecr, "multi")
     child = push(ecr, "multi", "child")
@@ -197,7 +197,7 @@ def test_deleting_a_child_that_a_remaining_index_lists_is_refused(ecr: Any) -> N
 
 
 def test_an_index_naming_a_missing_manifest_is_refused(ecr: Any) -> None:
-    from tests.emulator.seed import push_index
+    from emulator.seed import push_index
 
     create_repository(ecr, "multi")
     with pytest.raises(ClientError, match="ReferencedImagesNotFoundException"):

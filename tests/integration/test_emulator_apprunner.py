@@ -1,4 +1,4 @@
-"""The App Runner stand-in (tests/emulator/apprunner.py) answers as the botocore model and the App Runner
+"""The App Runner stand-in (emulator/apprunner.py) answers as the botocore model and the App Runner
 API reference describe, in-process and served on 127.0.0.1."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from moto import backend_index, mock_aws
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
 
-from tests.emulator import apprunner
-from tests.emulator.apprunner import MAX_PAGE, AppRunnerResponse, install
+from emulator import apprunner, install
+from emulator.apprunner import MAX_PAGE, AppRunnerResponse
 
 ACCOUNT = "123456789012"
 REPOSITORY = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/app"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.bulk import create_repositories, push_untagged
-from tests.emulator.seed import create_repository, push
+from emulator.bulk import create_repositories, push_untagged
+from emulator.seed import create_repository, push
 from tests.integration.registry import ago
 
 SALTS = ["a", "b", "c"]

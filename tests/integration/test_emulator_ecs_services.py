@@ -1,4 +1,4 @@
-"""The ECS service corrections (tests/emulator/ecs_services.py): what a scan of the digests a service
+"""The ECS service corrections (emulator/ecs_services.py): what a scan of the digests a service
 still needs reads, against images pushed through the corrected ECR."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from moto import mock_aws
 from moto.core.exceptions import JsonRESTError
 from moto.ecs.responses import EC2ContainerServiceResponse
 
-from tests.emulator.ecs_services import finish_rollout, install
-from tests.emulator.seed import create_repository, push
+from emulator import install
+from emulator.ecs_services import finish_rollout
+from emulator.seed import create_repository, push
 
 install()
 

@@ -1,6 +1,6 @@
 """The emulator's sts:AssumeRole and organizations:ListAccounts behave as AWS does: moto hands out
 credentials for any role ARN, and lists no account to a member account or outside an organization
-(tests/emulator/identity.py, tests/emulator/organizations.py)."""
+(emulator/identity.py, emulator/organizations.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.emulator.identity import OWN, OWN_ACCOUNT, SWEEPER_ROLE, account_session, trust_policy
+from emulator.identity import OWN, OWN_ACCOUNT, SWEEPER_ROLE, account_session, trust_policy
 
 SWEEPER_ROLE_ARN = f"arn:aws:iam::{OWN_ACCOUNT}:role/{SWEEPER_ROLE}"
 CONSUMER = "210987654321"

@@ -1,4 +1,4 @@
-"""Amazon Inspector's ListCoverage stand-in (tests/emulator/inspector.py) answers as the botocore model
+"""Amazon Inspector's ListCoverage stand-in (emulator/inspector.py) answers as the botocore model
 and the Inspector API reference describe, in-process and served on 127.0.0.1."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from tests.emulator import inspector
-from tests.emulator.inspector import IMAGE, MAX_RESULTS, MODEL, REPOSITORY, SCAN_FREQUENCY, cover, disable, install
+from emulator import inspector, install
+from emulator.inspector import IMAGE, MAX_RESULTS, MODEL, REPOSITORY, SCAN_FREQUENCY, cover, disable
 
 ACCOUNT = "123456789012"
 T0 = datetime(2024, 5, 1, tzinfo=timezone.utc)

@@ -1,4 +1,4 @@
-"""The Kubernetes API stand-in (tests/emulator/kubernetes.py) answers as an EKS cluster's API server does: TLS
+"""The Kubernetes API stand-in (emulator/kubernetes.py) answers as an EKS cluster's API server does: TLS
 verified against the cluster CA, IAM tokens as `aws eks get-token` makes them, paged lists, Status errors."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 import urllib3
 from moto import mock_aws
 
-from tests.emulator.kubernetes import (
+from emulator.kubernetes import (
     CLUSTER_ID_HEADER,
     DEFAULT_USER,
     TOKEN_PREFIX,

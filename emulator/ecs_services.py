@@ -15,7 +15,7 @@
   10 services. moto lists deleted services, returns every service at once, and describes any number.
 - ListTaskDefinitions pages (100 by default, maxResults 1..100); moto returns every revision at once.
 
-`install()` patches moto's ECS backend and response classes in this process, which serves both
+`emulator.install()` patches moto's ECS backend and response classes in this process, which serves both
 `mock_aws()` and `ThreadedMotoServer`. The new operations are plain functions on
 `EC2ContainerServiceResponse`, so a test can monkeypatch one to fail.
 """
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,8 +41,8 @@ from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.moto_api._internal import mock_random
 from moto.utilities.utils import get_partition
 
-from tests.emulator import paging
-from tests.emulator.compute import resolve
+from emulator import paging
+from emulator.compute import resolve
 
 DEFAULT_ACCOUNT = "123456789012"
 
@@ -588,34 +587,24 @@ def finish_rollout(cluster: str, service: str, region: str = "us-east-1", accoun
     _complete(backend, backend._get_service(cluster, service))
 
 
-_installed = False
-_install_lock = threading.Lock()
-
-
-def install() -> None:
-    """Apply the corrections to moto's ECS classes. Idempotent."""
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        from tests.emulator import compute
-
-        compute.install()  # resolve() reads the corrected ECR; the task containers' digests come from there.
-        backend = EC2ContainerServiceBackend
-        backend.describe_task_definition = _describe_task_definition(backend.describe_task_definition)
-        backend.create_service = _create_service(backend.create_service)
-        backend.update_service = _update_service(backend.update_service)
-        backend.delete_service = _delete_service(backend.delete_service)
-        backend.list_services = _list_services(backend.list_services)
-        backend.describe_services = _describe_services(backend.describe_services)
-        backend.delete_task_definitions = _delete_task_definitions(backend.delete_task_definitions)
-        # Serialized by moto from these attributes (DescribeServices, CreateService, UpdateService):
-        # absent (None) on services made before install().
-        Service.current_service_revisions = None
-        Service.current_service_deployment = None
-        EC2ContainerServiceResponse.describe_service_revisions = describe_service_revisions
-        EC2ContainerServiceResponse.describe_service_deployments = describe_service_deployments
-        EC2ContainerServiceResponse.list_service_deployments = list_service_deployments
-        EC2ContainerServiceResponse.list_services = list_services
-        EC2ContainerServiceResponse.list_task_definitions = list_task_definitions
-        _installed = True
+def _install() -> None:
+    """Apply the corrections to moto's ECS classes. Called by emulator.install(), once, under its lock,
+    after compute's corrections: resolve() reads the corrected ECR, and the task containers' digests
+    come from there."""
+    backend = EC2ContainerServiceBackend
+    backend.describe_task_definition = _describe_task_definition(backend.describe_task_definition)
+    backend.create_service = _create_service(backend.create_service)
+    backend.update_service = _update_service(backend.update_service)
+    backend.delete_service = _delete_service(backend.delete_service)
+    backend.list_services = _list_services(backend.list_services)
+    backend.describe_services = _describe_services(backend.describe_services)
+    backend.delete_task_definitions = _delete_task_definitions(backend.delete_task_definitions)
+    # Serialized by moto from these attributes (DescribeServices, CreateService, UpdateService):
+    # absent (None) on services made before emulator.install().
+    Service.current_service_revisions = None
+    Service.current_service_deployment = None
+    EC2ContainerServiceResponse.describe_service_revisions = describe_service_revisions
+    EC2ContainerServiceResponse.describe_service_deployments = describe_service_deployments
+    EC2ContainerServiceResponse.list_service_deployments = list_service_deployments
+    EC2ContainerServiceResponse.list_services = list_services
+    EC2ContainerServiceResponse.list_task_definitions = list_task_definitions

@@ -18,8 +18,8 @@ from typing import Any
 
 from moto.ecr.models import Image
 
-from tests.emulator.ecr import DEFAULT_ACCOUNT, backend, manifest_digest, new_image
-from tests.emulator.seed import DOCKER_MANIFEST, OCI_INDEX, image_manifest
+from emulator.ecr import DEFAULT_ACCOUNT, backend, manifest_digest, new_image
+from emulator.seed import DOCKER_MANIFEST, OCI_INDEX, image_manifest
 
 RETENTION = "7"
 LAYERS = (20_000_000, 1_000_000)
@@ -254,7 +254,7 @@ def reader_role(account: str, role_name: str = "ecr-sweeper-reader") -> None:
     principal of the registry's account) assumes to read it."""
     from moto.iam.models import iam_backends
 
-    from tests.emulator.identity import trust_policy
+    from emulator.identity import trust_policy
 
     trust = trust_policy(f"arn:aws:iam::{DEFAULT_ACCOUNT}:root")
     iam_backends[account]["aws"].create_role(role_name, trust, "/", None, "", [], None)

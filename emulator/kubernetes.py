@@ -99,10 +99,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from moto.eks.models import Cluster, eks_backends
 from moto.utilities.utils import get_partition
 
-from tests.emulator.server import free_port
+from emulator.server import free_port
 
 DEFAULT_ACCOUNT = "123456789012"
-# The sweeper's role session (tests/emulator/identity.py), as EKS names an assumed role's Kubernetes user.
+# The sweeper's role session (emulator/identity.py), as EKS names an assumed role's Kubernetes user.
 DEFAULT_USER = f"arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/ecr-sweeper-FunctionRole/ecr-sweeper"
 
 TOKEN_PREFIX = "k8s-aws-v1."

@@ -17,7 +17,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
 from moto.sagemaker.responses import SageMakerResponse
 
-from tests.emulator import paging
+from emulator import paging
 
 BATCH_MAX_RESULTS = 100
 SAGEMAKER_DEFAULT_RESULTS = 10
@@ -67,13 +67,7 @@ def list_models(self: SageMakerResponse) -> ActionResult:
     return ActionResult({"Models": page, **({"NextToken": token} if token else {})})
 
 
-_installed = False
-
-
-def install() -> None:
-    global _installed
-    if _installed:
-        return
+def _install() -> None:
+    """Called by emulator.install(), once, under its lock."""
     BatchResponse.describejobdefinitions = describe_job_definitions
     SageMakerResponse.list_models = list_models
-    _installed = True

@@ -168,6 +168,6 @@ def assume_role(self: TokenResponse) -> ActionResult:
 _original_assume_role = TokenResponse.assume_role
 
 
-def install() -> None:
-    """Called by ecr.install, once, under its lock (assigning again would change nothing)."""
+def _install() -> None:
+    """Called by emulator.install(), once, under its lock (assigning again would change nothing)."""
     TokenResponse.assume_role = assume_role  # type: ignore[method-assign]

@@ -10,9 +10,8 @@ DescribeService, ListServices, UpdateService, DeleteService. State is per accoun
 `apprunner_backends` (a moto `BackendDict`), so `mock_aws()` and `/moto-api/reset` clear it.
 
 Public API
-- `install()`: registers the service with moto, in-process (`mock_aws`) and for a
-  `ThreadedMotoServer` in this process alike. Idempotent; `tests/emulator/ecr.install()` is the
-  place to call it from.
+- `emulator.install()` registers the service with moto, in-process (`mock_aws`) and for a
+  `ThreadedMotoServer` in this process alike (this module's `_install()`).
 - `backend(region, account)`: the `AppRunnerBackend` holding that account's services in that region
   (`.services`: ARN -> `AppRunnerService`, whose `image_identifier` is what it runs).
 - `AppRunnerResponse`: the request handler. Its methods `create_service`, `describe_service`,
@@ -435,12 +434,10 @@ class AppRunnerResponse(BaseResponse):
 url_bases = [URL_BASE]
 url_paths = {"{0}/$": AppRunnerResponse.dispatch}
 
-_install_lock = threading.Lock()
-_installed = False
 
-
-def install() -> None:
-    """Register App Runner with moto for `mock_aws` and `ThreadedMotoServer`. Idempotent.
+def _install() -> None:
+    """Register App Runner with moto for `mock_aws` and `ThreadedMotoServer`. Called by
+    emulator.install(), once, under its lock.
 
     Both modes find a service the same way: the first entry of `moto.backend_index.backend_url_patterns`
     whose pattern matches the request URL names it (in-process, the AWS URL; served, the host the
@@ -449,16 +446,9 @@ def install() -> None:
     place, as a dispatcher already built holds the same list), and a module registered under
     `moto.apprunner` that holds `apprunner_backends`. No moto function is replaced.
     """
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        if MOTO_MODULE in sys.modules or importlib.util.find_spec(MOTO_MODULE) is not None:
-            raise RuntimeError(
-                f"{MOTO_MODULE} exists: moto emulates App Runner now, retire tests/emulator/apprunner.py"
-            )
-        shim = ModuleType(MOTO_MODULE, f"App Runner stand-in registered by {__name__}.install().")
-        shim.apprunner_backends = apprunner_backends  # type: ignore[attr-defined]
-        sys.modules[MOTO_MODULE] = shim
-        backend_index.backend_url_patterns.append((SERVICE, re.compile(URL_BASE)))
-        _installed = True
+    if MOTO_MODULE in sys.modules or importlib.util.find_spec(MOTO_MODULE) is not None:
+        raise RuntimeError(f"{MOTO_MODULE} exists: moto emulates App Runner now, retire emulator/apprunner.py")
+    shim = ModuleType(MOTO_MODULE, "App Runner stand-in registered by emulator.install().")
+    shim.apprunner_backends = apprunner_backends  # type: ignore[attr-defined]
+    sys.modules[MOTO_MODULE] = shim
+    backend_index.backend_url_patterns.append((SERVICE, re.compile(URL_BASE)))

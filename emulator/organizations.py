@@ -29,6 +29,6 @@ def list_accounts(self: OrganizationsResponse) -> str:
     return json.dumps({"Accounts": accounts, "NextToken": next_token})
 
 
-def install() -> None:
-    """Called by ecr.install, once, under its lock (assigning again would change nothing)."""
+def _install() -> None:
+    """Called by emulator.install(), once, under its lock (assigning again would change nothing)."""
     OrganizationsResponse.list_accounts = list_accounts  # type: ignore[method-assign]

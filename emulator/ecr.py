@@ -1,7 +1,7 @@
 """moto's ECR, corrected where it differs from Amazon ECR (see shared/ECR_FACTS.md, "The local emulator").
 
-`install()` patches moto's ECR backend and response classes in this process. It serves moto
-in-process (`mock_aws`) and `ThreadedMotoServer` alike, so the tests, the demo and the
+`emulator.install()` patches moto's ECR backend and response classes in this process. It serves
+moto in-process (`mock_aws`) and `ThreadedMotoServer` alike, so the tests, the demo and the
 benchmarks all run against the same corrected behaviour. Each correction names what it restores.
 """
 
@@ -25,7 +25,7 @@ from moto.ecr.exceptions import ImageNotFoundException, InvalidParameterExceptio
 from moto.ecr.models import ECRBackend, Image, Repository, ecr_backends
 from moto.ecr.responses import ECRResponse
 
-from tests.emulator import paging
+from emulator import paging
 
 DEFAULT_ACCOUNT = "123456789012"
 
@@ -607,54 +607,23 @@ def list_tags_for_resource(self: ECRResponse) -> ActionResult:
     return _json(self.ecr_backend.list_tags_for_resource(self._get_param("resourceArn")))  # type: ignore[return-value]
 
 
-_installed = False
-_install_lock = threading.Lock()
-
-
-def install() -> None:
-    """Apply the corrections to moto's classes (ECR here; Lambda and ECS tasks in compute.py, ECS
-    services in ecs_services.py, Batch and SageMaker in workloads.py, App Runner's stand-in in
-    apprunner.py, Inspector's ListCoverage in inspector.py, Step Functions in states.py,
-    sts:AssumeRole in identity.py, Organizations' ListAccounts in organizations.py). Idempotent."""
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        from tests.emulator import (
-            apprunner,
-            compute,
-            ecs_services,
-            identity,
-            inspector,
-            organizations,
-            states,
-            workloads,
-        )
-
-        identity.install()
-        organizations.install()
-        compute.install()
-        ecs_services.install()
-        states.install()
-        workloads.install()
-        apprunner.install()
-        inspector.install()
-        ECRResponse.describe_repositories = _faulty("DescribeRepositories", lambda r: None)(describe_repositories)
-        ECRResponse.describe_images = _faulty("DescribeImages", _repository_param)(describe_images)
-        ECRResponse.batch_delete_image = _faulty("BatchDeleteImage", _repository_param)(batch_delete_image)
-        ECRResponse.batch_get_image = _faulty("BatchGetImage", _repository_param)(batch_get_image)
-        ECRResponse.register_pull_time_update_exclusion = register_pull_time_update_exclusion
-        ECRResponse.deregister_pull_time_update_exclusion = deregister_pull_time_update_exclusion
-        ECRResponse.list_pull_time_update_exclusions = list_pull_time_update_exclusions
-        ECRResponse.list_tags_for_resource = _faulty("ListTagsForResource", _repository_of_arn)(list_tags_for_resource)
-        ECRResponse.update_image_storage_class = update_image_storage_class
-        ECRBackend.put_image = put_image
-        # The fields put_image sets, with defaults for images created any other way (moto's own code).
-        ecr_models.Image.ecr_size = None
-        ecr_models.Image.last_recorded_pull_time = None
-        ecr_models.Image.subject_manifest_digest = None
-        ecr_models.Image.artifact_media_type = None
-        ecr_models.Image.image_status = "ACTIVE"
-        ecr_models.Image.last_archived_at = None
-        ecr_models.Image.last_activated_at = None
-        _installed = True
+def _install() -> None:
+    """Apply the ECR corrections to moto's classes (called once, by `emulator.install()`)."""
+    ECRResponse.describe_repositories = _faulty("DescribeRepositories", lambda r: None)(describe_repositories)
+    ECRResponse.describe_images = _faulty("DescribeImages", _repository_param)(describe_images)
+    ECRResponse.batch_delete_image = _faulty("BatchDeleteImage", _repository_param)(batch_delete_image)
+    ECRResponse.batch_get_image = _faulty("BatchGetImage", _repository_param)(batch_get_image)
+    ECRResponse.register_pull_time_update_exclusion = register_pull_time_update_exclusion
+    ECRResponse.deregister_pull_time_update_exclusion = deregister_pull_time_update_exclusion
+    ECRResponse.list_pull_time_update_exclusions = list_pull_time_update_exclusions
+    ECRResponse.list_tags_for_resource = _faulty("ListTagsForResource", _repository_of_arn)(list_tags_for_resource)
+    ECRResponse.update_image_storage_class = update_image_storage_class
+    ECRBackend.put_image = put_image
+    # The fields put_image sets, with defaults for images created any other way (moto's own code).
+    ecr_models.Image.ecr_size = None
+    ecr_models.Image.last_recorded_pull_time = None
+    ecr_models.Image.subject_manifest_digest = None
+    ecr_models.Image.artifact_media_type = None
+    ecr_models.Image.image_status = "ACTIVE"
+    ecr_models.Image.last_archived_at = None
+    ecr_models.Image.last_activated_at = None

@@ -31,7 +31,7 @@ from moto.awslambda.responses import LambdaResponse
 from moto.ecr.models import ecr_backends
 from moto.ecs import models as ecs_models
 
-from tests.emulator import paging
+from emulator import paging
 
 # ListFunctions: "returns a maximum of 50 items in each response, even if you set the number
 # higher"; MaxItems is 1..10000 (Lambda API reference, ListFunctions).
@@ -113,18 +113,12 @@ def list_functions(self: LambdaResponse) -> str:
     return json.dumps(result)
 
 
-_installed = False
-
-
-def install() -> None:
-    global _installed
-    if _installed:
-        return
+def _install() -> None:
+    """Called by emulator.install(), once, under its lock (each patch wraps the method it replaces)."""
     LambdaFunction._set_function_code = _set_function_code(LambdaFunction._set_function_code)
     LambdaFunction.get_code = _get_code(LambdaFunction.get_code)
     ecs_models.Container.__init__ = _container_init(ecs_models.Container.__init__)
     LambdaResponse.list_functions = list_functions
-    _installed = True
 
 
 @contextmanager

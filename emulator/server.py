@@ -1,8 +1,8 @@
 """The corrected emulator as a local server on 127.0.0.1, optionally seeded in bulk (benchmarks).
 
-    python -m tests.emulator.server --port 5000 --repositories 100 --images 1000 --latency-ms 20
-    python -m tests.emulator.server --port 5000 --in-use 20000x500x2000   # revisions x services x versions
-    python -m tests.emulator.server --port 5000 --in-use 20000x500x2000 \
+    python -m emulator.server --port 5000 --repositories 100 --images 1000 --latency-ms 20
+    python -m emulator.server --port 5000 --in-use 20000x500x2000   # revisions x services x versions
+    python -m emulator.server --port 5000 --in-use 20000x500x2000 \
         --consumers 210987654321,310987654321 --consumer-in-use 2000x50x200   # and consumer accounts
 
 Prints `READY <port>` once it serves; stops on SIGTERM or SIGINT.
@@ -24,8 +24,8 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
 
-from tests.emulator import bulk
-from tests.emulator.ecr import faults, install
+from emulator import bulk, install
+from emulator.ecr import faults
 
 
 def free_port() -> int:

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from tests.emulator.ecr import manifest_digest, set_image_times
+from emulator.ecr import manifest_digest, set_image_times
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"

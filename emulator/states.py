@@ -44,5 +44,6 @@ def _handle_put_object(env: Any, resource_runtime_part: Any, state_credentials: 
     )
 
 
-def install() -> None:
+def _install() -> None:
+    """Called by emulator.install(), once, under its lock."""
     ResourceEvalS3._handle_put_object = staticmethod(_handle_put_object)

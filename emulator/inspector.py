@@ -36,8 +36,9 @@ Sources
   A resource without the attribute matches no EQUALS filter and no range, and every NOT_EQUALS filter.
 
 Public API
-- `install()`: adds `/coverage/list` to moto's inspector2 URL map and `list_coverage` to
-  `Inspector2Response`, for `mock_aws` and a `ThreadedMotoServer` of this process alike. Idempotent.
+- `emulator.install()` adds `/coverage/list` to moto's inspector2 URL map and `list_coverage` to
+  `Inspector2Response`, for `mock_aws` and a `ThreadedMotoServer` of this process alike (this
+  module's `_install()`).
 - `cover(repository, digest, *, in_use_count=0, last_in_use_at=None, image_pulled_at=None, tags=(),
   region="us-east-1", account="123456789012")`: Inspector covers that image (and its repository).
   Covering the same image again replaces what it reports. Independent of the ECR emulator: Inspector's
@@ -101,7 +102,7 @@ from moto.inspector2.models import Inspector2Backend, inspector2_backends
 from moto.inspector2.responses import Inspector2Response
 from moto.utilities.utils import get_partition
 
-from tests.emulator import paging
+from emulator import paging
 
 DEFAULT_ACCOUNT = "123456789012"
 SERVICE = "inspector2"
@@ -456,24 +457,16 @@ def list_coverage(self: Inspector2Response) -> str:
     return _json({"coveredResources": page, **({"nextToken": token} if token else {})})
 
 
-_installed = False
-_install_lock = threading.Lock()
-
-
-def install() -> None:
-    """Add ListCoverage to moto's inspector2, in-process (`mock_aws`) and served alike. Idempotent.
+def _install() -> None:
+    """Add ListCoverage to moto's inspector2, in-process (`mock_aws`) and served alike. Called by
+    emulator.install(), once, under its lock.
 
     moto finds an inspector2 handler by matching the request URL against `moto.inspector2.urls.url_paths`
     (read per request in-process; read when a server first builds its inspector2 app), then names the
     operation from the botocore model's routes (`POST /coverage/list` -> ListCoverage) and calls the
     `Inspector2Response` method of that name in snake case.
     """
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        if hasattr(Inspector2Response, "list_coverage"):
-            raise RuntimeError("moto emulates inspector2 ListCoverage now: retire tests/emulator/inspector.py")
-        inspector2_urls.url_paths["{0}/coverage/list$"] = Inspector2Response.dispatch
-        Inspector2Response.list_coverage = list_coverage
-        _installed = True
+    if hasattr(Inspector2Response, "list_coverage"):
+        raise RuntimeError("moto emulates inspector2 ListCoverage now: retire emulator/inspector.py")
+    inspector2_urls.url_paths["{0}/coverage/list$"] = Inspector2Response.dispatch
+    Inspector2Response.list_coverage = list_coverage
