@@ -1,4 +1,4 @@
-"""The Kubernetes API stand-in (emulator/kubernetes.py) answers as an EKS cluster's API server does: TLS
+"""The Kubernetes API stand-in (emulator/kubernetes/) answers as an EKS cluster's API server does: TLS
 verified against the cluster CA, IAM tokens as `aws eks get-token` makes them, paged lists, Status errors."""
 
 from __future__ import annotations
