@@ -1,4 +1,4 @@
-"""The ECS service corrections (emulator/ecs_services.py): what a scan of the digests a service
+"""The ECS service corrections (emulator/ecs_services/): what a scan of the digests a service
 still needs reads, against images pushed through the corrected ECR."""
 
 from __future__ import annotations
