@@ -1,4 +1,4 @@
-"""The App Runner stand-in (emulator/apprunner.py) answers as the botocore model and the App Runner
+"""The App Runner stand-in (emulator/apprunner/) answers as the botocore model and the App Runner
 API reference describe, in-process and served on 127.0.0.1."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Amazon Inspector's ListCoverage stand-in (emulator/inspector.py) answers as the botocore model
+"""Amazon Inspector's ListCoverage stand-in (emulator/inspector/) answers as the botocore model
 and the Inspector API reference describe, in-process and served on 127.0.0.1."""
 
 from __future__ import annotations
