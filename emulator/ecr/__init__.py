@@ -1,4 +1,13 @@
-"""moto's ECR, corrected where it differs from Amazon ECR (see shared/ECR_FACTS.md, "The local emulator").
+"""moto's ECR (5.2.x), corrected where it differs from Amazon ECR.
+
+What ECR does is taken from the Amazon ECR API Reference (DescribeRepositories, DescribeImages and
+DescribeImagesFilter, BatchDeleteImage and ImageFailure, BatchGetImage, RegisterPullTimeUpdateExclusion,
+UpdateImageStorageClass), the botocore service model `ecr` 2015-09-21 (maxResults 1..1000 and nextToken;
+1 to 100 imageIds, which botocore does not check: 99designs/aws-ecr-gc#3), the Amazon ECR User Guide
+("Image tag mutability", "Pull time update exclusions", "Archiving an image", "Restoring an image"), and
+public issues where the documentation is silent: a moved tag leaves the old image untagged
+(aws/containers-roadmap#2746); a child that an index in the repository lists is not deleted,
+ImageReferencedByManifestList (aws/aws-cdk#25391).
 
 `emulator.install()` patches moto's ECR backend and response classes in this process. It serves
 moto in-process (`mock_aws`) and `ThreadedMotoServer` alike, so the tests, the demo and the

@@ -1,4 +1,6 @@
-"""Each emulator correction behaves as Amazon ECR does (shared/ECR_FACTS.md, "The local emulator")."""
+"""Each emulator correction behaves as the service does: ECR as the Amazon ECR API Reference (DescribeImages,
+DescribeRepositories, BatchDeleteImage, BatchGetImage, UpdateImageStorageClass) and User Guide describe it, and
+Lambda, ECS, Batch and SageMaker as their API references do. Each correction in emulator/ names its source."""
 
 from __future__ import annotations
 
