@@ -51,12 +51,14 @@ format: dev
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# The demo and the benchmarks run as modules from the repository root (`-m` puts the current
+# directory on sys.path), which is where the emulator package lives.
 demo: dev
-	$(PY) scripts/demo.py
+	$(PY) -m scripts.demo
 
 # Minutes, not seconds: each size is swept three times against a fresh emulator (README, "Performance").
 bench: dev
-	$(PY) bench/sweep_bench.py
+	$(PY) -m bench.sweep_bench
 
 synth: dev
 	$(CDK) synth --no-notices

@@ -2,8 +2,8 @@
 view (one row per repository) against --details (one row per digest), at 80 columns, from values
 alone (no AWS, no emulator). Nothing here asserts a time: the numbers are printed.
 
-    python bench/cli_render_bench.py                  # 200 repositories x 1,000 digests, 3 runs
-    python bench/cli_render_bench.py --repositories 20 --digests 100
+    python -m bench.cli_render_bench                  # 200 repositories x 1,000 digests, 3 runs
+    python -m bench.cli_render_bench --repositories 20 --digests 100
 """
 
 from __future__ import annotations
@@ -11,19 +11,14 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import sys
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "lambda")]
+from rich.console import Console
 
-from rich.console import Console  # noqa: E402
-
-from ecr_sweeper.core.model import Action, Image, Protection, Verdict  # noqa: E402
-from ecr_sweeper.core.outcome import RepositoryOutcome, RepositoryResult, SweepSummary  # noqa: E402
-from ecr_sweeper.faces.cli.views import Collected, Run, View  # noqa: E402
+from ecr_sweeper.core.model import Action, Image, Protection, Verdict
+from ecr_sweeper.core.outcome import RepositoryOutcome, RepositoryResult, SweepSummary
+from ecr_sweeper.faces.cli.views import Collected, Run, View
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
 

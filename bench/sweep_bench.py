@@ -9,11 +9,13 @@ large account and its consumer accounts, two nights in a row with the in-use cac
 night 2 warm with new revisions in every account; night 2 may make no more calls than the pages,
 the new objects and the reads of what may change. Nothing here asserts a time: the numbers are printed.
 
-    python bench/sweep_bench.py                      # the tables in README.md, "Performance"
-    python bench/sweep_bench.py --sizes 10x100 --memory none --in-use none
-    python bench/sweep_bench.py --sizes none --memory none --in-use 20000x500x2000 --new-revisions 50 \
+    python -m bench.sweep_bench                      # the tables in README.md, "Performance"
+    python -m bench.sweep_bench --sizes 10x100 --memory none --in-use none
+    python -m bench.sweep_bench --sizes none --memory none --in-use 20000x500x2000 --new-revisions 50 \
         --consumers 3 --consumer-in-use 2000x50x200
-    python bench/sweep_bench.py --sizes 100x1000 --memory none --in-use none --profile /tmp/profiles   # py-spy
+    python -m bench.sweep_bench --sizes 100x1000 --memory none --in-use none --profile /tmp/profiles   # py-spy
+
+Run it as a module from the repository root (`make bench` does), where the emulator package lives.
 """
 
 from __future__ import annotations
@@ -35,11 +37,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
+from emulator.bulk import InUseAccount, Shape, Workloads, workload_image
+from emulator.server import free_port
 
-from tests.emulator.bulk import InUseAccount, Shape, Workloads, workload_image  # noqa: E402
-from tests.emulator.server import free_port  # noqa: E402
+# The emulator's server and the sweeping child run from the repository root, as `python -m`.
+ROOT = Path(__file__).resolve().parent.parent
 
 WORKLOADS = Workloads()
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -178,7 +180,7 @@ def emulator(
 ) -> Iterator[str]:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulator.server", "--port", str(port), "--repositories", str(shape.repositories),
+        [sys.executable, "-m", "emulator.server", "--port", str(port), "--repositories", str(shape.repositories),
          "--images", str(shape.images), "--latency-ms", str(latency_ms), "--throttle", str(throttle), "--now", now,
          *(in_use or [])],
         cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, **CREDENTIALS},
@@ -233,7 +235,7 @@ def measure(
     """One sweep by the real handler in a child process, and what it measured; with `profile`, under
     py-spy, which writes there the child's stacks (sampled while a thread holds the GIL) as raw
     collapsed lines, one per stack and count."""
-    command = [sys.executable, __file__, "--child", endpoint, "--workers", str(workers)]
+    command = [sys.executable, "-m", "bench.sweep_bench", "--child", endpoint, "--workers", str(workers)]
     if profile is not None:
         py_spy = Path(sys.executable).with_name("py-spy")
         command = [str(py_spy), "record", "--gil", "--idle", "--rate", "200", "--format", "raw",

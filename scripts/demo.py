@@ -13,23 +13,19 @@ import os
 import re
 import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
+import boto3
+from moto.server import ThreadedMotoServer
+from rich.console import Console
+from rich.table import Table
 
-import boto3  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from tests.emulator.ecr import install  # noqa: E402
-from tests.emulator.identity import sweeper_credentials  # noqa: E402
-from tests.emulator.kubernetes import KubernetesAPI, pod, serve_cluster  # noqa: E402
-from tests.emulator.seed import create_repository, push, push_index, push_referrer  # noqa: E402
-from tests.emulator.server import free_port  # noqa: E402
-from tests.output import invoke_captured  # noqa: E402
+from emulator import install
+from emulator.identity import sweeper_credentials
+from emulator.kubernetes import KubernetesAPI, pod, serve_cluster
+from emulator.seed import create_repository, push, push_index, push_referrer
+from emulator.server import free_port
+from tests.output import invoke_captured
 
 # Wide enough for the reasons when the output is piped (as in CI); a terminal sets its own width.
 console = Console(width=None if sys.stdout.isatty() else 160)

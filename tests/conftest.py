@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.emulator.ecr import faults, install
+import emulator
+from emulator.ecr import faults
 
-install()
+emulator.install()
 
 # Node 20 is end-of-life: without this, jsii prints a banner on every CDK import.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 import pytest
 
+from emulator.server import free_port
 from infra.app import ROOT
-from tests.emulator.server import free_port
 
 CDK = ROOT / "node_modules/.bin/cdk"
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -31,15 +31,16 @@ def local_deploy(
     port = free_port()
     credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulator.server", "--port", str(port)],
+        [sys.executable, "-m", "emulator.server", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, **credentials},
     )
     assert server.stdout is not None and server.stdout.readline().startswith("READY")
-    # localhost, not 127.0.0.1: the CLI builds S3 URLs from the endpoint, and moto would read
-    # "127" as a bucket name (shared/LOCAL_DEPLOY.md).
+    # localhost, not 127.0.0.1: the CLI builds the template's S3 URL from the endpoint
+    # (http://127.0.0.1:PORT/<bucket>/<key>), and moto reads "127" as the bucket name (seen with
+    # CDK CLI 2.1148.1 and moto 5.2.5).
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         **credentials,

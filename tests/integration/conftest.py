@@ -18,8 +18,8 @@ from moto import mock_aws
 from moto.ecr.responses import ECRResponse
 from moto.server import ThreadedMotoServer
 
-from tests.emulator.identity import OWN, sweeper_credentials
-from tests.emulator.server import free_port
+from emulator.identity import OWN, sweeper_credentials
+from emulator.server import free_port
 from tests.output import Invocation, invoke_captured
 
 

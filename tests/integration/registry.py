@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from tests.emulator.seed import image_size, push
+from emulator.seed import image_size, push
 
 # One clock per test session: every age below is counted from it.
 NOW = datetime.now(timezone.utc)

@@ -12,10 +12,10 @@ import sys
 from infra.app import ROOT
 
 
-def bench(script: str, arguments: str) -> str:
-    """What `bench/<script> <arguments>` printed, once it exited 0."""
+def bench(module: str, arguments: str) -> str:
+    """What `python -m bench.<module> <arguments>` printed, once it exited 0."""
     result = subprocess.run(
-        [sys.executable, f"bench/{script}", *shlex.split(arguments)],
+        [sys.executable, "-m", f"bench.{module}", *shlex.split(arguments)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -27,7 +27,7 @@ def bench(script: str, arguments: str) -> str:
 
 
 def test_the_benchmark_runs_and_holds_its_invariants() -> None:
-    printed = bench("sweep_bench.py", "--sizes 3x12 --latency-ms 0 --memory 2x20 --in-use none")
+    printed = bench("sweep_bench", "--sizes 3x12 --latency-ms 0 --memory 2x20 --in-use none")
     assert "3 × 12" in printed
     assert "CPU ms / call" in printed
     assert "one-minute load average" in printed
@@ -38,7 +38,7 @@ def test_the_in_use_benchmark_runs_two_nights_within_their_calls() -> None:
     # 120 revisions (two pages), 15 services in one cluster, 6 published versions of 2 functions;
     # and two consumer accounts of 40 revisions, 5 services and 4 versions of one function each
     printed = bench(
-        "sweep_bench.py",
+        "sweep_bench",
         "--sizes none --memory none --latency-ms 0 --in-use 120x15x6 --new-revisions 2 --consumers 2 "
         "--consumer-in-use 40x5x4",
     )
@@ -54,7 +54,7 @@ def test_the_in_use_benchmark_runs_two_nights_within_their_calls() -> None:
 
 
 def test_the_cli_render_benchmark_runs_and_counts_its_lines() -> None:
-    printed = bench("cli_render_bench.py", "--repositories 3 --digests 10 --runs 1")
+    printed = bench("cli_render_bench", "--repositories 3 --digests 10 --runs 1")
     # The default view: a header of two lines, its rule, three rows (of two lines each: at 80
     # columns the names fold) and two lines of totals.
     assert "  default: 11 lines" in printed

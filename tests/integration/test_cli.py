@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from ecr_sweeper.faces.cli.main import main
+from ecr_sweeper.cli import main
+from emulator.ecr import Fault, faults
+from emulator.seed import create_repository, push, push_index
 from infra.app import ROOT
-from tests.emulator.ecr import Fault, faults
-from tests.emulator.seed import create_repository, push, push_index
 from tests.integration.registry import NOW, ago, digests
 
 

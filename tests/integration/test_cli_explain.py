@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from ecr_sweeper.faces.cli.main import main
-from tests.emulator.ecr import _find, backend
-from tests.emulator.seed import create_repository, push
+from ecr_sweeper.cli import main
+from emulator.ecr import _find, backend
+from emulator.seed import create_repository, push
 from tests.integration.registry import ago, untagged
 
 

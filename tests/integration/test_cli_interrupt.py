@@ -19,10 +19,10 @@ from typing import IO, Any
 import boto3
 import pytest
 
+from emulator.ecr import Hook, faults
+from emulator.identity import OWN
+from emulator.seed import create_repository
 from infra.app import ROOT
-from tests.emulator.ecr import Hook, faults
-from tests.emulator.identity import OWN
-from tests.emulator.seed import create_repository
 from tests.integration.registry import digests, untagged
 
 REPOSITORY = "app"

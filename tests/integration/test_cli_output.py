@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
-from ecr_sweeper.faces.cli.main import main
-from tests.emulator.identity import OWN
-from tests.emulator.seed import create_repository, push_index
+from ecr_sweeper.cli import main
+from emulator.identity import OWN
+from emulator.seed import create_repository, push_index
 from tests.integration.registry import SIZE, ago, digests, untagged
 
 LONG = "a-very-long-team-name/with-a-very-long-service-name"

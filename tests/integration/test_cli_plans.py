@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from ecr_sweeper.cli import main
 from ecr_sweeper.core.saved_plan import FORMAT, VERSION
-from ecr_sweeper.faces.cli.main import main
-from tests.emulator.ecr import add_tag, set_image_times
-from tests.emulator.seed import create_repository
+from emulator.ecr import add_tag, set_image_times
+from emulator.seed import create_repository
 from tests.integration.registry import ago, digests, untagged
 
 
@@ -133,7 +133,7 @@ def test_the_answer_approves_the_plan_that_was_shown_and_nothing_else(
 
 def test_a_plan_that_approves_a_child_keeps_it_while_its_index_is_kept(ecr: Any, capsys: Any, tmp_path: Path) -> None:
     # Given an expired child the plan deletes, and an index over it pushed after the plan
-    from tests.emulator.seed import push_index
+    from emulator.seed import push_index
 
     create_repository(ecr, "multi", "3")
     child = untagged(ecr, "multi", "child", 10)

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from ecr_sweeper.faces.cli.main import main
-from tests.emulator.identity import SWEEPER_ROLE
-from tests.emulator.seed import create_repository, push_index
+from ecr_sweeper.cli import main
+from emulator.identity import SWEEPER_ROLE
+from emulator.seed import create_repository, push_index
 from tests.integration.registry import ago, untagged
 
 ROLE_ARN = f"arn:aws:iam::123456789012:role/{SWEEPER_ROLE}"

@@ -14,11 +14,11 @@ from typing import Any
 import boto3
 import pytest
 
-from ecr_sweeper.faces.cli.main import main
+from ecr_sweeper.cli import main
+from emulator.identity import OWN
+from emulator.seed import create_repository
+from emulator.server import free_port
 from infra.app import ROOT
-from tests.emulator.identity import OWN
-from tests.emulator.seed import create_repository
-from tests.emulator.server import free_port
 from tests.integration.registry import digests, untagged
 
 CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")

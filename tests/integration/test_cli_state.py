@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
-from ecr_sweeper.faces.cli.main import main
-from tests.emulator.identity import OWN
-from tests.emulator.seed import create_repository
+from ecr_sweeper.cli import main
+from emulator.identity import OWN
+from emulator.seed import create_repository
 from tests.integration.registry import untagged
 
 CURSOR = "/ecr-sweeper/test/next-start"

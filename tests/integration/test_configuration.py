@@ -12,8 +12,8 @@ from unittest.mock import MagicMock
 
 import pytest
 
+from emulator.seed import create_repository
 from infra.app import ROOT
-from tests.emulator.seed import create_repository
 from tests.integration.conftest import Invoke
 from tests.integration.registry import digests, untagged
 from tests.output import Invocation

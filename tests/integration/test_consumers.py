@@ -13,8 +13,8 @@ import boto3
 import pytest
 from moto.core.exceptions import JsonRESTError
 
-from tests.emulator.identity import OWN, OWN_ACCOUNT, SWEEPER_ROLE, account_session, trust_policy
-from tests.emulator.seed import create_repository, push
+from emulator.identity import OWN, OWN_ACCOUNT, SWEEPER_ROLE, account_session, trust_policy
+from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
 from tests.integration.registry import ago, digests
 

@@ -10,8 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.emulator.ecr import faults
-from tests.emulator.seed import create_repository, push, push_index
+from emulator.ecr import faults
+from emulator.seed import create_repository, push, push_index
 from tests.integration.conftest import Invoke
 from tests.integration.registry import ago, untagged
 

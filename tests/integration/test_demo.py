@@ -10,7 +10,7 @@ from infra.app import ROOT
 
 def test_the_demo_runs_and_its_checks_pass() -> None:
     result = subprocess.run(
-        [sys.executable, "scripts/demo.py"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "scripts.demo"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.count("✓") == 8 and "✗" not in result.stdout

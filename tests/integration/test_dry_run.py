@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.seed import create_repository
+from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
 from tests.integration.registry import NOW, SIZE, digests, untagged
 

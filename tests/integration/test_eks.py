@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.emulator.kubernetes import CertificateAuthority, KubernetesAPI, pod, serve_cluster, workload
-from tests.emulator.seed import create_repository, push
+from emulator.kubernetes import CertificateAuthority, KubernetesAPI, pod, serve_cluster, workload
+from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
 from tests.integration.registry import digests
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from ecr_sweeper.aws.clients import RETRY_ATTEMPTS
-from tests.emulator.ecr import Fault, faults
-from tests.emulator.seed import create_repository
+from emulator.ecr import Fault, faults
+from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
 from tests.integration.registry import digests, untagged
 

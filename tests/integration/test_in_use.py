@@ -12,8 +12,8 @@ import boto3
 import pytest
 from moto.core.exceptions import JsonRESTError
 
-from tests.emulator.ecs_services import finish_rollout
-from tests.emulator.seed import create_repository, push
+from emulator.ecs_services import finish_rollout
+from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
 from tests.integration.registry import digests
 
@@ -270,7 +270,7 @@ def _response_class(service: str) -> type:
         from moto.sagemaker.responses import SageMakerResponse
 
         return SageMakerResponse
-    from tests.emulator.apprunner import AppRunnerResponse
+    from emulator.apprunner import AppRunnerResponse
 
     return AppRunnerResponse
 
@@ -384,7 +384,7 @@ def test_the_scan_costs_its_pages_plus_one_describe_per_object(ecr: Any, invoke:
 def test_inspector_keeps_what_it_saw_in_use_within_the_retention_window_and_not_before(
     ecr: Any, invoke: Invoke
 ) -> None:
-    from tests.emulator.inspector import cover
+    from emulator.inspector import cover
 
     # Given images Inspector saw in use: now, three days ago, and forty days ago (retention 7d)
     create_repository(ecr, "seen", "7")
@@ -408,7 +408,7 @@ def test_inspector_keeps_what_it_saw_in_use_within_the_retention_window_and_not_
 def test_inspector_not_enabled_is_skipped_under_auto_and_fails_closed_under_required(
     ecr: Any, invoke: Invoke, mode: str
 ) -> None:
-    from tests.emulator.inspector import disable
+    from emulator.inspector import disable
 
     create_repository(ecr, "app", "1")
     old = push(ecr, "app", "old", pushed_at=ago(30))

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.emulator.seed import create_repository, push
+from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke, Refuse
 from tests.integration.registry import digests
 from tests.output import Invocation

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.ecr import set_image_times
-from tests.emulator.seed import create_repository
+from emulator.ecr import set_image_times
+from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
 from tests.integration.registry import untagged
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.emulator.ecr import Hook, faults
-from tests.emulator.seed import create_repository, push, push_index
+from emulator.ecr import Hook, faults
+from emulator.seed import create_repository, push, push_index
 from tests.integration.conftest import Invoke
 from tests.integration.registry import ago, digests, untagged
 from tests.output import Invocation, invoke_captured

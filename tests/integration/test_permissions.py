@@ -9,9 +9,9 @@ from typing import Any
 
 import boto3
 
-from ecr_sweeper.faces.cli.main import main
-from tests.emulator.identity import OWN, OWN_ACCOUNT
-from tests.emulator.seed import create_repository
+from ecr_sweeper.cli import main
+from emulator.identity import OWN, OWN_ACCOUNT
+from emulator.seed import create_repository
 from tests.integration.conftest import Invoke, unlisted
 from tests.integration.registry import untagged
 from tests.integration.test_consumers import CONSUMER, reader_role, task_definition

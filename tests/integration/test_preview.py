@@ -11,7 +11,7 @@ import pytest
 from moto.core.exceptions import JsonRESTError
 from moto.ssm.responses import SimpleSystemManagerResponse
 
-from tests.emulator.seed import create_repository, push
+from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
 from tests.integration.registry import digests
 

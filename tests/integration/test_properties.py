@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from tests.emulator.ecr import faults
-from tests.emulator.identity import OWN, sweeper_credentials
-from tests.emulator.seed import create_repository, push, push_index, push_referrer
+from emulator.ecr import faults
+from emulator.identity import OWN, sweeper_credentials
+from emulator.seed import create_repository, push, push_index, push_referrer
 from tests.output import invoke_captured
 
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"

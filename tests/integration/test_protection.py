@@ -13,9 +13,9 @@ import pytest
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.responses import LambdaResponse
 
-from tests.emulator.ecr import Hook, add_tag, faults, manifest_digest, set_image_times
-from tests.emulator.identity import SWEEPER_ROLE
-from tests.emulator.seed import (
+from emulator.ecr import Hook, add_tag, faults, manifest_digest, set_image_times
+from emulator.identity import SWEEPER_ROLE
+from emulator.seed import (
     DOCKER_LIST,
     SPDX_SBOM,
     create_repository,

@@ -7,9 +7,9 @@ from typing import Any
 
 import boto3
 
-from tests.emulator.ecr import Fault, faults
-from tests.emulator.identity import OWN
-from tests.emulator.seed import create_repository, push
+from emulator.ecr import Fault, faults
+from emulator.identity import OWN
+from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
 from tests.integration.registry import ago, digests
 

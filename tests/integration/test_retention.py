@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.ecr import Fault, faults
-from tests.emulator.seed import create_repository, push
+from emulator.ecr import Fault, faults
+from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
 from tests.integration.registry import NOW, SIZE, ago, digests, untagged
 

@@ -15,8 +15,8 @@ import pytest
 
 from ecr_sweeper.core.rotation import Position
 from ecr_sweeper.faces import steps as stepfunctions
-from tests.emulator.identity import OWN
-from tests.emulator.seed import create_repository
+from emulator.identity import OWN
+from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
 from tests.integration.registry import digests, untagged
 from tests.output import invoke_captured

@@ -11,10 +11,10 @@ import boto3
 import pytest
 
 from ecr_sweeper.core.rotation import Position
-from tests.emulator.bulk import create_repositories, push_untagged
-from tests.emulator.ecr import Fault, Hook, faults
-from tests.emulator.identity import OWN
-from tests.emulator.seed import create_repository, push, push_index
+from emulator.bulk import create_repositories, push_untagged
+from emulator.ecr import Fault, Hook, faults
+from emulator.identity import OWN
+from emulator.seed import create_repository, push, push_index
 from tests.integration.conftest import Invoke
 from tests.integration.registry import SIZE, ago, digests
 

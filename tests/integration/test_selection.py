@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.emulator.seed import create_repository
+from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
 from tests.integration.registry import digests, untagged
 

@@ -15,10 +15,10 @@ import pytest
 from moto.core.config import default_user_config
 
 from ecr_sweeper.faces import steps as stepfunctions
-from tests.emulator.compute import lambda_in_process
-from tests.emulator.ecr import Fault, faults
-from tests.emulator.identity import OWN
-from tests.emulator.seed import create_repository, push
+from emulator.compute import lambda_in_process
+from emulator.ecr import Fault, faults
+from emulator.identity import OWN
+from emulator.seed import create_repository, push
 from tests.integration.conftest import LambdaContext
 from tests.integration.registry import ago, digests
 

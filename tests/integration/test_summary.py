@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ecr_sweeper.core.metrics import METRICS
-from tests.emulator.ecr import set_image_times
-from tests.emulator.seed import create_repository
+from emulator.ecr import set_image_times
+from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
 from tests.integration.registry import SIZE, untagged
 

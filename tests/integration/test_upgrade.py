@@ -17,8 +17,8 @@ import boto3
 import pytest
 
 from ecr_sweeper.core.rotation import Position
-from tests.emulator.identity import OWN
-from tests.emulator.seed import create_repository
+from emulator.identity import OWN
+from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
 from tests.integration.registry import digests, untagged
 from tests.integration.test_rotation import OneRepository, swept

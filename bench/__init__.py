@@ -1,0 +1,1 @@
+"""`make bench`: the benchmarks, run as `python -m bench.<name>` from the repository root."""

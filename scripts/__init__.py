@@ -1,0 +1,1 @@
+"""`make demo`: the demo, run as `python -m scripts.demo` from the repository root."""
