@@ -6,7 +6,7 @@
 
 Exit codes: 0 done and nothing failed; 1 a repository, a deletion, a region or the in-use scan
 failed; 2 bad usage or set-up; 130 interrupted (Ctrl-C).
-Settings come from the same environment variables as the function (README, "Function settings").
+Settings come from the same environment variables as the function (docs: Function settings).
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ def _delete(
 
 
 def explain(args: argparse.Namespace, view: View, setup: Setup) -> int:
-    """Every rule the planner checked for one digest, whether it applied, and the verdict (README,
+    """Every rule the planner checked for one digest, whether it applied, and the verdict (docs,
     "What ecr-sweeper will never delete"): the planner's own trace of a dry run of that repository."""
     wanted = args.digest.lower().removeprefix("sha256:")
     if not _HEX.fullmatch(wanted) or len(wanted) < SHORT_DIGEST or len(wanted) > 64:

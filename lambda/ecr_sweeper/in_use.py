@@ -756,7 +756,7 @@ def _fix(client: Any, service: str, operation: str, error: BaseException, accoun
 def _assume_fix(account: _Account, error: BaseException) -> str:
     if error_code(error) in ACCESS_DENIED:
         return (
-            f'deploy the EcrSweeperReader stack in account {account.id} (README, "Central registries"): it creates '
+            f"deploy the EcrSweeperReader stack in account {account.id} (docs: Central registries): it creates "
             f"{account.role_arn} and lets the function's role assume it; if the role exists, make its trust policy "
             f"allow the function's role, and allow sts:AssumeRole on it to the function's role (the sweeper stack "
             f"grants it for consumerAccounts){_way_out(account)}"
@@ -791,12 +791,13 @@ def _k8s_fix(cluster: str, error: BaseException, account: _Account | None = None
         if account is not None:
             return (
                 f"give {account.role_arn} read access to {cluster} in account {account.id}: an EKS access entry for "
-                f'it with AmazonEKSViewPolicy at cluster scope (README, "Central registries"), {ignore}'
+                f"it with AmazonEKSViewPolicy at cluster scope (docs: Central registries), {ignore}"
                 f"{_way_out(account)}"
             )
         return (
             f"give the function's role read access to {cluster}: context eksClusters=[{cluster!r}] creates an "
-            "access entry with AmazonEKSViewPolicy (a CONFIG_MAP cluster needs the aws-auth lines in the README), "
+            "access entry with AmazonEKSViewPolicy (a CONFIG_MAP cluster needs aws-auth lines instead; "
+            "docs: EKS clusters), "
             f"{ignore}"
         )
     if isinstance(error, urllib3.exceptions.MaxRetryError | urllib3.exceptions.HTTPError):

@@ -39,7 +39,7 @@ def local_deploy(
     )
     assert server.stdout is not None and server.stdout.readline().startswith("READY")
     # localhost, not 127.0.0.1: the CLI builds S3 URLs from the endpoint, and moto would read
-    # "127" as a bucket name (shared/LOCAL_DEPLOY.md).
+    # "127" as a bucket name (docs/develop/emulator.md, "Deploying into the emulator").
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         **credentials,

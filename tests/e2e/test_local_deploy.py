@@ -2,7 +2,8 @@
 
 What moto's CloudFormation cannot create (alarms, Logs Insights query definitions, the pull-time
 update exclusion, ...) it skips while reporting success; those are read back from the deployed
-template instead. See shared/LOCAL_DEPLOY.md for what was seen when this was first tried.
+template instead. See docs/develop/emulator.md, "Deploying into the emulator", for what was seen when
+this was first tried.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""moto's ECR, corrected where it differs from Amazon ECR (see shared/ECR_FACTS.md, "The local emulator").
+"""moto's ECR, corrected where it differs from Amazon ECR (docs/reference/ecr.md, "The local emulator:
+where moto differs, and the correction").
 
 `install()` patches moto's ECR backend and response classes in this process. It serves moto
 in-process (`mock_aws`) and `ThreadedMotoServer` alike, so the tests, the demo and the

@@ -1,4 +1,5 @@
-"""Each emulator correction behaves as Amazon ECR does (shared/ECR_FACTS.md, "The local emulator")."""
+"""Each emulator correction behaves as Amazon ECR does (docs/reference/ecr.md, "The local emulator:
+where moto differs, and the correction")."""
 
 from __future__ import annotations
 
