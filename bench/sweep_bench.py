@@ -9,7 +9,7 @@ large account and its consumer accounts, two nights in a row with the in-use cac
 night 2 warm with new revisions in every account; night 2 may make no more calls than the pages,
 the new objects and the reads of what may change. Nothing here asserts a time: the numbers are printed.
 
-    python -m bench.sweep_bench                      # the tables in README.md, "Performance"
+    python -m bench.sweep_bench                      # the tables of docs/scale/performance.md
     python -m bench.sweep_bench --sizes 10x100 --memory none --in-use none
     python -m bench.sweep_bench --sizes none --memory none --in-use 20000x500x2000 --new-revisions 50 \
         --consumers 3 --consumer-in-use 2000x50x200
@@ -56,7 +56,7 @@ CACHE_IDENTITY = "sts:GetCallerIdentity"
 
 
 def minimum_calls(shape: Shape) -> int:
-    """The calls no sweep can avoid (README, "Performance")."""
+    """The calls no sweep can avoid (docs/scale/performance.md)."""
     deletes = shape.deletes_per_repository()
     per_repository = (
         1  # ListTagsForResource
@@ -73,8 +73,8 @@ def pages(items: int, size: int) -> int:
 
 
 def minimum_in_use_calls(w: Workloads) -> int:
-    """The in-use scan's pages, at each API's page size, plus one describe per object (README,
-    "Performance"). Services are scaled to zero: no task to describe."""
+    """The in-use scan's pages, at each API's page size, plus one describe per object
+    (docs/scale/performance.md). Services are scaled to zero: no task to describe."""
     versions = 2 * w.functions  # $LATEST and one published version each
     services = w.services_per_cluster
     per_cluster = (
@@ -96,7 +96,7 @@ def minimum_in_use_calls(w: Workloads) -> int:
 
 
 def in_use_calls_at_most(account: InUseAccount, new_revisions: int, *, warm: bool) -> int:
-    """The in-use scan's calls for `account` (README, "Performance"): every listing's pages at each
+    """The in-use scan's calls for `account` (docs/scale/performance.md): every listing's pages at each
     API's page size, and one describe per object on a cold night; on a warm night, the describes of
     what is new (`new_revisions`) and of what may change every night ($LATEST of each function; the
     services, their revisions and tasks are read per batch on both nights). No cluster runs a task."""

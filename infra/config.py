@@ -30,13 +30,13 @@ DEFAULTS: dict[str, Any] = {
     "repositoriesPerInvocation": 500,
     "alarmEmail": "",
     "regions": [],
-    # The first week after the first run is a preview: scheduled runs are dry runs (README, "Deploy").
+    # The first week after the first run is a preview: scheduled runs are dry runs (docs, "Your first week").
     "previewDays": 7,
     # What `cdk destroy` leaves behind by default: the log groups (the audit trail), the alarm
-    # topic's KMS key and the work bucket. true: remove them with the stack (README, "Uninstall").
+    # topic's KMS key and the work bucket. true: remove them with the stack (docs, "Uninstall").
     "deleteOnDestroy": False,
     # EKS clusters to read through their Kubernetes API: the stack creates an access entry for each
-    # (README, "EKS"); every cluster of the region is read whether named here or not.
+    # (docs, "EKS clusters"); every cluster of the region is read whether named here or not.
     "eksClusters": [],
     # Clusters whose workloads the operator accepts not to protect; each run warns about each.
     "eksClustersIgnored": [],
@@ -45,7 +45,7 @@ DEFAULTS: dict[str, Any] = {
     # Put the function in a VPC (for clusters with a private endpoint only): both or neither.
     "vpcSubnetIds": [],
     "vpcSecurityGroupIds": [],
-    # Central registries (README, "Central registries"): the accounts whose workloads pull from this
+    # Central registries (docs, "Central registries"): the accounts whose workloads pull from this
     # registry (12-digit IDs, or "organization": every ACTIVE account of the AWS Organization), read
     # through the role consumerRoleName that the EcrSweeperReader stack creates in each; the
     # accounts the operator accepts not to protect (each run warns about each).
@@ -285,7 +285,7 @@ def _eks_clusters(value: Any) -> tuple[str, ...]:
                     "ROLE_ARN` "
                     f"then `aws eks associate-access-policy --region {region} --cluster-name {cluster} --principal-arn "
                     "ROLE_ARN --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy --access-scope "
-                    'type=cluster` (README, "EKS clusters")'
+                    "type=cluster` (docs: EKS clusters)"
                 )
     return v.cluster_names("context eksClusters", value)
 

@@ -26,7 +26,7 @@ HEARTBEAT_PERIOD = Duration.hours(2)
 TARGET_RETRY_ATTEMPTS = 8
 TARGET_MAX_EVENT_AGE = Duration.hours(2)
 
-# CloudWatch Logs Insights saved queries, on the function's log group (README, "Audit in one query").
+# CloudWatch Logs Insights saved queries, on the function's log group (docs, "Audit in one query").
 QUERIES: dict[str, dict[str, object]] = {
     "deleted-in-the-last-run": {
         "fields": ["@timestamp", "function_request_id", "repository", "digest", "reason", "size_bytes", "dry_run"],

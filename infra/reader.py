@@ -1,7 +1,7 @@
 """The EcrSweeperReader stack, for each consumer account of a central registry: one role, named
 consumerRoleName, that the sweeper's role (and only it) may assume, with the in-use scan's reads of
 that account and nothing else. Deployed with `cdk deploy EcrSweeperReader -c readerStack=true ...`,
-or to every account of an OU through a CloudFormation StackSet (README, "Central registries").
+or to every account of an OU through a CloudFormation StackSet (docs, "Central registries").
 
 The template needs no CDK bootstrap (no asset, no bootstrap version rule): a StackSet deploys it to
 accounts that were never bootstrapped.

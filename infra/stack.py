@@ -49,7 +49,7 @@ class EcrSweeperStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
 
-        # Retained by default: the logs are the audit trail of every deletion (README, "Uninstall").
+        # Retained by default: the logs are the audit trail of every deletion (docs, "Uninstall").
         removal = RemovalPolicy.DESTROY if config.delete_on_destroy else RemovalPolicy.RETAIN
         log_group = logs.LogGroup(
             self, "FunctionLogs", retention=_RETENTION[config.log_retention_days], removal_policy=removal
@@ -227,7 +227,7 @@ class EcrSweeperStack(Stack):
             targets=[target],
         )
 
-        # What an operator looks up after a deploy (README uses these names, never logical ids).
+        # What an operator looks up after a deploy (the docs use these names, never logical ids).
         outputs = {
             "FunctionName": (self.function.function_name, "the scheduled function (lambda engine) or its twin"),
             "RoleArn": (role.role_arn, "the function's role: register it as a pull-time update exclusion elsewhere"),

@@ -40,7 +40,7 @@ def local_deploy(
     assert server.stdout is not None and server.stdout.readline().startswith("READY")
     # localhost, not 127.0.0.1: the CLI builds the template's S3 URL from the endpoint
     # (http://127.0.0.1:PORT/<bucket>/<key>), and moto reads "127" as the bucket name (seen with
-    # CDK CLI 2.1148.1 and moto 5.2.5).
+    # CDK CLI 2.1148.1 and moto 5.2.5; docs/develop/emulator.md, "Deploying into the emulator").
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         **credentials,

@@ -3,7 +3,8 @@
 What moto's CloudFormation cannot create (alarms, Logs Insights query definitions, the pull-time
 update exclusion, ...) it skips while reporting success; those are read back from the deployed
 template instead. First seen with CDK CLI 2.1148.1, aws-cdk-lib 2.275.0 and moto 5.2.5: an
-AWS::CloudWatch::Alarm is not created, moto logs a warning and the deploy still succeeds.
+AWS::CloudWatch::Alarm is not created, moto logs a warning and the deploy still succeeds (docs/develop/
+emulator.md, "Deploying into the emulator").
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The EcrSweeperReader stack deploys with the real CDK CLI into an account that was never
-bootstrapped, as in a consumer account (README, "Central registries"), and creates the reader role
+bootstrapped, as in a consumer account (docs/scale/central-registries.md), and creates the reader role
 that the sweeper's role, and only it, may assume."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Each emulator correction behaves as the service does: ECR as the Amazon ECR API Reference (DescribeImages,
 DescribeRepositories, BatchDeleteImage, BatchGetImage, UpdateImageStorageClass) and User Guide describe it, and
-Lambda, ECS, Batch and SageMaker as their API references do. Each correction in emulator/ names its source."""
+Lambda, ECS, Batch and SageMaker as their API references do. Each correction in emulator/ names its source
+(docs/reference/ecr.md, "The local emulator: where moto differs, and the correction")."""
 
 from __future__ import annotations
 

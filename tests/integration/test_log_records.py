@@ -1,5 +1,5 @@
 """Given a registry, when the sweep runs, then each log record carries exactly the keys of the log
-contract (README, "Logs"), in UTC whatever the host's time zone, and a record the log level hides
+contract (docs/reference/log-records.md), in UTC whatever the host's time zone, and a record the log level hides
 is not written."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Property: on any registry, the sweep deletes exactly the expired untagged digests that no rule protects.
 
-The oracle below is written from the rules in README.md ("What ecr-sweeper will never delete"),
+The oracle below is written from the rules in docs/reference/never-deleted.md ("What ecr-sweeper will never delete"),
 independently of planner.py, and checked against what the real handler leaves in the emulator.
 Each example seeds a registry and workloads through the API and runs the whole handler, so this
 runs a handful: the pure planner's property (tests/unit/test_planner_properties.py) carries the
@@ -26,7 +26,7 @@ from tests.output import invoke_captured
 
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 AGES = st.sampled_from([0.2, 2.0, 5.0, 12.0, 60.0])
-# Every reference form of the grammar (README, "What ecr-sweeper will never delete"), including a
+# Every reference form of the grammar (docs/reference/never-deleted.md), including a
 # repository other than the one that holds the digest.
 FORMS = (
     "{registry}/prop@{digest}",
@@ -84,7 +84,7 @@ def registries(draw: st.DrawFn) -> tuple[int, list[Node]]:
 
 
 def expected_survivors(retention: int, nodes: list[Node]) -> set[int]:
-    """The rules, as README.md states them, as a fixpoint over the nodes."""
+    """The rules, as docs/reference/never-deleted.md states them, as a fixpoint over the nodes."""
 
     def fresh(node: Node) -> bool:
         if retention == 0:

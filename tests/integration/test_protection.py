@@ -1,6 +1,7 @@
 """Never delete what is still needed: the image graph, pull times, digests in use, the re-check.
 
-Each section below names the rule it checks, by its title in README.md, "What ecr-sweeper will never delete".
+Each section below names the rule it checks, by its title in docs/reference/never-deleted.md ("What
+ecr-sweeper will never delete").
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _before_recheck(action: Any) -> None:
 
 
 # --- image indexes --------------------------------------------------------------------------------
-# README, "What ecr-sweeper will never delete": "A child of a kept multi-arch image";
+# docs/reference/never-deleted.md: "A child of a kept multi-arch image";
 # and, below the list, an untagged index is deleted before its children.
 
 
@@ -150,7 +151,7 @@ def test_an_index_that_keeps_a_child_young_by_pull_protects_it(ecr: Any, invoke:
 
 
 # --- referrers ------------------------------------------------------------------------------------
-# README, "What ecr-sweeper will never delete": "A signature, SBOM or attestation of a kept image";
+# docs/reference/never-deleted.md: "A signature, SBOM or attestation of a kept image";
 # below the list, a referrer goes with its subject and an orphan expires by its own age; and the
 # orphan's subject asked for once more, from "A digest that changed at the last moment".
 
@@ -249,7 +250,7 @@ def test_an_orphan_referrer_whose_subject_is_really_gone_is_deleted_after_asking
 
 
 # --- archived images ------------------------------------------------------------------------------
-# README, "What ecr-sweeper will never delete": "An archived image".
+# docs/reference/never-deleted.md: "An archived image".
 
 
 @pytest.mark.parametrize("restoring", [False, True])
@@ -336,8 +337,8 @@ def test_an_archived_subject_keeps_its_referrers(ecr: Any, invoke: Invoke) -> No
 
 
 # --- pull time ------------------------------------------------------------------------------------
-# README, "What ecr-sweeper will never delete": "A digest pulled within its retention";
-# and README, "Pull time and the sweeper's own reads".
+# docs/reference/never-deleted.md: "A digest pulled within its retention";
+# and docs/deploy/pull-time.md, "Pull time and the sweeper's own reads".
 
 
 def test_a_recently_pulled_old_digest_is_kept(ecr: Any, invoke: Invoke) -> None:
@@ -405,7 +406,7 @@ def test_a_pull_of_an_index_by_someone_else_after_the_plan_still_keeps_it(ecr: A
 
 
 # --- in use by Lambda and ECS ---------------------------------------------------------------------
-# README, "What ecr-sweeper will never delete": "A digest that a workload runs, or will pull at its
+# docs/reference/never-deleted.md: "A digest that a workload runs, or will pull at its
 # next scale-out".
 
 
@@ -475,8 +476,8 @@ def test_ecs_task_definitions_by_digest_and_running_tasks_keep_what_they_run(ecr
 
 
 # --- a failed in-use scan deletes nothing ---------------------------------------------------------
-# README, "What ecr-sweeper will never delete": "Anything at all when a source of 'in use' cannot be
-# read completely"; and README, "What `protectInUse=false` costs".
+# docs/reference/never-deleted.md: "Anything at all when a source of 'in use' cannot be
+# read completely"; and docs/reference/context-keys.md, "What `protectInUse=false` costs".
 
 
 def test_access_denied_on_list_functions_deletes_nothing_and_fails_the_run(
@@ -518,7 +519,7 @@ def test_protect_in_use_off_skips_the_scan_and_says_so(ecr: Any, invoke: Invoke)
 
 
 # --- the last-moment re-check ---------------------------------------------------------------------
-# README, "What ecr-sweeper will never delete": "A digest that changed at the last moment".
+# docs/reference/never-deleted.md: "A digest that changed at the last moment".
 
 
 def test_a_digest_tagged_between_plan_and_delete_is_dropped(ecr: Any, invoke: Invoke) -> None:
@@ -597,7 +598,7 @@ def test_a_child_still_referenced_after_the_re_plan_is_reported_never_forced(ecr
 
 
 # --- a verdict for every untagged digest, and a dry run that tells the truth ----------------------
-# README, "What ecr-sweeper will never delete": "Anything in a dry run"; and, below the list, every
+# docs/reference/never-deleted.md: "Anything in a dry run"; and, below the list, every
 # untagged digest gets exactly one verdict in the logs.
 
 

@@ -2,7 +2,7 @@
 the expired untagged digests that no rule protects, says why it keeps each other one, and orders its
 deletions so that ECR never refuses one for a parent or a subject still present.
 
-The oracle below is written from README.md, "What ecr-sweeper will never delete", independently of
+The oracle below is written from docs/reference/never-deleted.md, "What ecr-sweeper will never delete", independently of
 planner.py. This property carries the breadth (hundreds of registries a second); the one against
 the real handler and the emulator (tests/integration/test_properties.py) checks that the same rules
 hold end to end on a few.
@@ -162,7 +162,7 @@ def fresh(node: Node, retention: int) -> bool:
 
 
 def survivors(repository: Repository) -> set[int]:
-    """The rules, as README.md states them, as a fixpoint over the nodes."""
+    """The rules, as docs/reference/never-deleted.md states them, as a fixpoint over the nodes."""
     nodes, retention = repository.nodes, repository.retention
     # A tagged image is never judged; neither is an archived one; a digest in use is kept.
     keep = {n for n, node in enumerate(nodes) if node.tagged or node.archived or node.in_use}

@@ -18,7 +18,7 @@ REGIONS_ENV = "REGIONS"
 # value again on any update of the resource, stack tags included). The stack names them under
 # /ecr-sweeper/<stack>/state/.
 CURSOR_PARAMETER_ENV = "CURSOR_PARAMETER"
-# The first days after the first run are a preview: scheduled runs are dry runs (README, "Deploy").
+# The first days after the first run are a preview: scheduled runs are dry runs (docs, "Your first week").
 PREVIEW_DAYS_ENV = "PREVIEW_DAYS"
 # EKS clusters whose workloads are not read (comma-separated), and Amazon Inspector's in-use data.
 EKS_CLUSTERS_IGNORED_ENV = "EKS_CLUSTERS_IGNORED"
@@ -30,7 +30,7 @@ FIRST_RUN_PARAMETER_ENV = "FIRST_RUN_PARAMETER"
 # preview week and the rotation it had.
 LEGACY_CURSOR_PARAMETER_ENV = "LEGACY_CURSOR_PARAMETER"
 LEGACY_FIRST_RUN_PARAMETER_ENV = "LEGACY_FIRST_RUN_PARAMETER"
-# Central registries (README, "Central registries"): the accounts whose workloads pull from this
+# Central registries (docs, "Central registries"): the accounts whose workloads pull from this
 # registry, read through a role of that name in each; `organization` means every ACTIVE account of
 # the AWS Organization. Accounts in the ignored list are never read, and each run warns about them.
 CONSUMER_ACCOUNTS_ENV = "CONSUMER_ACCOUNTS"
@@ -56,7 +56,7 @@ DEFAULT_RETENTION_DAYS = "7"
 DEFAULT_SERVICE_NAME = "ecr-sweeper"
 DEFAULT_METRICS_NAMESPACE = "EcrSweeper"
 DEFAULT_LOG_LEVEL = "INFO"
-# Repositories swept at once; chosen from bench/sweep_bench.py (see README, "Performance").
+# Repositories swept at once; chosen from bench/sweep_bench.py (see docs, "Performance").
 DEFAULT_MAX_WORKERS = 16
 MAX_MAX_WORKERS = 64
 

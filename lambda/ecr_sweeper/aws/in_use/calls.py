@@ -169,7 +169,7 @@ def fix(client: BaseClient, service: str, operation: str, error: BaseException, 
 def assume_fix(account: Account, error: BaseException) -> str:
     if error_code(error) in ACCESS_DENIED:
         return (
-            f'deploy the EcrSweeperReader stack in account {account.id} (README, "Central registries"): it creates '
+            f"deploy the EcrSweeperReader stack in account {account.id} (docs: Central registries): it creates "
             f"{account.role_arn} and lets the function's role assume it; if the role exists, make its trust policy "
             f"allow the function's role, and allow sts:AssumeRole on it to the function's role (the sweeper stack "
             f"grants it for consumerAccounts){way_out(account)}"

@@ -99,12 +99,13 @@ def _k8s_fix(cluster: str, error: BaseException, account: Account | None = None)
         if account is not None:
             return (
                 f"give {account.role_arn} read access to {cluster} in account {account.id}: an EKS access entry for "
-                f'it with AmazonEKSViewPolicy at cluster scope (README, "Central registries"), {ignore}'
+                f"it with AmazonEKSViewPolicy at cluster scope (docs: Central registries), {ignore}"
                 f"{way_out(account)}"
             )
         return (
             f"give the function's role read access to {cluster}: context eksClusters=[{cluster!r}] creates an "
-            "access entry with AmazonEKSViewPolicy (a CONFIG_MAP cluster needs the aws-auth lines in the README), "
+            "access entry with AmazonEKSViewPolicy (a CONFIG_MAP cluster needs aws-auth lines instead; "
+            "docs: EKS clusters), "
             f"{ignore}"
         )
     if isinstance(error, urllib3.exceptions.MaxRetryError | urllib3.exceptions.HTTPError):

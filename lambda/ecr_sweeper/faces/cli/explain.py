@@ -16,7 +16,7 @@ _HEX = re.compile(r"[0-9a-f]+")
 
 
 def explain(args: argparse.Namespace, view: View, setup: Setup) -> int:
-    """Every rule the planner checked for one digest, whether it applied, and the verdict (README,
+    """Every rule the planner checked for one digest, whether it applied, and the verdict (docs,
     "What ecr-sweeper will never delete"): the planner's own trace of a dry run of that repository."""
     wanted = args.digest.lower().removeprefix("sha256:")
     if not _HEX.fullmatch(wanted) or len(wanted) < SHORT_DIGEST or len(wanted) > 64:

@@ -6,7 +6,7 @@
 
 Exit codes: 0 done and nothing failed; 1 a repository, a deletion, a region or the in-use scan
 failed; 2 bad usage or set-up; 130 interrupted (Ctrl-C).
-Settings come from the same environment variables as the function (README, "Function settings").
+Settings come from the same environment variables as the function (docs: Function settings).
 """
 
 from __future__ import annotations
