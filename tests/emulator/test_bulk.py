@@ -10,7 +10,7 @@ import pytest
 
 from emulator.bulk import create_repositories, push_untagged
 from emulator.seed import create_repository, push
-from tests.integration.registry import ago
+from tests.integration.images import ago
 
 SALTS = ["a", "b", "c"]
 # What differs between two repositories by construction: their names, and when each was created.

@@ -16,7 +16,7 @@ from ecr_sweeper.cli import main
 from emulator.ecr import Fault, faults
 from emulator.seed import create_repository, push, push_index
 from infra.app import ROOT
-from tests.integration.registry import NOW, ago, digests
+from tests.integration.images import NOW, ago, digests
 
 
 @pytest.fixture

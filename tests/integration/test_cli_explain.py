@@ -13,7 +13,7 @@ import pytest
 from ecr_sweeper.cli import main
 from emulator.ecr import _find, backend
 from emulator.seed import create_repository, push
-from tests.integration.registry import ago, untagged
+from tests.integration.images import ago, untagged
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from emulator.ecr import Hook, faults
 from emulator.identity import OWN
 from emulator.seed import create_repository
 from infra.app import ROOT
-from tests.integration.registry import digests, untagged
+from tests.integration.images import digests, untagged
 
 REPOSITORY = "app"
 IMAGES = 250  # three delete batches: 100, 100 and 50

@@ -15,7 +15,7 @@ import pytest
 from ecr_sweeper.cli import main
 from emulator.identity import OWN
 from emulator.seed import create_repository, push_index
-from tests.integration.registry import SIZE, ago, digests, untagged
+from tests.integration.images import SIZE, ago, digests, untagged
 
 LONG = "a-very-long-team-name/with-a-very-long-service-name"
 ROW_START = re.compile(r"[0-9a-f]{12}\b")

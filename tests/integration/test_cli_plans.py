@@ -16,7 +16,7 @@ from ecr_sweeper.cli import main
 from ecr_sweeper.core.saved_plan import FORMAT, VERSION
 from emulator.ecr import add_tag, set_image_times
 from emulator.seed import create_repository
-from tests.integration.registry import ago, digests, untagged
+from tests.integration.images import ago, digests, untagged
 
 
 @pytest.fixture

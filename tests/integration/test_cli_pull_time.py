@@ -15,7 +15,7 @@ import pytest
 from ecr_sweeper.cli import main
 from emulator.identity import SWEEPER_ROLE
 from emulator.seed import create_repository, push_index
-from tests.integration.registry import ago, untagged
+from tests.integration.images import ago, untagged
 
 ROLE_ARN = f"arn:aws:iam::123456789012:role/{SWEEPER_ROLE}"
 REGISTER = f"aws ecr register-pull-time-update-exclusion --principal-arn {ROLE_ARN} --region us-east-1"

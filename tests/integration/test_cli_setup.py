@@ -19,7 +19,7 @@ from emulator.identity import OWN
 from emulator.seed import create_repository
 from emulator.server import free_port
 from infra.app import ROOT
-from tests.integration.registry import digests, untagged
+from tests.integration.images import digests, untagged
 
 CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 # Other links of botocore's credential chain, removed so that none of them answers by accident.

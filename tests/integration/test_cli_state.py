@@ -13,7 +13,7 @@ import pytest
 from ecr_sweeper.cli import main
 from emulator.identity import OWN
 from emulator.seed import create_repository
-from tests.integration.registry import untagged
+from tests.integration.images import untagged
 
 CURSOR = "/ecr-sweeper/test/next-start"
 

@@ -15,7 +15,7 @@ import pytest
 from emulator.seed import create_repository
 from infra.app import ROOT
 from tests.integration.conftest import Invoke
-from tests.integration.registry import digests, untagged
+from tests.integration.images import digests, untagged
 from tests.output import Invocation
 
 

@@ -16,7 +16,7 @@ from moto.core.exceptions import JsonRESTError
 from emulator.identity import OWN, OWN_ACCOUNT, SWEEPER_ROLE, account_session, trust_policy
 from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
-from tests.integration.registry import ago, digests
+from tests.integration.images import ago, digests
 
 REGISTRY = f"{OWN_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
 SWEEPER_ROLE_ARN = f"arn:aws:iam::{OWN_ACCOUNT}:role/{SWEEPER_ROLE}"

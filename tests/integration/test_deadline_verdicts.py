@@ -13,7 +13,7 @@ from typing import Any
 from emulator.ecr import faults
 from emulator.seed import create_repository, push, push_index
 from tests.integration.conftest import Invoke
-from tests.integration.registry import ago, untagged
+from tests.integration.images import ago, untagged
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pytest
 
 from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
-from tests.integration.registry import NOW, SIZE, digests, untagged
+from tests.integration.images import NOW, SIZE, digests, untagged
 
 
 @pytest.mark.parametrize(("env", "event"), [({"DRY_RUN": "true"}, None), ({}, {"dryRun": True})])

@@ -15,7 +15,7 @@ import pytest
 from emulator.kubernetes import CertificateAuthority, KubernetesAPI, pod, serve_cluster, workload
 from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
-from tests.integration.registry import digests
+from tests.integration.images import digests
 
 NOW = datetime.now(timezone.utc)
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"

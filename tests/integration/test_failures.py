@@ -10,7 +10,7 @@ from ecr_sweeper.aws.clients import RETRY_ATTEMPTS
 from emulator.ecr import Fault, faults
 from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
-from tests.integration.registry import digests, untagged
+from tests.integration.images import digests, untagged
 
 
 def test_access_denied_on_one_repository_does_not_stop_the_others(ecr: Any, invoke: Invoke) -> None:

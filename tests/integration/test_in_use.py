@@ -15,7 +15,7 @@ from moto.core.exceptions import JsonRESTError
 from emulator.ecs_services import finish_rollout
 from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
-from tests.integration.registry import digests
+from tests.integration.images import digests
 
 NOW = datetime.now(timezone.utc)
 ACCOUNT = "123456789012"

@@ -15,7 +15,7 @@ import pytest
 
 from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke, Refuse
-from tests.integration.registry import digests
+from tests.integration.images import digests
 from tests.output import Invocation
 
 ACCOUNT = "123456789012"

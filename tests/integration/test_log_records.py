@@ -15,7 +15,7 @@ import pytest
 from emulator.ecr import set_image_times
 from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
-from tests.integration.registry import untagged
+from tests.integration.images import untagged
 
 # What Powertools adds to every record, with the keys the function appends (`function_request_id`,
 # `region`) and, in a worker, the repository being swept.

@@ -9,7 +9,7 @@ from typing import Any
 from emulator.ecr import Hook, faults
 from emulator.seed import create_repository, push, push_index
 from tests.integration.conftest import Invoke
-from tests.integration.registry import ago, digests, untagged
+from tests.integration.images import ago, digests, untagged
 from tests.output import Invocation, invoke_captured
 
 

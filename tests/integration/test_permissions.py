@@ -13,7 +13,7 @@ from ecr_sweeper.cli import main
 from emulator.identity import OWN, OWN_ACCOUNT
 from emulator.seed import create_repository
 from tests.integration.conftest import Invoke, unlisted
-from tests.integration.registry import untagged
+from tests.integration.images import untagged
 from tests.integration.test_consumers import CONSUMER, reader_role, task_definition
 
 REGISTRY = f"{OWN_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"

@@ -13,7 +13,7 @@ from moto.ssm.responses import SimpleSystemManagerResponse
 
 from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
-from tests.integration.registry import digests
+from tests.integration.images import digests
 
 NOW = datetime.now(timezone.utc)
 PARAMETER = "/ecr-sweeper/EcrSweeper/first-run"

@@ -26,7 +26,7 @@ from emulator.seed import (
     push_referrer,
 )
 from tests.integration.conftest import Invoke
-from tests.integration.registry import NOW, ago, digests
+from tests.integration.images import NOW, ago, digests
 
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 

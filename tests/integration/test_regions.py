@@ -11,7 +11,7 @@ from emulator.ecr import Fault, faults
 from emulator.identity import OWN
 from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
-from tests.integration.registry import ago, digests
+from tests.integration.images import ago, digests
 
 
 def test_every_region_is_swept_and_one_that_fails_does_not_stop_the_others(ecr: Any, invoke: Invoke) -> None:

@@ -12,7 +12,7 @@ import pytest
 from emulator.ecr import Fault, faults
 from emulator.seed import create_repository, push
 from tests.integration.conftest import Invoke
-from tests.integration.registry import NOW, SIZE, ago, digests, untagged
+from tests.integration.images import NOW, SIZE, ago, digests, untagged
 
 
 def test_default_retention_deletes_untagged_digests_older_than_seven_days(ecr: Any, invoke: Invoke) -> None:

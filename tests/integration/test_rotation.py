@@ -18,7 +18,7 @@ from ecr_sweeper.faces import steps as stepfunctions
 from emulator.identity import OWN
 from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
-from tests.integration.registry import digests, untagged
+from tests.integration.images import digests, untagged
 from tests.output import invoke_captured
 
 CURSOR = "/ecr-sweeper/test/next-start"

@@ -16,7 +16,7 @@ from emulator.ecr import Fault, Hook, faults
 from emulator.identity import OWN
 from emulator.seed import create_repository, push, push_index
 from tests.integration.conftest import Invoke
-from tests.integration.registry import SIZE, ago, digests
+from tests.integration.images import SIZE, ago, digests
 
 CURSOR = "/ecr-sweeper/test/next-start"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
-from tests.integration.registry import digests, untagged
+from tests.integration.images import digests, untagged
 
 
 def test_repositories_filter_sweeps_only_those(ecr: Any, invoke: Invoke) -> None:

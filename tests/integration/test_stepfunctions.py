@@ -20,7 +20,7 @@ from emulator.ecr import Fault, faults
 from emulator.identity import OWN
 from emulator.seed import create_repository, push
 from tests.integration.conftest import LambdaContext
-from tests.integration.registry import ago, digests
+from tests.integration.images import ago, digests
 
 BUCKET = "ecr-sweeper-work"
 

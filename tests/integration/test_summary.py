@@ -12,7 +12,7 @@ from ecr_sweeper.core.metrics import METRICS
 from emulator.ecr import set_image_times
 from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
-from tests.integration.registry import SIZE, untagged
+from tests.integration.images import SIZE, untagged
 
 
 def test_the_return_value_is_a_small_json_summary(ecr: Any, invoke: Invoke) -> None:

@@ -20,7 +20,7 @@ from ecr_sweeper.core.rotation import Position
 from emulator.identity import OWN
 from emulator.seed import create_repository
 from tests.integration.conftest import Invoke
-from tests.integration.registry import digests, untagged
+from tests.integration.images import digests, untagged
 from tests.integration.test_rotation import OneRepository, swept
 
 SCHEDULED = {"version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
