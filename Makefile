@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: dev test unit integration e2e infra lint format docs demo bench synth deploy destroy diff clean
+.PHONY: dev test test-fast unit integration e2e infra lint format docs demo bench synth deploy destroy diff clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ dev: $(VENV)/.installed node_modules/.installed
 # (pytest-dev/pytest-xdist#1386). One worker per file lets each module-scoped deploy or synth run once.
 test: dev
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# Everything but the tests marked slow (deploys, benchmarks, the demo, a wheel build): while you work.
+test-fast: dev
+	$(PY) -m pytest -n 2 --dist loadfile -m "not slow"
 
 unit: dev
 	$(PY) -m pytest tests/unit

@@ -42,3 +42,22 @@ def retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     sleeps: list[float] = []
     monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=sleeps.append))
     return sleeps
+
+
+# Tests that take seconds each: a deploy through the pinned CDK CLI, a benchmark or the demo in
+# subprocesses, a wheel build, cfn-lint over every variant. `make test` runs them all;
+# `make test-fast` (pytest -m "not slow") leaves them out while you work.
+SLOW = (
+    "tests/e2e/",
+    "tests/integration/test_bench.py",
+    "tests/integration/test_demo.py",
+    "tests/infrastructure/test_cdk_cli.py",
+    "tests/infrastructure/test_package.py",
+    "tests/infrastructure/test_authorization.py::test_every_variant_passes_cfn_lint",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
