@@ -7,23 +7,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botocore.loaders import create_loader
-from botocore.model import ServiceModel
 from moto.core.exceptions import ServiceException
+
+from emulator.models import limits, service_model
 
 SERVICE = "apprunner"
 
-MODEL = ServiceModel(create_loader().load_service_model(SERVICE, "service-2"), SERVICE)
+MODEL = service_model(SERVICE)
 
 
-def _limits(shape: str) -> dict[str, Any]:
-    return dict(MODEL.shape_for(shape).metadata)
-
-
-NAME_LIMITS = _limits("ServiceName")
-PAGE_LIMITS = _limits("ServiceMaxResults")
-IMAGE_LIMITS = _limits("ImageIdentifier")
-ARN_LIMITS = _limits("AppRunnerResourceArn")
+NAME_LIMITS = limits(MODEL, "ServiceName")
+PAGE_LIMITS = limits(MODEL, "ServiceMaxResults")
+IMAGE_LIMITS = limits(MODEL, "ImageIdentifier")
+ARN_LIMITS = limits(MODEL, "AppRunnerResourceArn")
 IMAGE_REPOSITORY_TYPES: tuple[str, ...] = tuple(MODEL.shape_for("ImageRepositoryType").enum)
 
 MIN_PAGE: int = PAGE_LIMITS["min"]

@@ -6,21 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.loaders import create_loader
-from botocore.model import ServiceModel
 from moto.core.exceptions import ServiceException
 
+from emulator.models import limits, service_model
+
 SERVICE = "inspector2"
-MODEL = ServiceModel(create_loader().load_service_model(SERVICE, "service-2"), SERVICE)
+MODEL = service_model(SERVICE)
 
 
-def _limits(shape: str) -> dict[str, Any]:
-    return dict(MODEL.shape_for(shape).metadata)
-
-
-PAGE_LIMITS = _limits("ListCoverageMaxResults")
-FILTER_LIMITS = _limits("CoverageStringFilterList")
-STRING_LIMITS = _limits("CoverageStringInput")
+PAGE_LIMITS = limits(MODEL, "ListCoverageMaxResults")
+FILTER_LIMITS = limits(MODEL, "CoverageStringFilterList")
+STRING_LIMITS = limits(MODEL, "CoverageStringInput")
 MIN_RESULTS: int = PAGE_LIMITS["min"]
 MAX_RESULTS: int = PAGE_LIMITS["max"]
 DEFAULT_RESULTS = 100
