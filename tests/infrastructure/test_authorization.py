@@ -76,10 +76,14 @@ def test_the_function_role_grants_every_action_the_code_can_call_in_this_variant
 
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if VARIANTS[v].get("readerStack")])
 def test_the_reader_role_grants_the_in_use_scan_and_nothing_else(variant: str) -> None:
+    # Given the reader stack's template of the variant, with its one role
     template = templates(VARIANTS[variant])[READER_STACK_NAME]
     [(role, statements)] = role_statements(template).items()
     render = Renderer(template)
+
+    # Then the role grants every action the in-use scan calls in a consumer account
     assert sorted(a for a in permissions.reader_actions() if not grants(statements, a, render)) == []
+    # And it grants no other action
     granted = {a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
     assert granted == set(permissions.reader_actions()), role
 

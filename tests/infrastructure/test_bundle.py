@@ -25,14 +25,20 @@ def pinned(name: str) -> str:
 
 
 def test_powertools_pin_installed_and_bundled_agree(asset_dir: Path) -> None:
+    # Given the Powertools version pinned in requirements.txt
     pin = pinned("aws-lambda-powertools")
+
+    # Then it is the version installed
     assert metadata.version("aws-lambda-powertools") == pin
+    # And the bundle holds that version, with its dist-info
     version_file = (asset_dir / "aws_lambda_powertools/shared/version.py").read_text()
     assert f'VERSION = "{pin}"' in version_file
     assert (asset_dir / f"aws_lambda_powertools-{pin}.dist-info").is_dir()
 
 
 def test_bundle_holds_the_function_package_and_no_caches(asset_dir: Path) -> None:
+    # Given the function's bundle
+    # Then it holds the function package, and no cache, compiled extension or tests
     assert (asset_dir / "ecr_sweeper/handler.py").is_file()
     assert not list(asset_dir.rglob("__pycache__"))
     assert not list(asset_dir.rglob("*.so")), "a compiled extension would not run on arm64"
@@ -40,11 +46,14 @@ def test_bundle_holds_the_function_package_and_no_caches(asset_dir: Path) -> Non
 
 
 def test_bundle_imports_with_only_what_the_lambda_runtime_provides(asset_dir: Path, tmp_path: Path) -> None:
+    # Given a stand-in runtime of only the packages the Lambda runtime provides besides the standard library
     runtime = tmp_path / "runtime"
     runtime.mkdir()
     site = Path(boto3.__file__).parent.parent
     for name in RUNTIME_PACKAGES:
         (runtime / name).symlink_to(site / name)
+
+    # When the bundle is imported in a Python without site-packages, and checks its SDK's models
     # -S: no site-packages; only the bundle, the stand-in runtime packages and the standard library.
     probe = (
         f"import sys; sys.path[:0] = [{str(asset_dir)!r}, {str(runtime)!r}]; "
@@ -53,6 +62,8 @@ def test_bundle_imports_with_only_what_the_lambda_runtime_provides(asset_dir: Pa
         "print(h.lambda_handler.__name__, p.__file__, b.__file__, b.__version__)"
     )
     result = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, check=False)
+
+    # Then it imports, and the handler and Powertools are the bundle's
     assert result.returncode == 0, result.stderr
     handler, powertools, botocore_file, botocore_version = result.stdout.split()
     assert handler == "lambda_handler"
@@ -62,10 +73,13 @@ def test_bundle_imports_with_only_what_the_lambda_runtime_provides(asset_dir: Pa
 
 
 def test_boto3_and_botocore_pins_installed_and_bundled_agree(asset_dir: Path) -> None:
+    # Given the boto3 and botocore versions pinned in requirements.txt
+    # Then each is the version installed, and the bundle holds it with its dist-info
     for name, package in (("boto3", "boto3"), ("botocore", "botocore")):
         pin = pinned(name)
         assert metadata.version(name) == pin
         assert (asset_dir / f"{package}-{pin}.dist-info").is_dir()
+    # And the bundle holds botocore's ECR model
     assert (asset_dir / "botocore/data/ecr/2015-09-21/service-2.json").is_file() or list(
         (asset_dir / "botocore/data/ecr/2015-09-21").glob("service-2.json*")
     )

@@ -57,19 +57,29 @@ def dist_info(wheel: zipfile.ZipFile, name: str) -> str:
 
 
 def test_it_requires_only_what_the_code_imports(wheel: zipfile.ZipFile) -> None:
+    # Given the wheel's metadata
     metadata = Parser().parsestr(dist_info(wheel, "METADATA"))
+
+    # Then it requires only Powertools, boto3 and rich
     assert sorted(metadata.get_all("Requires-Dist") or []) == ["aws-lambda-powertools", "boto3", "rich"]
 
 
 def test_it_installs_the_ecr_sweeper_command(wheel: zipfile.ZipFile) -> None:
+    # Given the wheel's entry points
     lines = [line.strip() for line in dist_info(wheel, "entry_points.txt").splitlines()]
+
+    # Then it installs the ecr-sweeper command
     assert "[console_scripts]" in lines
     assert "ecr-sweeper = ecr_sweeper.cli:main" in lines
 
 
 def test_it_holds_only_the_package(wheel: zipfile.ZipFile) -> None:
+    # Given the files in the wheel
     names = wheel.namelist()
     [info] = {name.split("/")[0] for name in names if name.split("/")[0].endswith(".dist-info")}
+
+    # Then each is in ecr_sweeper/ or in its dist-info
     strays = [name for name in names if not name.startswith(("ecr_sweeper/", f"{info}/"))]
     assert strays == []
+    # And it holds the command line and the handler
     assert "ecr_sweeper/cli.py" in names and "ecr_sweeper/handler.py" in names

@@ -75,6 +75,8 @@ def _only_our_alarms(statement: dict[str, Any]) -> bool:
 
 
 def test_alarm_to_topic_to_key(lambda_engine: Template) -> None:
+    # Given the Lambda engine's template, with an alarm e-mail
+    # Then each hop from an alarm to the topic and its key is allowed:
     # 1. Every alarm notifies the topic, on ALARM (and the no-run alarm on INSUFFICIENT_DATA).
     topic = _logical(lambda_engine, "AWS::SNS::Topic")
     alarms = lambda_engine.find_resources("AWS::CloudWatch::Alarm").values()
@@ -108,11 +110,14 @@ def test_alarm_to_topic_to_key(lambda_engine: Template) -> None:
 
 
 def test_rule_to_function_permission(lambda_engine: Template) -> None:
+    # Given the Lambda engine's template
     # EventBridge invokes a Lambda function only where the function's resource-based policy allows
     # events.amazonaws.com, scoped to the rule (EventBridge user guide, "Using resource-based policies
     # for Amazon EventBridge", Lambda permissions).
     rule = _logical(lambda_engine, "AWS::Events::Rule")
     function = _logical(lambda_engine, "AWS::Lambda::Function")
+
+    # Then one permission lets events.amazonaws.com invoke the function, from the rule only
     [permission] = lambda_engine.find_resources(
         "AWS::Lambda::Permission", {"Properties": {"Principal": "events.amazonaws.com"}}
     ).values()
@@ -122,6 +127,7 @@ def test_rule_to_function_permission(lambda_engine: Template) -> None:
 
 
 def test_rule_to_dead_letter_queue(lambda_engine: Template) -> None:
+    # Given the Lambda engine's template, and the dead-letter queue of its rule
     # "EventBridge needs permission to send events to the dead-letter queue": a queue policy allowing
     # events.amazonaws.com sqs:SendMessage with aws:SourceArn of the rule (EventBridge user guide,
     # "Using dead-letter queues to process undelivered events", granting permissions). The queue is
@@ -129,6 +135,8 @@ def test_rule_to_dead_letter_queue(lambda_engine: Template) -> None:
     rule = _logical(lambda_engine, "AWS::Events::Rule")
     queue = lambda_engine.find_resources("AWS::Events::Rule")[rule]["Properties"]["Targets"][0]["DeadLetterConfig"]
     queue_logical = queue["Arn"]["Fn::GetAtt"][0]
+
+    # Then the queue is encrypted with SQS-managed keys, and its policy lets the rule send to it
     assert lambda_engine.find_resources("AWS::SQS::Queue")[queue_logical]["Properties"]["SqsManagedSseEnabled"] is True
     [policy] = [
         p for p in lambda_engine.find_resources("AWS::SQS::QueuePolicy").values()
@@ -141,6 +149,8 @@ def test_rule_to_dead_letter_queue(lambda_engine: Template) -> None:
     ]
     assert len(sends) == 1
     assert _references(sends[0]["Condition"]["ArnEquals"]["aws:SourceArn"], rule)
+
+    # Then also the function may send to the same queue when an invocation fails:
     # The function's own on-failure destination is the same queue; Lambda sends to it with the
     # function's execution role (Lambda developer guide, "Asynchronous invocation", destinations).
     [function] = lambda_engine.find_resources("AWS::Lambda::Function").values()
@@ -156,6 +166,7 @@ def test_rule_to_dead_letter_queue(lambda_engine: Template) -> None:
 
 
 def test_state_machine_to_function_and_bucket(stepfunctions_engine: Template) -> None:
+    # Given the Step Functions engine's template, with the state machine's role, the steps function and the work bucket
     template = stepfunctions_engine
     [machine] = template.find_resources("AWS::StepFunctions::StateMachine").values()
     role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
@@ -165,15 +176,19 @@ def test_state_machine_to_function_and_bucket(stepfunctions_engine: Template) ->
         name for name, f in functions.items() if f["Properties"]["Handler"] == "ecr_sweeper.stepfunctions.handler"
     ]
     bucket = _logical(template, "AWS::S3::Bucket")
+
+    # Then the state machine's role may invoke the steps function
     # LambdaInvoke needs lambda:InvokeFunction on the function (Step Functions developer guide, "IAM
     # policies for Lambda": the function and its versions).
     assert any("lambda:InvokeFunction" in _list(s["Action"]) and _references(s["Resource"], steps) for s in statements)
+    # And it may get and put objects in the work bucket, with no wildcard delete or list action
     # A distributed Map's ItemReader needs s3:GetObject on the items, its ResultWriter s3:PutObject on
     # the results (Step Functions developer guide, "IAM policies for Distributed Map": ItemReader,
     # ResultWriter); nothing else, and only in the work bucket.
     bucket_actions = {a for s in statements if _references(s["Resource"], bucket) for a in _list(s["Action"])}
     assert {"s3:GetObject", "s3:PutObject"} <= bucket_actions
     assert not [a for a in bucket_actions if a.startswith(("s3:Delete", "s3:List")) and a.endswith("*")]
+    # And the schedule's role may start this state machine
     # The schedule starts it with a role that may start exactly this state machine (EventBridge user
     # guide, "Using identity-based policies", targets that need an IAM role).
     [rule] = template.find_resources("AWS::Events::Rule").values()

@@ -27,7 +27,10 @@ def bench(module: str, arguments: str) -> str:
 
 
 def test_the_benchmark_runs_and_holds_its_invariants() -> None:
+    # Given a tiny account: 3 repositories of 12 images, and 2 of 20 for the memory run, without latency or in-use scan
+    # When the sweep benchmark runs, then it exits 0: its own invariants hold
     printed = bench("sweep_bench", "--sizes 3x12 --latency-ms 0 --memory 2x20 --in-use none")
+    # And it prints the size, the CPU time per call, the load average and the peak memory
     assert "3 × 12" in printed
     assert "CPU ms / call" in printed
     assert "one-minute load average" in printed
@@ -35,13 +38,17 @@ def test_the_benchmark_runs_and_holds_its_invariants() -> None:
 
 
 def test_the_in_use_benchmark_runs_two_nights_within_their_calls() -> None:
+    # Given a registry account and two consumer accounts with revisions, services and function versions
     # 120 revisions (two pages), 15 services in one cluster, 6 published versions of 2 functions;
     # and two consumer accounts of 40 revisions, 5 services and 4 versions of one function each
+    # When the in-use benchmark runs two nights, with new revisions before the second, then it exits 0
     printed = bench(
         "sweep_bench",
         "--sizes none --memory none --latency-ms 0 --in-use 120x15x6 --new-revisions 2 --consumers 2 "
         "--consumer-in-use 40x5x4",
     )
+
+    # Then each night makes exactly the calls it may make at most
     # Night 1 describes every revision and every version ($LATEST too) of every account: 144 calls
     # in the registry account, 58 in each consumer account, and 3 calls to STS (who the sweeper is,
     # and the two reader roles). Night 2 describes the new revisions (2 per account) and $LATEST
@@ -54,7 +61,11 @@ def test_the_in_use_benchmark_runs_two_nights_within_their_calls() -> None:
 
 
 def test_the_cli_render_benchmark_runs_and_counts_its_lines() -> None:
+    # Given 3 repositories of 10 digests
+    # When the command line's render benchmark runs once, then it exits 0
     printed = bench("cli_render_bench", "--repositories 3 --digests 10 --runs 1")
+
+    # Then it counts the lines of the default view and of --details
     # The default view: a header of two lines, its rule, three rows (of two lines each: at 80
     # columns the names fold) and two lines of totals.
     assert "  default: 11 lines" in printed

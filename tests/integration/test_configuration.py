@@ -50,10 +50,14 @@ def assert_refused_before_any_call(
 def test_invalid_settings_raise_before_any_aws_call(
     ecr: Any, ecr_calls: dict[str, int], invoke: Invoke, env: dict[str, str], named: str
 ) -> None:
+    # Given a repository where everything would expire, and one invalid setting in the environment
+    # When the handler runs, then it refuses before any AWS call, naming the setting, and deletes nothing
     assert_refused_before_any_call(ecr, ecr_calls, lambda: invoke(env=env), named)
 
 
 def test_invalid_regions_are_refused_before_any_call(ecr: Any, ecr_calls: dict[str, int], invoke: Invoke) -> None:
+    # Given a repository where everything would expire, and a region list with a name that is not a region
+    # When the handler runs, then it refuses before any AWS call, naming the list, and deletes nothing
     assert_refused_before_any_call(
         ecr, ecr_calls, lambda: invoke(env={"REGIONS": "us-east-1,Mars"}), "REGIONS='us-east-1,Mars'"
     )
@@ -77,6 +81,8 @@ def test_invalid_regions_are_refused_before_any_call(ecr: Any, ecr_calls: dict[s
 def test_invalid_events_are_rejected_before_anything_is_deleted(
     ecr: Any, ecr_calls: dict[str, int], invoke: Invoke, event: Any, named: str
 ) -> None:
+    # Given a repository where everything would expire, and an invalid event
+    # When the handler runs with it, then it refuses before any AWS call, naming what is wrong, and deletes nothing
     assert_refused_before_any_call(ecr, ecr_calls, lambda: invoke(event=event), named)
 
 

@@ -62,6 +62,8 @@ def register(family: str, image: str) -> str:
 def test_an_active_task_definition_protects_its_digest_in_every_reference_form(
     ecr: Any, invoke: Invoke, form: str
 ) -> None:
+    # Given two expired untagged digests, and an active task definition that names one of them in the reference form of
+    # the case
     create_repository(ecr, "svc", "1")
     pinned = push(ecr, "svc", "pinned", pushed_at=ago(30))
     unused = push(ecr, "svc", "unused", pushed_at=ago(30))
@@ -73,8 +75,10 @@ def test_an_active_task_definition_protects_its_digest_in_every_reference_form(
     )
     definition = register("pinned", reference)
 
+    # When the sweep runs
     run = invoke(env=DEBUG)
 
+    # Then the named digest is kept as in use by the task definition, and the other is deleted
     assert digests(ecr, "svc") == {pinned}, unused
     assert verdicts(run)[pinned] == ("kept", f"in use by ecs {definition}")
     assert run.metric("ProtectedByEcs") == 1
@@ -89,8 +93,10 @@ def test_a_digest_in_use_is_protected_in_every_repository_that_holds_it(ecr: Any
     assert in_a == in_b
     register("uses-a", f"{REGISTRY}/team-a@{in_a}")
 
+    # When the sweep runs
     run = invoke()
 
+    # Then the digest is kept in both repositories, and nothing is deleted
     assert digests(ecr, "team-a") == {in_a} and digests(ecr, "team-b") == {in_b}
     assert run.metric("ImagesDeleted") == 0
 
@@ -98,6 +104,8 @@ def test_a_digest_in_use_is_protected_in_every_repository_that_holds_it(ecr: Any
 def test_a_running_task_protects_its_reported_digest_whatever_its_image_string(ecr: Any, invoke: Invoke) -> None:
     from moto.ecs.models import ecs_backends
 
+    # Given an expired untagged digest, and a running task whose task definition names an image by a tag of another
+    # registry
     create_repository(ecr, "svc", "1")
     running = push(ecr, "svc", "running", pushed_at=ago(30))
     ecs = client("ecs")
@@ -109,12 +117,15 @@ def test_a_running_task_protects_its_reported_digest_whatever_its_image_string(e
         launchType="FARGATE",
         networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}},
     )["tasks"][0]["taskArn"]
+    # And the task's container reports the expired digest as the one it started from
     # ECS reports the digest the container was started from (API_Container, imageDigest).
     [stored] = [t for t in ecs_backends[ACCOUNT]["us-east-1"].tasks["main"].values() if t.task_arn == task]
     stored.containers[0].image_digest = running
 
+    # When the sweep runs
     run = invoke(env=DEBUG)
 
+    # Then the digest is kept as in use by the task
     assert digests(ecr, "svc") == {running}
     assert verdicts(run)[running] == ("kept", f"in use by ecs {task}")
 
@@ -138,6 +149,7 @@ def test_a_service_scaled_to_zero_on_an_inactive_task_definition_keeps_what_its_
     # When the tag moves on: the old digest is untagged, and the scale-out would pull it
     push(ecr, "web", "v2", tag="prod", pushed_at=ago(0.1))
 
+    # Then a sweep keeps the digest the service's deployment resolved, as in use by the service, and deletes nothing
     run = invoke(env=DEBUG)
 
     assert deployed in digests(ecr, "web")
@@ -147,6 +159,8 @@ def test_a_service_scaled_to_zero_on_an_inactive_task_definition_keeps_what_its_
 
 
 def test_both_deployments_of_a_rollout_are_protected_until_it_finishes(ecr: Any, invoke: Invoke) -> None:
+    # Given two expired untagged digests, and a service rolling out from a task definition on the first to one on the
+    # second, the first deregistered
     create_repository(ecr, "web", "1")
     old = push(ecr, "web", "old", pushed_at=ago(30))
     new = push(ecr, "web", "new", pushed_at=ago(30))
@@ -160,14 +174,18 @@ def test_both_deployments_of_a_rollout_are_protected_until_it_finishes(ecr: Any,
     ecs.update_service(cluster="main", service="web", taskDefinition=second)
     ecs.deregister_task_definition(taskDefinition=first)
 
+    # When a dry run runs during the rollout
     during = invoke(event={"dryRun": True}, env=DEBUG)
 
+    # Then both digests are kept as in use by the service
     assert verdicts(during)[old] == ("kept", f"in use by ecs {service}")
     assert verdicts(during)[new] == ("kept", f"in use by ecs {service}")
 
+    # When the rollout finishes and a real run follows
     finish_rollout("main", "web")
     after = invoke()
 
+    # Then the old digest is deleted, and only the new one is left
     assert digests(ecr, "web") == {new}
     assert [r["digest"] for r in after.records(action="deleted")] == [old]
 
@@ -178,6 +196,7 @@ def test_both_deployments_of_a_rollout_are_protected_until_it_finishes(ecr: Any,
 def test_an_active_batch_job_definition_protects_its_digest_and_an_inactive_one_does_not(
     ecr: Any, invoke: Invoke
 ) -> None:
+    # Given two expired untagged digests, one named by an active job definition and one by a deregistered one
     create_repository(ecr, "jobs", "1")
     active = push(ecr, "jobs", "active", pushed_at=ago(30))
     retired = push(ecr, "jobs", "retired", pushed_at=ago(30))
@@ -195,14 +214,17 @@ def test_an_active_batch_job_definition_protects_its_digest_and_an_inactive_one_
     )["jobDefinitionArn"]
     batch.deregister_job_definition(jobDefinition=gone)
 
+    # When the sweep runs
     run = invoke(env=DEBUG)
 
+    # Then the active definition's digest is kept as in use by it, and the other is deleted
     assert digests(ecr, "jobs") == {active}
     assert verdicts(run)[active] == ("kept", f"in use by batch {kept}")
     assert run.metric("ProtectedByBatch") == 1
 
 
 def test_an_app_runner_service_on_an_ecr_digest_protects_it(ecr: Any, invoke: Invoke) -> None:
+    # Given an expired digest that an App Runner service runs, and one that nothing runs
     create_repository(ecr, "site", "1")
     served = push(ecr, "site", "served", pushed_at=ago(30))
     push(ecr, "site", "unused", pushed_at=ago(30))
@@ -213,14 +235,18 @@ def test_an_app_runner_service_on_an_ecr_digest_protects_it(ecr: Any, invoke: In
         },
     )["Service"]["ServiceArn"]
 
+    # When the sweep runs
     run = invoke(env=DEBUG)
 
+    # Then the service's digest is kept as in use by it, and the other is deleted
     assert digests(ecr, "site") == {served}
     assert verdicts(run)[served] == ("kept", f"in use by apprunner {service}")
     assert run.metric("ProtectedByAppRunner") == 1
 
 
 def test_sagemaker_models_protect_primary_and_pipeline_containers(ecr: Any, invoke: Invoke) -> None:
+    # Given a model whose primary container names one expired digest, a pipeline model whose second container names
+    # another, and a third digest nothing names
     create_repository(ecr, "ml", "1")
     primary = push(ecr, "ml", "primary", pushed_at=ago(30))
     stage = push(ecr, "ml", "stage", pushed_at=ago(30))
@@ -235,8 +261,10 @@ def test_sagemaker_models_protect_primary_and_pipeline_containers(ecr: Any, invo
         ExecutionRoleArn=ROLE,
     )["ModelArn"]
 
+    # When the sweep runs
     run = invoke(env=DEBUG)
 
+    # Then both named digests are kept as in use by their models, and the third is deleted
     assert digests(ecr, "ml") == {primary, stage}
     assert verdicts(run)[primary] == ("kept", f"in use by sagemaker {single}")
     assert verdicts(run)[stage] == ("kept", f"in use by sagemaker {pipeline}")
@@ -289,18 +317,23 @@ def _response_class(service: str) -> type:
 def test_a_source_that_cannot_be_read_deletes_nothing_and_names_source_cause_and_fix(
     ecr: Any, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, service: str, method: str, action: str
 ) -> None:
+    # Given a repository where everything would expire, with one digest
     create_repository(ecr, "app", "0")
     keep = push(ecr, "app", "x", pushed_at=ago(30))
+    # And the in-use source of the case denies its read
     if service == "ecs":
         ecs = client("ecs")
         ecs.create_cluster(clusterName="main")
         ecs.create_service(cluster="main", serviceName="s", taskDefinition=register("s", "nginx"), desiredCount=0)
     monkeypatch.setattr(_response_class(service), method, _denied(service, action))
 
+    # When the sweep runs
     run = invoke()
 
+    # Then nothing is deleted, and the run fails
     assert digests(ecr, "app") == {keep}
     assert run.error is not None
+    # And the failure names the source, the cause and the permission to add, in a record, the error and a metric
     [record] = run.records(record_type="in_use_scan_failed")
     assert record["source"] == f"{service} {action}"
     assert record["cause"].startswith("AccessDeniedException")
@@ -347,8 +380,10 @@ def test_the_scan_costs_its_pages_plus_one_describe_per_object(ecr: Any, invoke:
         client("sagemaker").create_model(ModelName=name, PrimaryContainer={"Image": image}, ExecutionRoleArn=ROLE)
     calls.clear()
 
+    # When the sweep runs
     run = invoke()
 
+    # Then the in-use scan makes one call per page and one describe per object, no more
     assert run.error is None
     in_use = {call: n for call, n in calls.items() if not call.startswith("ecr:")}
     assert in_use == {
@@ -395,8 +430,10 @@ def test_inspector_keeps_what_it_saw_in_use_within_the_retention_window_and_not_
     cover("seen", recent, in_use_count=0, last_in_use_at=ago(3))
     cover("seen", stale, in_use_count=0, last_in_use_at=ago(40))
 
+    # When the sweep runs with a retention of 7 days
     run = invoke(env=DEBUG)
 
+    # Then the image running now and the one in use 3 days ago are kept, and the one in use 40 days ago is deleted
     assert digests(ecr, "seen") == {running, recent}
     assert verdicts(run)[running] == ("kept", "in use per amazon inspector: 2 running task(s) or pod(s)")
     assert verdicts(run)[recent] == ("kept", "in use per amazon inspector: last in use 3d ago, retention 7d")
@@ -410,17 +447,21 @@ def test_inspector_not_enabled_is_skipped_under_auto_and_fails_closed_under_requ
 ) -> None:
     from emulator.inspector import disable
 
+    # Given an expired untagged digest, and Inspector not enabled in the account
     create_repository(ecr, "app", "1")
     old = push(ecr, "app", "old", pushed_at=ago(30))
     disable()
 
+    # When the sweep runs with Inspector in use set to auto or required
     run = invoke(env={"INSPECTOR_IN_USE": mode})
 
+    # Then under auto the sweep goes on without Inspector, deletes the digest, and says why Inspector was skipped
     if mode == "auto":
         assert run.error is None and digests(ecr, "app") == set()
         [notice] = run.records(record_type="inspector_unavailable")
         assert notice["cause"].startswith("AccessDeniedException")
     else:
+        # And under required the digest is kept and the run fails closed, naming Inspector and the permission to add
         assert digests(ecr, "app") == {old}
         [failed] = run.records(record_type="in_use_scan_failed")
         assert failed["source"] == "inspector2 ListCoverage"
@@ -432,11 +473,14 @@ def test_a_role_that_may_not_read_inspector_goes_on_under_auto(
 ) -> None:
     from moto.inspector2.responses import Inspector2Response
 
+    # Given an expired untagged digest, and a role that may not read Inspector's coverage
     create_repository(ecr, "app", "1")
     push(ecr, "app", "old", pushed_at=ago(30))
     monkeypatch.setattr(Inspector2Response, "list_coverage", _denied("inspector2", "ListCoverage"))
 
+    # When the sweep runs with Inspector in use set to auto, the default
     run = invoke()
 
+    # Then it goes on without Inspector, deletes the digest, and says once that Inspector was skipped
     assert run.error is None and digests(ecr, "app") == set()
     assert len(run.records(record_type="inspector_unavailable")) == 1

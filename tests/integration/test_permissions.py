@@ -79,10 +79,13 @@ def test_the_command_lines_own_calls_are_recorded_as_the_command_lines(
 
 
 def test_a_call_the_inventory_does_not_list_for_its_caller_fails() -> None:
+    # Given the inventory of the actions each caller may make
     # The function's role is not granted what only the command line calls, and a reader role only reads.
+    # When the function calls what only the command line calls, then that call is reported
     assert unlisted({("function", "ecr:ListPullTimeUpdateExclusions")}) == [
         "function calls ecr:ListPullTimeUpdateExclusions"
     ]
+    # And when a reader role deletes, that call is reported, while the function asking STS who it is is not
     assert unlisted({("reader role", "ecr:BatchDeleteImage"), ("function", "sts:GetCallerIdentity")}) == [
         "reader role calls ecr:BatchDeleteImage"
     ]

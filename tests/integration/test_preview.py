@@ -43,20 +43,26 @@ def expired(ecr: Any) -> str:
 
 
 def test_the_first_run_records_itself_and_only_says_what_it_would_delete(ecr: Any, ssm: Any, invoke: Invoke) -> None:
+    # Given an expired untagged digest, a preview of 7 days, and no first run recorded yet
     old = expired(ecr)
 
+    # When the schedule runs the function for the first time
     run = invoke(event=SCHEDULED, env=PREVIEW)
 
+    # Then nothing is deleted
     assert run.error is None
     assert digests(ecr, "app") == {old}, "nothing is deleted in the first week"
+    # And the first run is recorded as now
     recorded = datetime.fromisoformat(first_run(ssm))
     assert abs(recorded - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    # And the run is a dry run in preview, and says that deleting starts 7 days after the first run
     starts = (recorded + timedelta(days=7)).date().isoformat()
     assert run.result is not None
     assert run.result["dryRun"] is True and run.result["preview"] is True
     assert run.result["deletingStarts"] == starts
     [repository] = run.records(record_type="repository_summary")
     assert repository["preview"] is True and repository["deleting_starts"] == starts
+    # And it records and counts the would-be deletion, and its notice gives the day deleting starts
     # The same records and metrics as any dry run: the dashboard shows what the first night will do.
     [would] = run.records(action="would_delete")
     assert would["digest"] == old
@@ -66,36 +72,46 @@ def test_the_first_run_records_itself_and_only_says_what_it_would_delete(ecr: An
 
 
 def test_a_run_inside_the_week_is_a_preview_and_a_run_after_it_deletes(ecr: Any, ssm: Any, invoke: Invoke) -> None:
+    # Given an expired untagged digest, and a first run 6.9 days ago
     old = expired(ecr)
     ssm.put_parameter(Name=PARAMETER, Value=ago(6.9).isoformat(), Type="String", Overwrite=True)
 
+    # When the schedule runs the function, then the run is a preview and nothing is deleted
     inside = invoke(event=SCHEDULED, env=PREVIEW)
     assert inside.result is not None and inside.result["preview"] is True
     assert digests(ecr, "app") == {old}
 
+    # When the first run is moved to 7.1 days ago, and the schedule runs the function again
     ssm.put_parameter(Name=PARAMETER, Value=ago(7.1).isoformat(), Type="String", Overwrite=True)
     after = invoke(event=SCHEDULED, env=PREVIEW)
 
+    # Then the run is real, the digest is deleted, and no start of deleting is given
     assert after.result is not None and after.result["preview"] is False and after.result["dryRun"] is False
     assert digests(ecr, "app") == set()
     assert after.result["deletingStarts"] is None
 
 
 def test_an_explicit_dry_run_false_still_deletes_in_the_first_week(ecr: Any, ssm: Any, invoke: Invoke) -> None:
+    # Given an expired untagged digest, and a first run one day ago
     expired(ecr)
     ssm.put_parameter(Name=PARAMETER, Value=ago(1).isoformat(), Type="String", Overwrite=True)
 
+    # When the function runs with an explicit dryRun false
     run = invoke(event={"dryRun": False}, env=PREVIEW)
 
+    # Then the run is not a preview, and the digest is deleted
     assert run.result is not None and run.result["preview"] is False
     assert digests(ecr, "app") == set()
 
 
 def test_a_missing_parameter_makes_a_dry_run_that_records_the_first_run(ecr: Any, invoke: Invoke) -> None:
+    # Given an expired untagged digest, a preview of 7 days, and no first-run parameter at all
     old = expired(ecr)
 
+    # When the schedule runs the function
     run = invoke(event=SCHEDULED, env=PREVIEW)
 
+    # Then nothing is deleted, the run is a preview, and the first run is recorded as now
     assert digests(ecr, "app") == {old}
     assert run.result is not None and run.result["preview"] is True
     parameter = boto3.client("ssm", region_name="us-east-1").get_parameter(Name=PARAMETER)["Parameter"]["Value"]
@@ -105,6 +121,7 @@ def test_a_missing_parameter_makes_a_dry_run_that_records_the_first_run(ecr: Any
 def test_an_unreadable_parameter_makes_a_dry_run(
     ecr: Any, ssm: Any, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Given an expired untagged digest, and a first-run parameter that the function may not read
     old = expired(ecr)
 
     def denied(self: Any) -> Any:
@@ -112,19 +129,25 @@ def test_an_unreadable_parameter_makes_a_dry_run(
 
     monkeypatch.setattr(SimpleSystemManagerResponse, "get_parameter", denied)
 
+    # When the schedule runs the function
     run = invoke(event=SCHEDULED, env=PREVIEW)
 
+    # Then the run succeeds as a preview and deletes nothing
     assert run.error is None
     assert digests(ecr, "app") == {old}
     assert run.result is not None and run.result["preview"] is True
+    # And it warns why it could not read the parameter
     [warning] = run.records(record_type="preview_error")
     assert "AccessDeniedException" in warning["message"] and warning["level"] == "WARNING"
 
 
 def test_without_preview_days_the_function_previews_nothing(ecr: Any, invoke: Invoke) -> None:
+    # Given an expired untagged digest, and no preview days set
     expired(ecr)
 
+    # When the schedule runs the function
     run = invoke(event=SCHEDULED)
 
+    # Then the digest is deleted, and the run is not a preview
     assert digests(ecr, "app") == set()
     assert run.result is not None and run.result["preview"] is False

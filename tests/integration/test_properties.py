@@ -133,6 +133,7 @@ def use(family: str, name: str, reference: str) -> None:
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(registries())
 def test_the_sweep_deletes_exactly_the_unprotected_expired_digests(registry: tuple[int, list[Node]]) -> None:
+    # Given a registry of images, indexes and referrers of any age, pull time, tags, use and archive, and a retention
     retention, nodes = registry
     now = datetime.now(timezone.utc)
     faults.reset()
@@ -162,11 +163,16 @@ def test_the_sweep_deletes_exactly_the_unprotected_expired_digests(registry: tup
                 family, form = node.in_use
                 use(family, f"uses-{n}", form.format(registry=REGISTRY, digest=digests[n]))
 
+        # When the handler sweeps it
         run = invoke_captured(None, None)
 
+        # And what is left in the repository is listed
         listing = ecr.describe_images(repositoryName="prop", maxResults=1000, filter={"imageStatus": "ANY"})
         left = {d["imageDigest"] for d in listing["imageDetails"]}
+
+    # Then the run succeeded
     assert run.error is None, run.error
+    # And every digest the rules protect is left, and nothing else is
     survivors = {digests[n] for n in expected_survivors(retention, nodes)}
     assert survivors <= left, "a protected digest is gone"
     assert left <= survivors, "an unprotected expired digest is still there"

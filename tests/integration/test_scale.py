@@ -58,9 +58,11 @@ def test_the_exact_number_of_ecr_calls_for_a_seeded_account(
 
 @pytest.mark.parametrize("workers", [1, 4])
 def test_the_worker_pool_is_bounded_by_max_workers(ecr: Any, invoke: Invoke, workers: int) -> None:
+    # Given 12 repositories with one expired digest each
     for n in range(12):
         create_repository(ecr, f"repo-{n:02d}", "1")
         push(ecr, f"repo-{n:02d}", f"x{n}", pushed_at=ago(5))
+    # And a DescribeImages that counts how many calls are in flight at once
     in_flight = {"now": 0, "peak": 0}
     lock = threading.Lock()
 
@@ -74,8 +76,10 @@ def test_the_worker_pool_is_bounded_by_max_workers(ecr: Any, invoke: Invoke, wor
 
     faults.hooks.append(Hook("DescribeImages", slow, times=None))
 
+    # When the sweep runs with MAX_WORKERS of 1 or 4
     run = invoke(env={"MAX_WORKERS": str(workers)})
 
+    # Then it deletes all 12, and at its peak exactly MAX_WORKERS repositories were read at once, never more
     assert run.error is None and run.metric("ImagesDeleted") == 12
     assert in_flight["peak"] == workers
 
@@ -99,6 +103,7 @@ def _summaries(run: Any) -> list[str]:
 
 
 def test_the_deadline_defers_repositories_and_the_next_run_starts_there(ecr: Any, invoke: Invoke) -> None:
+    # Given a cursor at the beginning, and 10 repositories with one expired digest each
     ssm = boto3.client("ssm", **OWN)
     ssm.put_parameter(Name=CURSOR, Value="-", Type="String")
     names = [f"repo-{n:02d}" for n in range(10)]
@@ -107,9 +112,11 @@ def test_the_deadline_defers_repositories_and_the_next_run_starts_there(ecr: Any
         push(ecr, name, name, pushed_at=ago(5))
     env = {"MAX_WORKERS": "1", "CURSOR_PARAMETER": CURSOR}
 
+    # When a run has time to start 3 repositories only
     # Each repository checks the clock once to start and once per delete batch: 3 repositories fit.
     first = invoke(env=env, context=Clock(plenty_for=6))
 
+    # Then it sweeps the first 3 and defers the other 7, and the cursor points at repo-03
     assert first.error is None
     assert _summaries(first) == names[:3]
     assert first.metric("RepositoriesDeferred") == 7
@@ -118,12 +125,15 @@ def test_the_deadline_defers_repositories_and_the_next_run_starts_there(ecr: Any
     assert Position.decode(ssm.get_parameter(Name=CURSOR)["Parameter"]["Value"]) == Position(
         "repo-03", ("repo-03", "repo-00")
     )
+    # And it warns that 7 repositories were not started, and their digests are still there
     [deadline] = first.records(record_type="deadline")
     assert deadline["level"] == "WARNING" and deadline["repositories_not_started"] == 7
     assert all(digests(ecr, name) for name in names[3:])
 
+    # When the next run has time enough
     second = invoke(env=env)
 
+    # Then it starts at repo-03, sweeps every repository, defers none, and the cursor is back at the beginning
     assert _summaries(second) == names[3:] + names[:3]
     assert all(not digests(ecr, name) for name in names)
     assert second.metric("RepositoriesDeferred") == 0
@@ -151,29 +161,39 @@ def test_the_deadline_never_starts_a_delete_batch_it_cannot_finish(
 
 
 def test_a_missing_cursor_parameter_starts_at_the_first_repository(ecr: Any, invoke: Invoke) -> None:
+    # Given two repositories, and a cursor parameter that does not exist
     for name in ("a-repo", "b-repo"):
         create_repository(ecr, name, "1")
 
+    # When the sweep runs
     run = invoke(env={"MAX_WORKERS": "1", "CURSOR_PARAMETER": "/does/not/exist"})
 
+    # Then it sweeps both, starting at the first
     assert run.error is None
     assert _summaries(run) == ["a-repo", "b-repo"]
 
 
 def test_a_repositories_filter_neither_reads_nor_moves_the_cursor(ecr: Any, invoke: Invoke) -> None:
+    # Given a cursor at b-repo, and two repositories
     ssm = boto3.client("ssm", **OWN)
     ssm.put_parameter(Name=CURSOR, Value="b-repo", Type="String")
     for name in ("a-repo", "b-repo"):
         create_repository(ecr, name, "1")
 
+    # When a run is asked for both repositories by name
     run = invoke(event={"repositories": ["a-repo", "b-repo"]}, env={"MAX_WORKERS": "1", "CURSOR_PARAMETER": CURSOR})
 
+    # Then it sweeps both from the first, not from the cursor, and the cursor is unchanged
     assert _summaries(run) == ["a-repo", "b-repo"]
     assert ssm.get_parameter(Name=CURSOR)["Parameter"]["Value"] == "b-repo"
 
 
 def test_invalid_max_workers_is_refused_before_any_call(ecr: Any, invoke: Invoke) -> None:
+    # Given a DescribeRepositories that would be denied if it were called
     faults.calls.append(Fault("DescribeRepositories", "AccessDeniedException"))
+
+    # When the handler runs with MAX_WORKERS of 0, 65, many or nothing, then it refuses, naming the value, before that
+    # call
     for value in ("0", "65", "many", ""):
         run = invoke(env={"MAX_WORKERS": value})
         assert run.error is not None and f"MAX_WORKERS={value!r}" in str(run.error)

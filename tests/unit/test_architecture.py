@@ -113,36 +113,48 @@ def test_the_modules_import_no_cycle() -> None:
 
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_only_the_adapters_reach_the_network(module: str) -> None:
+    # Given a module outside the adapters (aws/)
     if layer(module) != "aws":
+        # Then it imports no network library: not boto3, botocore, urllib3, requests, http or socket
         assert imports(module) & NETWORK == set()
 
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if layer(m) == "core"))
 def test_the_core_is_pure(module: str) -> None:
+    # Given a module of core/
     # No adapter, no run, no face (checked above), and no Powertools or terminal library either.
+    # Then it imports neither Powertools nor rich
     assert imports(module) & {"aws_lambda_powertools", "rich"} == set()
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_only_the_run_and_the_function_faces_use_powertools_and_only_the_command_line_rich(module: str) -> None:
+    # Given a module and the libraries it imports
     if "aws_lambda_powertools" in imports(module):
+        # Then if it uses Powertools, it is in run/ or is the function face or the steps face
         assert layer(module) == "run" or module in ("ecr_sweeper.faces.function", "ecr_sweeper.faces.steps")
+    # And if it uses rich, it is part of the command line face
     if "rich" in imports(module):
         assert module.startswith("ecr_sweeper.faces.cli")
 
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if layer(m) == "faces"))
 def test_the_faces_never_build_a_client_or_an_adapter(module: str) -> None:
+    # Given a module of faces/ and the package modules it imports
     # The faces hand the runner what they were given (a profile, regions, an endpoint, the context).
+    # Then none of them is an adapter in aws/
     assert {t for t in ours(module) if layer(t) == "aws"} == set()
 
 
 def test_no_face_imports_another_face() -> None:
+    # Given the three faces and the prefix of their modules
     faces = {
         "function": "ecr_sweeper.faces.function",
         "steps": "ecr_sweeper.faces.steps",
         "cli": "ecr_sweeper.faces.cli",
     }
+
+    # When the modules of each face are read, then none imports a module of another face
     for face, prefix in faces.items():
         for module in (m for m in MODULES if m.startswith(prefix)):
             others = [p for f, p in faces.items() if f != face]
@@ -173,14 +185,20 @@ def test_only_the_composition_root_builds_adapters() -> None:
 
 @pytest.mark.parametrize("path", sorted([*PACKAGE.rglob("*.py"), *(ROOT / "infra").rglob("*.py")]), ids=str)
 def test_no_module_is_longer_than_400_lines(path: Path) -> None:
+    # Given a module of lambda/ecr_sweeper/ or infra/
+    # Then it has at most 400 lines
     assert len(path.read_text().splitlines()) <= MAX_LINES
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "infra").rglob("*.py")), ids=lambda p: p.name)
 def test_the_stack_imports_only_the_core(path: Path) -> None:
+    # Given a module of infra/
     # infra/ shares the core's names and validators, never the run, the renderer or Powertools.
+    # When the ecr_sweeper modules it imports from are collected
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ecr_sweeper"):
             found.add(node.module)
+
+    # Then every one of them is in core/
     assert {m for m in found if not m.startswith("ecr_sweeper.core")} == set()

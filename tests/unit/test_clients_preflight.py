@@ -85,8 +85,13 @@ def test_region_name_prefers_aws_region_then_aws_default_region_then_the_profile
     profile: str | None,
     expected: str,
 ) -> None:
+    # Given a config file with a region for the default profile and for profile laptop, the region variables of the
+    # case, and the profile of the case
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
+
+    # When the clients are made without a region, then their region is the first of AWS_REGION, AWS_DEFAULT_REGION and
+    # the profile's region
     assert Clients(profile=profile).region_name == expected
 
 
@@ -111,9 +116,13 @@ def test_the_configured_region_is_read_once_per_clients(profile_region: None, mo
 
 
 def test_a_given_region_wins_over_the_environment(profile_region: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given AWS_REGION and AWS_DEFAULT_REGION set in the environment
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+
+    # When the clients are given a region, then they use it
     assert Clients(region="sa-east-1").region_name == "sa-east-1"
+    # And clients moved into a region use that region
     assert Clients().in_region("sa-east-1").region_name == "sa-east-1"
 
 
@@ -136,14 +145,23 @@ ENDPOINT = "http://127.0.0.1:4566"
     ids=["no-credentials", "no-region", "endpoint-not-answering", "expired-token", "expired-token-exception"],
 )
 def test_setup_problem_says_what_to_do(error: Exception, endpoint: str | None, needles: tuple[str, ...]) -> None:
+    # Given a set-up error of the case, with or without an endpoint
+    # When it is turned into a set-up problem
     problem = setup_problem(error, endpoint)
+
+    # Then the problem is one line
     assert problem is not None and "\n" not in problem
+    # And it names what to do
     for needle in needles:
         assert needle in problem
 
 
 def test_an_unreachable_aws_without_an_endpoint_is_not_blamed_on_an_emulator() -> None:
+    # Given that the real AWS endpoint does not answer, and no endpoint was given
+    # When it is turned into a set-up problem
     problem = setup_problem(EndpointConnectionError(endpoint_url="https://sts.us-east-1.amazonaws.com/"), None)
+
+    # Then the problem neither says that nothing answers at an endpoint nor asks for --endpoint-url
     assert problem is not None and "nothing answers" not in problem and "--endpoint-url" not in problem
 
 
@@ -153,4 +171,6 @@ def test_an_unreachable_aws_without_an_endpoint_is_not_blamed_on_an_emulator() -
     ids=["AccessDenied", "AccessDeniedException", "not-an-aws-error"],
 )
 def test_other_errors_are_not_set_up_problems(error: Exception) -> None:
+    # Given an access denied error or an error that is not from AWS, when it is turned into a set-up problem, then there
+    # is none
     assert setup_problem(error, None) is None

@@ -49,12 +49,16 @@ def test_a_timestamp_is_the_instant_botocore_reads_in_utc(value: Any) -> None:
 
 
 def test_a_time_without_a_zone_stays_naive_as_botocore_reads_it() -> None:
+    # Given a time without a zone
     # No AWS API sends one; if one did, guessing its zone would change what botocore returns.
+    # When the clients' parser and botocore's default parser read it, then both give the same naive datetime
     value = "2026-10-28T15:09:47"
     assert clients.parse_timestamp(value) == botocore.utils.parse_timestamp(value) == datetime(2026, 10, 28, 15, 9, 47)
 
 
 def test_an_invalid_timestamp_is_refused_as_botocore_refuses_it() -> None:
+    # Given a string that is not a time
+    # When the clients' parser reads it, then it raises a ValueError, as botocore does
     with pytest.raises(ValueError, match="Invalid timestamp"):
         clients.parse_timestamp("not a time")
 

@@ -22,13 +22,22 @@ def default_thresholds() -> Iterator[None]:
 
 
 def test_a_sweep_raises_the_youngest_generation_threshold_and_keeps_the_others(default_thresholds: None) -> None:
+    # Given the default thresholds (700, 10, 10)
+    # When a sweep tunes garbage collection
     runner.tune_garbage_collection()
+
+    # Then the youngest generation's threshold is raised, and the other two are kept
     assert gc.get_threshold() == (runner.GC_THRESHOLD, 10, 10)
 
 
 def test_a_higher_threshold_set_by_the_host_is_kept(default_thresholds: None) -> None:
+    # Given a host that set a higher threshold than the sweep's
     gc.set_threshold(50_000, 20, 10)
+
+    # When a sweep tunes garbage collection
     runner.tune_garbage_collection()
+
+    # Then the host's thresholds are kept
     assert gc.get_threshold() == (50_000, 20, 10)
 
 

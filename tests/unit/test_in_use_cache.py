@@ -59,24 +59,38 @@ def test_a_complete_scan_keeps_what_it_used_or_learned_and_drops_the_rest() -> N
 
 
 def test_a_scan_that_stopped_keeps_what_it_did_not_reach() -> None:
+    # Given the facts of a scan that stopped before the end (never marked complete), with revisions 1, 2 and 9 and
+    # versions fn:1 and fn:9
+    # When it chooses what to write back
     kept = learned().to_keep()
+
+    # Then it keeps all of them, also revision 9 and fn:9, which it did not reach again
     assert set(kept.known_task_definitions) == {ARN.format(n) for n in (1, 2, 9)}
     assert set(kept.known_function_versions) == {"fn:1", "fn:9"}
 
 
 def test_only_revisions_are_kept_never_a_family_name() -> None:
+    # Given facts that learned the images of family "web", once by its name and once by its ARN without a revision
     # A family alone names its latest ACTIVE revision, which changes.
     facts = ImmutableFacts()
     facts.learn_images("web", ("x",))
     facts.learn_images("arn:aws:ecs:us-east-1:123456789012:task-definition/web", ("x",))
     facts.complete = True
+
+    # When the same run asks for the family again, then it answers from what it learned
     assert facts.images_of("web") == ("x",)  # within the run, one describe is enough
+
+    # Then also no family name is written back, only revisions
     assert dict(facts.to_keep().known_task_definitions) == {}
 
 
 def test_a_version_is_known_only_with_the_fingerprint_it_was_listed_with() -> None:
+    # Given facts that know version fn:1 with the fingerprint it was listed with
     facts = ImmutableFacts(function_versions={"fn:1": CODE})
+
+    # When it is asked with another fingerprint, then it knows nothing
     assert facts.code_of("fn:1", "other 2026-11-28T03:00:00.000+0000") is None
+    # And with its own fingerprint it answers the code it knew, and counts one hit
     assert facts.code_of("fn:1", CODE.fingerprint) == CODE
     assert facts.hits == 1
 
@@ -93,19 +107,25 @@ def test_a_version_is_known_only_with_the_fingerprint_it_was_listed_with() -> No
     ],
 )
 def test_an_object_of_another_shape_is_refused_with_why(change: dict[str, Any], why: str) -> None:
+    # Given a saved cache object that is then changed into another shape (one change each case)
     s3 = FakeS3()
     store = InUseCacheStore(s3, "bucket")
     store.save("123456789012", "us-east-1", learned())
     key = cache_key("123456789012", "us-east-1")
     s3.objects[key] = json.dumps({**json.loads(s3.objects[key]), **change}).encode()
 
+    # When it is read
     with pytest.raises(CacheUnusable) as refused:
         store.load("123456789012", "us-east-1")
 
+    # Then it is refused, with the object named and the reason why
     assert f"s3://bucket/{key} is not a cache this sweeper reads" in str(refused.value)
     assert why in str(refused.value)
 
 
 def test_a_missing_object_is_an_empty_cache() -> None:
+    # Given no cache object in the bucket, when it is read
     facts = InUseCacheStore(FakeS3(), "bucket").load("123456789012", "us-east-1")
+
+    # Then the facts are empty
     assert dict(facts.known_task_definitions) == {} and dict(facts.known_function_versions) == {}

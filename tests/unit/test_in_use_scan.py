@@ -25,29 +25,45 @@ FUNCTION = Use(Protection.LAMBDA, "arn:aws:lambda:us-east-1:123456789012:functio
 
 
 def test_a_digest_is_protected_whatever_repository_the_reference_named() -> None:
+    # Given an empty set of digests in use
     in_use = InUse()
+
+    # When a task names the digest in repository api and a function names it in another repository, with a tag too
     in_use.add_reference(f"{HOST}/api@{DIGEST}", TASK)
     in_use.add_reference(f"{HOST}/other-repo:tag@{DIGEST}", FUNCTION)
+
+    # Then the digest has both users, and it is one digest
     assert in_use.users(DIGEST) == (TASK, FUNCTION)
     assert in_use.count == 1
 
 
 def test_tag_only_and_foreign_references_protect_nothing() -> None:
+    # Given an empty set of digests in use
     in_use = InUse()
+
+    # When it is given a tag without a digest, a digest in another registry, no image and a malformed digest
     in_use.add_reference(f"{HOST}/api:prod", TASK)
     in_use.add_reference(f"docker.io/library/redis@{DIGEST}", TASK)
     in_use.add(None, TASK)
     in_use.add("sha256:not-a-digest", TASK)
+
+    # Then no digest is in use
     assert in_use.count == 0
 
 
 def test_a_workload_is_listed_once_per_digest_and_families_are_counted() -> None:
+    # Given an empty set of digests in use
     in_use = InUse()
+
+    # When a task uses one digest twice and a function uses it once, and the task also uses a second digest
     for _ in range(2):
         in_use.add(DIGEST, TASK)
     in_use.add(DIGEST, FUNCTION)
     in_use.add(OTHER, TASK)
+
+    # Then the first digest lists the task and the function once each
     assert in_use.users(DIGEST) == (TASK, FUNCTION)
+    # And the families count each use of a digest once: two for ECS, one for Lambda
     assert in_use.by_family() == {"Ecs": 2, "Lambda": 1}
 
 
@@ -123,12 +139,17 @@ def stubs() -> Iterator[Stubs]:
 
 
 def test_a_denied_listing_fails_the_scan_naming_source_cause_and_fix(stubs: Stubs) -> None:
+    # Given Lambda and ECS that list nothing, and Batch that denies DescribeJobDefinitions
     stubs.empty("lambda", "ecs")
     stubs.stubs["batch"].add_client_error(
         "describe_job_definitions", "AccessDeniedException", "not authorized to perform batch:DescribeJobDefinitions"
     )
+
+    # When the scan runs
     with pytest.raises(InUseScanFailed) as failed:
         scan(stubs.connect)
+
+    # Then it fails, naming the source, the cause and the permission to add to the function's role
     assert failed.value.source == "batch DescribeJobDefinitions"
     assert failed.value.cause.startswith("AccessDeniedException: not authorized")
     assert "allow batch:DescribeJobDefinitions to the function's role" in failed.value.fix
@@ -136,13 +157,19 @@ def test_a_denied_listing_fails_the_scan_naming_source_cause_and_fix(stubs: Stub
 
 
 def test_throttling_after_every_retry_says_the_next_run_reads_it_again(stubs: Stubs) -> None:
+    # Given Lambda throttles ListFunctions on the only attempt the stubbed client makes
     stubs.stubs["lambda"].add_client_error("list_functions", "TooManyRequestsException", "Rate exceeded")
+
+    # When the scan runs
     with pytest.raises(InUseScanFailed) as failed:
         scan(stubs.connect)
+
+    # Then it fails, and the fix says that ListFunctions was throttled
     assert "lambda:ListFunctions was throttled" in failed.value.fix
 
 
 def test_describe_tasks_failures_fail_the_scan(stubs: Stubs) -> None:
+    # Given a cluster with one running task, and DescribeTasks that answers the task with a failure
     arn = "arn:aws:ecs:us-east-1:123456789012:task/c/1"
     stubs.empty("lambda")
     ecs = stubs.stubs["ecs"]
@@ -151,11 +178,14 @@ def test_describe_tasks_failures_fail_the_scan(stubs: Stubs) -> None:
     ecs.add_response("list_tasks", {"taskArns": [arn]})
     ecs.add_response("list_tasks", {"taskArns": []})
     ecs.add_response("describe_tasks", {"tasks": [], "failures": [{"arn": arn, "reason": "MISSING"}]})
+
+    # When the scan runs, then it fails naming ecs DescribeTasks and its failures
     with pytest.raises(InUseScanFailed, match=r"ecs DescribeTasks .*failures"):
         scan(stubs.connect)
 
 
 def test_a_lambda_version_deleted_during_the_scan_is_simply_gone(stubs: Stubs) -> None:
+    # Given a function version that is listed, but gone (ResourceNotFoundException) when its code is read
     listed = {
         "FunctionName": "f",
         "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:f:3",
@@ -165,10 +195,14 @@ def test_a_lambda_version_deleted_during_the_scan_is_simply_gone(stubs: Stubs) -
     stubs.stubs["lambda"].add_response("list_functions", {"Functions": [listed]})
     stubs.stubs["lambda"].add_client_error("get_function", "ResourceNotFoundException", "Function not found")
     stubs.empty("ecs", "batch", "apprunner", "sagemaker", "eks", "inspector2")
+
+    # When the scan runs, then it succeeds and the version protects nothing
     assert scan(stubs.connect).count == 0
 
 
 def test_batch_images_are_read_from_every_container_form(stubs: Stubs) -> None:
+    # Given a multinode job definition with an image in each container form: container, node range, ECS task, EKS pod
+    # container and EKS init container
     digests = ["sha256:" + f"{n:02d}" * 32 for n in range(5)]
     definition = {
         "jobDefinitionName": "j",
@@ -193,12 +227,18 @@ def test_batch_images_are_read_from_every_container_form(stubs: Stubs) -> None:
     stubs.empty("lambda", "ecs")
     stubs.stubs["batch"].add_response("describe_job_definitions", {"jobDefinitions": [definition]})
     stubs.empty("apprunner", "sagemaker", "eks", "inspector2")
+
+    # When the scan runs
     in_use = scan(stubs.connect)
+
+    # Then each of the five digests is in use
     assert {d for d in digests if in_use.users(d)} == set(digests)
+    # And the job definition is named as the user
     assert str(in_use.users(digests[4])[0]) == f"batch {definition['jobDefinitionArn']}"
 
 
 def test_a_sagemaker_model_built_from_a_model_package_protects_the_packages_images(stubs: Stubs) -> None:
+    # Given a SageMaker model whose only container names a model package, and the package's image by digest
     model_arn = "arn:aws:sagemaker:us-east-1:123456789012:model/m"
     stubs.empty("lambda", "ecs", "batch", "apprunner")
     sagemaker = stubs.stubs["sagemaker"]
@@ -230,11 +270,16 @@ def test_a_sagemaker_model_built_from_a_model_package_protects_the_packages_imag
         },
     )
     stubs.empty("eks", "inspector2")
+
+    # When the scan runs
     in_use = scan(stubs.connect)
+
+    # Then the digest is in use by the model
     assert in_use.users(DIGEST) == (Use(Protection.SAGEMAKER, model_arn),)
 
 
 def test_a_service_that_the_region_does_not_offer_is_skipped_after_one_quick_attempt() -> None:
+    # Given a scan in sa-east-1, where App Runner is not offered and its endpoint does not answer
     # App Runner is not in sa-east-1 (the SDK's endpoint data), and its endpoint does not answer.
     stubs = Stubs(region="sa-east-1")
     closed = boto3.client(
@@ -251,25 +296,33 @@ def test_a_service_that_the_region_does_not_offer_is_skipped_after_one_quick_att
             return closed
         return stubs.clients[service]
 
+    # When the scan runs
     with ExitStack() as stack:
         for service, stub in stubs.stubs.items():
             if service != "apprunner":
                 stack.enter_context(stub)
         stubs.empty("lambda", "ecs", "batch", "sagemaker", "eks", "inspector2")
         in_use = scan(connect)
+
+    # Then App Runner is skipped, after one more client asked for with a single attempt
     assert in_use.skipped == ["apprunner"]
     assert attempts == [{}, {"attempts": 1}]
 
 
 def test_an_offered_service_that_cannot_be_reached_fails_closed() -> None:
+    # Given a Lambda client whose endpoint does not answer, in a region that offers Lambda
     unreachable = boto3.client(
         "lambda",
         region_name="us-east-1",
         endpoint_url="http://127.0.0.1:9",
         config=Config(retries={"total_max_attempts": 1}, connect_timeout=1),
     )
+
+    # When the scan runs
     with pytest.raises(InUseScanFailed) as failed:
         scan(lambda service, **_: unreachable)
+
+    # Then it fails closed, naming ListFunctions and saying to let the function reach the endpoint
     assert failed.value.source == "lambda ListFunctions"
     assert "let the function reach http://127.0.0.1:9" in failed.value.fix
 
@@ -316,6 +369,7 @@ def test_the_sweepers_own_account_is_never_read_as_a_consumer(stubs: Stubs) -> N
     def assume(role_arn: str) -> Any:
         raise AssertionError(f"assumed {role_arn}")
 
+    # When the scan runs
     with sts:
         in_use = scan(stubs.connect, ScanOptions(consumers=Consumers(accounts=("123456789012",))), assume)
 
@@ -327,6 +381,7 @@ def test_every_ignored_account_is_reported_even_without_consumer_accounts(stubs:
     # Given accounts listed as ignored, and no consumer account: nothing to assume, nothing to list
     stubs.empty(*(service for service, _ in SOURCES))
 
+    # When the scan runs
     in_use = scan(stubs.connect, ScanOptions(consumers=Consumers(ignored=("210987654321", "310987654321"))))
 
     # Then the run still warns about each of them (consumer_account_ignored)

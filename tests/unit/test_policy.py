@@ -23,11 +23,15 @@ from ecr_sweeper.core.policy import InvalidRetention, KeepForever, Retention, pa
     ],
 )
 def test_valid_day_counts(value: str, days: int) -> None:
+    # Given a valid retention tag value: digits, with or without d or D, and blanks around them
+    # When it is parsed, then it is that many days of retention
     assert parse_retention(value) == Retention(days)
 
 
 @pytest.mark.parametrize("value", ["off", "never", "keep", "OFF", " Never ", "KeEp"])
 def test_keep_words_keep_everything(value: str) -> None:
+    # Given one of the words off, never or keep, in any case and with blanks around it
+    # When it is parsed, then it keeps everything, named by the word in lower case
     assert parse_retention(value) == KeepForever(value.strip().lower())
 
 
@@ -59,13 +63,20 @@ def test_keep_words_keep_everything(value: str) -> None:
     ],
 )
 def test_invalid_values_raise_with_the_value_in_the_message(value: str) -> None:
+    # Given an invalid retention tag value
+    # When it is parsed
     with pytest.raises(InvalidRetention) as caught:
         parse_retention(value)
+
+    # Then it is refused, with the value and the expected form in the message
     assert caught.value.value == value
     assert "expected a whole number of days" in str(caught.value)
 
 
 def test_retention_window_and_text() -> None:
+    # Given a retention of 3 days and a keep word
+    # Then the retention reads 3d and is a window of 3 days
     assert str(Retention(3)) == "3d"
     assert Retention(3).window.days == 3
+    # And the keep word reads as itself
     assert str(KeepForever("never")) == "never"

@@ -62,7 +62,10 @@ CN_SESSION = f"arn:aws-cn:sts::{ACCOUNT}:assumed-role/ci/build-42"
     ],
 )
 def test_principal_arn(caller: str, principal: str | None) -> None:
+    # Given a caller as sts:GetCallerIdentity reports it
+    # When its principal is asked for, then it is the role or the IAM user an exclusion must name, or none
     assert principal_arn(caller) == principal
+    # And a principal is an ARN that RegisterPullTimeUpdateExclusion accepts
     if principal is not None:
         # What the tool tells a person to register is an ARN that RegisterPullTimeUpdateExclusion accepts.
         assert EXCLUSION_PATTERN.fullmatch(principal)
@@ -105,4 +108,6 @@ def test_principal_arn(caller: str, principal: str | None) -> None:
     ],
 )
 def test_is_excluded(caller: str, exclusions: list[str], excluded: bool) -> None:
+    # Given a caller and a list of pull-time update exclusions
+    # When it is asked whether the caller is excluded, then the answer follows role, user, account and partition
     assert is_excluded(caller, exclusions) is excluded

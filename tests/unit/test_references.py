@@ -61,6 +61,8 @@ ACCOUNT = "123456789012"
     ],
 )
 def test_every_ecr_reference_form(reference: str, expected: ImageRef) -> None:
+    # Given an ECR image reference in one of its host, path, tag and digest forms
+    # When it is parsed, then it names the account, region, repository, tag and digest
     assert parse_image(reference) == expected
 
 
@@ -86,16 +88,24 @@ def test_every_ecr_reference_form(reference: str, expected: ImageRef) -> None:
     ],
 )
 def test_anything_that_is_not_an_ecr_reference_is_ignored(reference: str | None) -> None:
+    # Given a reference that is not to an ECR image, or is malformed
+    # When it is parsed, then it is ignored
     assert parse_image(reference) is None
 
 
 def test_the_digest_wins_when_a_tag_is_given_too() -> None:
+    # Given a reference with both a tag and a digest
+    # When it is parsed
     ref = parse_image(f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/pinned:1.4.2@{DIGEST}")
+
+    # Then its digest is the one given
     assert ref is not None and ref.digest == DIGEST
 
 
 @pytest.mark.parametrize(("value", "expected"), [(DIGEST, True), ("sha256:abc", False), (None, False), ("", False)])
 def test_is_digest(value: str | None, expected: bool) -> None:
+    # Given a value that may or may not be a full sha256 digest
+    # When it is checked, then only a full digest is one
     assert is_digest(value) is expected
 
 
@@ -117,4 +127,6 @@ def test_is_digest(value: str | None, expected: bool) -> None:
     ],
 )
 def test_the_digest_a_runtime_reports(reported: str | None, expected: str | None) -> None:
+    # Given an image as a container runtime reports it
+    # When its digest is read, then it is the content digest it names, whatever the registry, or none
     assert reported_digest(reported) == expected

@@ -23,6 +23,7 @@ def stubbed() -> Any:
 
 
 def test_a_digest_missing_from_the_response_is_reported_not_claimed(stubbed: Any) -> None:
+    # Given ECR answers a delete of A, B and C with A deleted and B failed, and does not mention C
     client, stubber = stubbed
     stubber.add_response(
         "batch_delete_image",
@@ -33,9 +34,12 @@ def test_a_digest_missing_from_the_response_is_reported_not_claimed(stubbed: Any
         {"repositoryName": "app", "imageIds": [{"imageDigest": d} for d in (A, B, C)]},
     )
 
+    # When the adapter deletes the batch
     result = EcrRegistry(client).delete_batch(REPO, [A, B, C])
 
+    # Then only A is claimed deleted
     assert result.deleted == [A]
+    # And B fails with ECR's reason, and C fails as unconfirmed
     assert result.failures == [
         DeleteFailure(B, "KmsError", "no key"),
         DeleteFailure(C, "Unconfirmed", "BatchDeleteImage response did not list this digest"),
@@ -43,17 +47,23 @@ def test_a_digest_missing_from_the_response_is_reported_not_claimed(stubbed: Any
 
 
 def test_an_unrequested_digest_in_image_ids_is_not_claimed(stubbed: Any) -> None:
+    # Given ECR answers a delete of A with B deleted
     client, stubber = stubbed
     stubber.add_response("batch_delete_image", {"imageIds": [{"imageDigest": B}], "failures": []})
 
+    # When the adapter deletes the batch
     result = EcrRegistry(client).delete_batch(REPO, [A])
 
+    # Then nothing is claimed deleted, and A fails as unconfirmed
     assert result.deleted == []
     assert [f.code for f in result.failures] == ["Unconfirmed"]
 
 
 @pytest.mark.parametrize("count", [0, 101])
 def test_batches_outside_ecr_limits_are_refused_before_any_call(stubbed: Any, count: int) -> None:
+    # Given a batch of 0 or of 101 digests and a stubbed client that expects no call
     client, _ = stubbed
+
+    # When the adapter deletes it, then it is refused as outside 1 to 100
     with pytest.raises(ValueError, match="1 to 100"):
         EcrRegistry(client).delete_batch(REPO, [A] * count)

@@ -88,8 +88,13 @@ def test_the_log_reporter_writes_what_its_logger_enables() -> None:
 
 
 def test_the_command_line_recorder_keeps_every_record() -> None:
+    # Given the command line's recorder
     recorder = Recorder(dry_run=False)
+
+    # When it is told a repository is done
     recorder.repository_done(a_repository())
+
+    # Then it keeps every verdict, also the plan's keep, in order
     assert [r.get("digest") for r in recorder.records if r["record_type"] == "verdict"] == [
         image(n).digest for n in (1, 2, 3, 4)
     ]

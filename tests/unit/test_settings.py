@@ -12,7 +12,11 @@ from ecr_sweeper.core.settings import ConfigError, RunOptions, Settings
 
 
 def test_defaults() -> None:
+    # Given an empty environment
+    # When the settings are read from it
     settings = Settings.from_env({})
+
+    # Then the tag key, the retention of 7 days, real deletions, the names and the log level are the defaults
     assert settings.retention_tag_key == "ecr-sweeper:retention-days"
     assert settings.default_retention == Retention(7)
     assert settings.dry_run is False
@@ -27,17 +31,24 @@ def test_defaults() -> None:
 
 def test_the_in_use_cache_bucket_is_an_s3_bucket_name() -> None:
     name = "ecrsweeper-inusecachebucket1a2b3c4d-0123456789ab"
+    # Given the name of an S3 bucket in IN_USE_CACHE_BUCKET
+    # When the settings are read, then it is the cache bucket
     assert Settings.from_env({"IN_USE_CACHE_BUCKET": name}).in_use_cache_bucket == name
+    # And an empty IN_USE_CACHE_BUCKET means no cache
     assert Settings.from_env({"IN_USE_CACHE_BUCKET": ""}).in_use_cache_bucket is None
 
 
 @pytest.mark.parametrize("value", ["off", "OFF", "never", "keep"])
 def test_default_retention_off_is_opt_in_mode(value: str) -> None:
+    # Given DEFAULT_RETENTION_DAYS set to a keep word
+    # When the settings are read, then there is no default retention: only tagged repositories are swept
     assert Settings.from_env({"DEFAULT_RETENTION_DAYS": value}).default_retention is None
 
 
 @pytest.mark.parametrize(("value", "expected"), [("true", True), ("false", False), ("TRUE", True), (" False ", False)])
 def test_dry_run_values(value: str, expected: bool) -> None:
+    # Given DRY_RUN set to true or false, in any case and with blanks around it
+    # When the settings are read, then dry run is that value
     assert Settings.from_env({"DRY_RUN": value}).dry_run is expected
 
 
@@ -69,6 +80,8 @@ def test_dry_run_values(value: str, expected: bool) -> None:
     ],
 )
 def test_invalid_settings_name_the_variable_and_the_value(env: dict[str, str], message: str) -> None:
+    # Given an environment with one invalid setting
+    # When the settings are read, then they are refused, naming the variable and its value
     with pytest.raises(ConfigError, match=message.replace("*", r"\*")):
         Settings.from_env(env)
 
@@ -79,10 +92,13 @@ DRY_SETTINGS = Settings.from_env({"DRY_RUN": "true"})
 
 @pytest.mark.parametrize("event", [None, {}])
 def test_empty_events_use_the_settings(event: Any) -> None:
+    # Given settings with DRY_RUN true, and no event or an empty one
+    # When the run options are read, then the run is a dry run, as the settings say
     assert RunOptions.from_event(event, DRY_SETTINGS) == RunOptions(dry_run=True)
 
 
 def test_scheduled_event_is_accepted_as_it_is() -> None:
+    # Given a scheduled event from EventBridge, and the default settings
     event = {
         "version": "0",
         "id": "x",
@@ -94,25 +110,37 @@ def test_scheduled_event_is_accepted_as_it_is() -> None:
         "resources": [],
         "detail": {},
     }
+
+    # When the run options are read, then the event is accepted and the run is real
     assert RunOptions.from_event(event, SETTINGS) == RunOptions(dry_run=False)
 
 
 def test_full_manual_event() -> None:
+    # Given a manual event with dryRun, a repository list with a repeat, and asOf with a zone
+    # When the run options are read
     options = RunOptions.from_event(
         {"dryRun": True, "repositories": ["a/b", "c", "a/b"], "asOf": "2026-12-04T03:00:00+01:00"}, SETTINGS
     )
+
+    # Then the run is a dry run, of each repository once, in order, as of that instant in UTC
     assert options.dry_run is True
     assert options.repositories == ("a/b", "c")
     assert options.as_of == datetime(2026, 12, 4, 2, 0, tzinfo=timezone.utc)
 
 
 def test_as_of_without_a_zone_is_utc_and_z_is_accepted() -> None:
+    # Given an asOf without a zone, and one ending in Z
+    # When the run options are read
     naive = RunOptions.from_event({"dryRun": True, "asOf": "2026-12-04"}, SETTINGS)
     zulu = RunOptions.from_event({"dryRun": True, "asOf": "2026-12-04T00:00:00Z"}, SETTINGS)
+
+    # Then both are midnight UTC of that day
     assert naive.as_of == zulu.as_of == datetime(2026, 12, 4, tzinfo=timezone.utc)
 
 
 def test_as_of_is_allowed_when_the_environment_makes_it_a_dry_run() -> None:
+    # Given settings with DRY_RUN true, and an event with asOf but without dryRun
+    # When the run options are read, then asOf is accepted and the run is a dry run
     assert RunOptions.from_event({"asOf": "2026-12-04"}, DRY_SETTINGS).dry_run is True
 
 
@@ -137,8 +165,12 @@ def test_as_of_is_allowed_when_the_environment_makes_it_a_dry_run() -> None:
     ],
 )
 def test_invalid_events(event: Any, message: str) -> None:
+    # Given an invalid event
+    # When the run options are read
     with pytest.raises(ConfigError) as caught:
         RunOptions.from_event(event, SETTINGS)
+
+    # Then the event is refused, and the message names what is wrong
     assert message in str(caught.value)
 
 
@@ -146,12 +178,18 @@ def test_invalid_events(event: Any, message: str) -> None:
 
 
 def test_no_consumer_accounts_by_default() -> None:
+    # Given an empty environment
+    # When the settings are read
     consumers = Settings.from_env({}).consumers
+
+    # Then no consumer account is read, the role is ecr-sweeper-reader, and no account is ignored
     assert not consumers.enabled
     assert consumers.role_name == "ecr-sweeper-reader" and consumers.ignored == ()
 
 
 def test_consumer_accounts_are_a_list_of_ids_or_the_organization() -> None:
+    # Given a list of consumer accounts with blanks and a repeat, a role name, and ignored accounts
+    # When the settings are read
     listed = Settings.from_env(
         {
             "CONSUMER_ACCOUNTS": " 210987654321, 111122223333,210987654321 ",
@@ -159,19 +197,28 @@ def test_consumer_accounts_are_a_list_of_ids_or_the_organization() -> None:
             "CONSUMER_ACCOUNTS_IGNORED": "999988887777,111122223333",
         }
     ).consumers
+
+    # Then the listed accounts are on, each once and in order, and the ignored ones are sorted
     assert listed.enabled and not listed.organization
     assert listed.accounts == ("210987654321", "111122223333")
     assert listed.ignored == ("111122223333", "999988887777")
+    # And the role ARN is in the partition asked for
     assert listed.role_arn("aws-cn", "210987654321") == "arn:aws-cn:iam::210987654321:role/team+reader@central"
+    # And with organization, every account of the organization is read, none listed
     organization = Settings.from_env({"CONSUMER_ACCOUNTS": "organization"}).consumers
     assert organization.enabled and organization.organization and organization.accounts == ()
 
 
 def test_the_accounts_read_leave_out_the_sweepers_own_and_the_ignored_ones_sorted() -> None:
+    # Given every account of the organization, with one ignored
     consumers = Settings.from_env(
         {"CONSUMER_ACCOUNTS": "organization", "CONSUMER_ACCOUNTS_IGNORED": "333333333333"}
     ).consumers
+
+    # When the organization lists the sweeper's own account, the ignored one and two others
     listed = ["444444444444", "123456789012", "333333333333", "222222222222"]
+
+    # Then only the two others are read, sorted
     assert consumers.to_read("123456789012", listed) == ("222222222222", "444444444444")
 
 
@@ -191,6 +238,10 @@ def test_the_accounts_read_leave_out_the_sweepers_own_and_the_ignored_ones_sorte
     ],
 )
 def test_invalid_consumer_settings_name_the_variable_and_the_value(env: dict[str, str], message: str) -> None:
+    # Given an invalid consumer setting
+    # When the settings are read
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(env)
+
+    # Then they are refused, naming the variable and its value
     assert message in str(caught.value)

@@ -85,14 +85,23 @@ def test_every_line_fits_80_columns_and_every_row_two_lines(details: bool) -> No
 
 
 def test_details_shorten_digests_and_arns_in_reasons() -> None:
+    # Given a repository with one kept digest whose reason names a task definition ARN and an index digest
+    # When it is drawn with details, 200 columns wide
     lines = drawn(run_of(result("app", 1)), details=True, width=200)
+
+    # Then its row names the task definition without the rest of its ARN
     [row] = [line for line in lines if line.startswith("0" * 12)]
     assert "in use by ecs task-definition/a-service-with-a-long-name:42" in row
+    # And the index digest is cut to 12 characters
     assert "child of kept index cccccccccccc" in row and "c" * 13 not in row
 
 
 def test_sizes_are_decimal_units() -> None:
+    # Given a repository with two digests of 32,000,000 bytes
+    # When it is drawn
     lines = drawn(run_of(result("app", 2)))
+
+    # Then sizes are in decimal units (32.0 MB), never MiB or GiB
     assert any("32.0 MB" in line for line in lines)
     assert not any(unit in line for line in lines for unit in ("MiB", "GiB"))
 
@@ -115,7 +124,10 @@ def test_the_progress_bar_counts_repositories_on_a_terminal() -> None:
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal() -> None:
+    # Given stderr that is not a terminal
     view = View("table")
     view.err = Console(file=io.StringIO(), force_terminal=False)
+
+    # When a region is planned, then there is no progress bar
     with view.progress("planning"):
         assert view._progress is None
