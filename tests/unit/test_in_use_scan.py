@@ -95,6 +95,11 @@ def test_the_users_of_one_digest_cost_no_more_comparisons_than_there_are_users(m
     assert compared <= 2 * len(revisions)
 
 
+def in_order(*args: Any, **kwargs: Any) -> Any:
+    """The scan, one part after the other: a Stubber answers in the order its responses were queued."""
+    return scan(*args, serial=True, **kwargs)
+
+
 class Stubs:
     """One stubbed client per scanned service; every service answers "nothing here" unless a
     test queues responses for it."""
@@ -147,7 +152,7 @@ def test_a_denied_listing_fails_the_scan_naming_source_cause_and_fix(stubs: Stub
 
     # When the scan runs
     with pytest.raises(InUseScanFailed) as failed:
-        scan(stubs.connect)
+        in_order(stubs.connect)
 
     # Then it fails, naming the source, the cause and the permission to add to the function's role
     assert failed.value.source == "batch DescribeJobDefinitions"
@@ -162,7 +167,7 @@ def test_throttling_after_every_retry_says_the_next_run_reads_it_again(stubs: St
 
     # When the scan runs
     with pytest.raises(InUseScanFailed) as failed:
-        scan(stubs.connect)
+        in_order(stubs.connect)
 
     # Then it fails, and the fix says that ListFunctions was throttled
     assert "lambda:ListFunctions was throttled" in failed.value.fix
@@ -181,7 +186,7 @@ def test_describe_tasks_failures_fail_the_scan(stubs: Stubs) -> None:
 
     # When the scan runs, then it fails naming ecs DescribeTasks and its failures
     with pytest.raises(InUseScanFailed, match=r"ecs DescribeTasks .*failures"):
-        scan(stubs.connect)
+        in_order(stubs.connect)
 
 
 def test_a_lambda_version_deleted_during_the_scan_is_simply_gone(stubs: Stubs) -> None:
@@ -197,7 +202,7 @@ def test_a_lambda_version_deleted_during_the_scan_is_simply_gone(stubs: Stubs) -
     stubs.empty("ecs", "batch", "apprunner", "sagemaker", "eks", "inspector2")
 
     # When the scan runs, then it succeeds and the version protects nothing
-    assert scan(stubs.connect).count == 0
+    assert in_order(stubs.connect).count == 0
 
 
 def test_batch_images_are_read_from_every_container_form(stubs: Stubs) -> None:
@@ -229,7 +234,7 @@ def test_batch_images_are_read_from_every_container_form(stubs: Stubs) -> None:
     stubs.empty("apprunner", "sagemaker", "eks", "inspector2")
 
     # When the scan runs
-    in_use = scan(stubs.connect)
+    in_use = in_order(stubs.connect)
 
     # Then each of the five digests is in use
     assert {d for d in digests if in_use.users(d)} == set(digests)
@@ -272,7 +277,7 @@ def test_a_sagemaker_model_built_from_a_model_package_protects_the_packages_imag
     stubs.empty("eks", "inspector2")
 
     # When the scan runs
-    in_use = scan(stubs.connect)
+    in_use = in_order(stubs.connect)
 
     # Then the digest is in use by the model
     assert in_use.users(DIGEST) == (Use(Protection.SAGEMAKER, model_arn),)
@@ -348,7 +353,7 @@ def test_a_consumer_accounts_role_is_assumed_in_the_partition_of_the_swept_regio
             stack.enter_context(stub)
         stubs.empty(*(service for service, _ in SOURCES))
         with pytest.raises(InUseScanFailed) as failed:
-            scan(stubs.connect, ScanOptions(consumers=Consumers(accounts=("210987654321",))), assume)
+            in_order(stubs.connect, ScanOptions(consumers=Consumers(accounts=("210987654321",))), assume)
 
     # Then the reader role's ARN is in the region's partition (aws-cn), and the failure names the account
     assert assumed == ["arn:aws-cn:iam::210987654321:role/ecr-sweeper-reader"]
@@ -371,7 +376,7 @@ def test_the_sweepers_own_account_is_never_read_as_a_consumer(stubs: Stubs) -> N
 
     # When the scan runs
     with sts:
-        in_use = scan(stubs.connect, ScanOptions(consumers=Consumers(accounts=("123456789012",))), assume)
+        in_use = in_order(stubs.connect, ScanOptions(consumers=Consumers(accounts=("123456789012",))), assume)
 
     # Then its workloads were read once, directly, and no role was assumed
     assert in_use.consumer_accounts == []
@@ -382,7 +387,7 @@ def test_every_ignored_account_is_reported_even_without_consumer_accounts(stubs:
     stubs.empty(*(service for service, _ in SOURCES))
 
     # When the scan runs
-    in_use = scan(stubs.connect, ScanOptions(consumers=Consumers(ignored=("210987654321", "310987654321"))))
+    in_use = in_order(stubs.connect, ScanOptions(consumers=Consumers(ignored=("210987654321", "310987654321"))))
 
     # Then the run still warns about each of them (consumer_account_ignored)
     assert in_use.ignored_accounts == ["210987654321", "310987654321"]
@@ -407,7 +412,7 @@ def test_the_endpoint_data_is_read_once_per_scan(stubs: Stubs, monkeypatch: pyte
     stubs.empty(*(service for service, _ in SOURCES))
 
     # When every source is scanned
-    scan(stubs.connect)
+    in_order(stubs.connect)
 
     # Then one session read the endpoint data of all of them
     assert len(sessions) == 1

@@ -15,16 +15,20 @@ APP_RUNNER_PAGE_SIZE = 20
 
 
 def scan_app_runner(source: Source[AppRunnerClient]) -> None:
+    # boto3 has no paginator for App Runner's ListServices: its pages are followed by hand.
+    arns: list[str] = []
     token: str | None = None
     while True:
         page = source.call("list_services", MaxResults=APP_RUNNER_PAGE_SIZE, **({"NextToken": token} if token else {}))
-        for summary in (page or {}).get("ServiceSummaryList", []):
-            arn = summary["ServiceArn"]
-            response = source.call("describe_service", gone=("ResourceNotFoundException",), ServiceArn=arn)
-            if response is None:
-                continue
-            image = response["Service"].get("SourceConfiguration", {}).get("ImageRepository", {})
-            source.in_use.add_reference(image.get("ImageIdentifier"), source.use(Protection.APP_RUNNER, arn))
+        arns += [summary["ServiceArn"] for summary in (page or {}).get("ServiceSummaryList", [])]
         token = (page or {}).get("NextToken")
         if not token:
-            return
+            break
+    described = source.each(
+        arns, lambda arn: source.call("describe_service", gone=("ResourceNotFoundException",), ServiceArn=arn)
+    )
+    for arn, response in zip(arns, described, strict=True):
+        if response is None:
+            continue
+        image = response["Service"].get("SourceConfiguration", {}).get("ImageRepository", {})
+        source.in_use.add_reference(image.get("ImageIdentifier"), source.use(Protection.APP_RUNNER, arn))

@@ -3,16 +3,28 @@ an InUseScanFailed that names the call (and the account, for a consumer account)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
-from ecr_sweeper.aws.in_use.values import Account, ImmutableFacts, InUse, InUseScanFailed, ScanOptions, ScanOutOfTime
+from ecr_sweeper.aws.in_use.fanout import DESCRIBES_AT_ONCE, Stopped, at_once
+from ecr_sweeper.aws.in_use.values import (
+    Account,
+    Calls,
+    ImmutableFacts,
+    InUse,
+    InUseScanFailed,
+    ScanOptions,
+    ScanOutOfTime,
+)
 from ecr_sweeper.core.deadline import Deadline
 from ecr_sweeper.core.errors import describe_error, error_code
 from ecr_sweeper.core.model import Protection, Use
+from ecr_sweeper.core.pacing import Pacer
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -26,11 +38,30 @@ NOT_ORGANIZATION_ADMIN = ACCESS_DENIED | {"AWSOrganizationsNotInUseException"}
 
 # The client of one source's service (the stubs' ECSClient, LambdaClient, ...).
 ClientT = TypeVar("ClientT", bound="BaseClient")
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class ScanRun:
+    """What every part of one scan shares: its options, its call count, the buckets it paces its
+    calls by, the event that stops every part when one fails, and the invocation's deadline."""
+
+    options: ScanOptions = ScanOptions()
+    calls: Calls = field(default_factory=Calls)
+    pacer: Pacer = field(default_factory=Pacer)
+    stop: threading.Event = field(default_factory=threading.Event)
+    deadline: Deadline | None = None
+    # One part after the other, in order: for a test whose stubbed client answers its calls in the
+    # order they were queued (botocore's Stubber).
+    serial: bool = False
 
 
 class Source(Generic[ClientT]):
-    """One service's client, with every failure turned into a InUseScanFailed that names the
-    call (and the account, for a consumer account), the cause and the fix."""
+    """One service's client in one account, with every failure turned into a InUseScanFailed that
+    names the call (and the account, for a consumer account), the cause and the fix; each call
+    paced by the account's bucket for it, and counted. What the source finds goes to `in_use`, its
+    own part of the picture, written by the source's own thread only."""
 
     def __init__(
         self,
@@ -38,19 +69,24 @@ class Source(Generic[ClientT]):
         client: ClientT,
         in_use: InUse,
         connect: Callable[..., Any] | None = None,
-        options: ScanOptions = ScanOptions(),
+        run: ScanRun | None = None,
         account: Account | None = None,
         facts: ImmutableFacts | None = None,
-        deadline: Deadline | None = None,
     ) -> None:
         self.service = service
         self.client = client
         self.in_use = in_use
         self.connect = connect
-        self.options = options
+        self.run = run if run is not None else ScanRun()
         self.facts = facts if facts is not None else ImmutableFacts()
-        self.deadline = deadline
         self.account = account
+        # Every call the client makes, a listing's pages included, waits for its token and is
+        # counted; first, so that a test's stubbed answer (botocore's Stubber) is paced and counted too.
+        client.meta.events.register_first("before-call", self._before_call)
+
+    @property
+    def options(self) -> ScanOptions:
+        return self.run.options
 
     def use(self, family: Protection, who: str) -> Use:
         return Use(family, self.who(who))
@@ -64,11 +100,12 @@ class Source(Generic[ClientT]):
         return source if self.account is None else f"account {self.account.id} {source}"
 
     def call(self, operation: str, *, gone: Iterable[str] = (), **kwargs: Any) -> dict[str, Any] | None:
-        """One call; None when it answers with one of the `gone` error codes (deleted meanwhile).
-        Before each describe call, the scan stops if the invocation's time is running out."""
-        if self.deadline is not None and not operation.startswith("list_") and not self.deadline.can_go_on_scanning():
-            raise ScanOutOfTime(self.deadline.scan_margin_s, self.in_use.api_calls)
-        self.in_use.api_calls += 1
+        """One call, once a token of its bucket is due; None when it answers with one of the `gone`
+        error codes (deleted meanwhile). Before each describe call, the scan stops if the
+        invocation's time is running out."""
+        deadline = self.run.deadline
+        if deadline is not None and not operation.startswith("list_") and not deadline.can_go_on_scanning():
+            raise ScanOutOfTime(deadline.scan_margin_s, self.run.calls.count)
         try:
             response: dict[str, Any] = getattr(self.client, operation)(**kwargs)
         except (ClientError, BotoCoreError, OSError) as error:
@@ -86,18 +123,27 @@ class Source(Generic[ClientT]):
         return response
 
     def pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
-        """Every item of every page, through boto3's paginator."""
+        """Every item of every page, through boto3's paginator, each page paced and counted."""
         pages = iter(self.client.get_paginator(operation).paginate(**kwargs))
         while True:
             try:
                 page = next(pages, None)
             except (ClientError, BotoCoreError, OSError) as error:
-                self.in_use.api_calls += 1
                 raise self._failed(operation, error) from error
             if page is None:
                 return
-            self.in_use.api_calls += 1
             yield from page.get(key, [])
+
+    def each(self, items: Sequence[T], work: Callable[[T], R]) -> list[R]:
+        """`work(item)` for every item, several at once (each call still paced), in the items' order."""
+        return at_once(items, work, 1 if self.run.serial else DESCRIBES_AT_ONCE, self.run.stop, self.service)
+
+    def _before_call(self, model: Any, **_: Any) -> None:
+        if self.run.stop.is_set():
+            raise Stopped
+        prefix = self.client.meta.service_model.signing_name
+        self.run.pacer.take(self.account.id if self.account else "", prefix, model.name)
+        self.run.calls.add()
 
     def _name(self, operation: str) -> str:
         return self.named(f"{self.service} {pascal(operation)}")

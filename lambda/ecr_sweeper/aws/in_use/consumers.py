@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ecr_sweeper.aws.in_use.calls import Source
-from ecr_sweeper.aws.in_use.values import InUse
 from ecr_sweeper.core.settings import Consumers
 
 if TYPE_CHECKING:
@@ -15,14 +14,15 @@ if TYPE_CHECKING:
 
 
 def consumer_accounts(
-    sts: STSClient, connect: Callable[..., Any], in_use: InUse, consumers: Consumers
+    identity: Source[STSClient], connect: Callable[..., Any], consumers: Consumers
 ) -> tuple[str, ...]:
     """The consumer accounts to read: the listed ones, or the organization's ACTIVE accounts
-    (organizations:ListAccounts), less the function's own account and the ignored ones."""
-    own = (Source("sts", sts, in_use).call("get_caller_identity") or {})["Account"]
+    (organizations:ListAccounts), less the function's own account and the ignored ones. `identity`:
+    the scan's source for STS, whose calls it counts."""
+    own = (identity.call("get_caller_identity") or {})["Account"]
     if not consumers.organization:
         return consumers.to_read(own, consumers.accounts)
-    organizations = Source("organizations", connect("organizations"), in_use)
+    organizations = Source("organizations", connect("organizations"), identity.in_use, connect, identity.run)
     return consumers.to_read(own, [a["Id"] for a in organizations.pages("list_accounts", "Accounts") if _active(a)])
 
 

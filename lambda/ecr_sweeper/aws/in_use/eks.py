@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import urllib3
 
 from ecr_sweeper.aws.in_use.calls import Source, way_out
-from ecr_sweeper.aws.in_use.values import Account, InUseScanFailed
+from ecr_sweeper.aws.in_use.values import Account, InUse, InUseScanFailed
 from ecr_sweeper.aws.kubernetes import KubernetesApi, KubernetesError
 from ecr_sweeper.core.errors import describe_error
 from ecr_sweeper.core.model import Protection
@@ -54,31 +54,40 @@ def eks_token(sts: STSClient, cluster: str) -> str:
 
 
 def scan_eks(source: Source[EKSClient]) -> None:
-    """Every cluster's pods (their resolved digests) and workload templates, through its Kubernetes API."""
+    """Every cluster's pods (their resolved digests) and workload templates, through its Kubernetes
+    API; the clusters read at once, each into a part of its own."""
     assert source.connect is not None
-    for cluster in source.pages("list_clusters", "clusters"):
-        if cluster in source.options.eks_ignored:
-            source.in_use.ignored_clusters.append(source.who(cluster))
-            continue
-        described = (source.call("describe_cluster", name=cluster) or {}).get("cluster", {})
-        api: KubernetesApi | None = None
-        try:
-            api = KubernetesApi(
-                described["endpoint"],
-                base64.b64decode(described["certificateAuthority"]["data"]),
-                eks_token(source.connect("sts"), cluster),
-            )
-            for found in api.images():
-                use = source.use(Protection.EKS, f"{cluster}/{found.namespace}/{found.kind}/{found.name}")
-                source.in_use.add(reported_digest(found.reference), use)
-                source.in_use.add_reference(found.reference, use)
-        except Exception as error:  # any unread cluster may run any digest
-            raise InUseScanFailed(
-                source.named(f"eks cluster {cluster}"), _k8s_cause(error), _k8s_fix(cluster, error, source.account)
-            ) from error
-        finally:
-            # The Kubernetes API's list calls are the scan's calls too.
-            source.in_use.api_calls += api.calls if api is not None else 0
+    clusters = list(source.pages("list_clusters", "clusters"))
+    source.in_use.ignored_clusters += [source.who(c) for c in clusters if c in source.options.eks_ignored]
+    for found in source.each(
+        [c for c in clusters if c not in source.options.eks_ignored], lambda c: _cluster(source, c)
+    ):
+        source.in_use.merge(found)
+
+
+def _cluster(source: Source[EKSClient], cluster: str) -> InUse:
+    assert source.connect is not None
+    found = InUse()
+    described = (source.call("describe_cluster", name=cluster) or {}).get("cluster", {})
+    api: KubernetesApi | None = None
+    try:
+        api = KubernetesApi(
+            described["endpoint"],
+            base64.b64decode(described["certificateAuthority"]["data"]),
+            eks_token(source.connect("sts"), cluster),
+        )
+        for image in api.images():
+            use = source.use(Protection.EKS, f"{cluster}/{image.namespace}/{image.kind}/{image.name}")
+            found.add(reported_digest(image.reference), use)
+            found.add_reference(image.reference, use)
+    except Exception as error:  # any unread cluster may run any digest
+        raise InUseScanFailed(
+            source.named(f"eks cluster {cluster}"), _k8s_cause(error), _k8s_fix(cluster, error, source.account)
+        ) from error
+    finally:
+        # The Kubernetes API's list calls are the scan's calls too.
+        source.run.calls.add_many(api.calls if api is not None else 0)
+    return found
 
 
 def _k8s_cause(error: BaseException) -> str:

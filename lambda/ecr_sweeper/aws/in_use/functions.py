@@ -18,10 +18,13 @@ if TYPE_CHECKING:
 # The order of the sources is the order of the reasons: a digest that several workloads use is
 # reported with the first one found, so the most lasting need (a service) comes before a task.
 def scan_lambda(source: Source[LambdaClient]) -> None:
-    for function in source.pages("list_functions", "Functions", FunctionVersion="ALL"):
-        if function.get("PackageType") != "Image":
-            continue
-        code = scan_lambda_code(source, function)
+    functions = [
+        function
+        for function in source.pages("list_functions", "Functions", FunctionVersion="ALL")
+        if function.get("PackageType") == "Image"
+    ]
+    codes = source.each(functions, lambda function: scan_lambda_code(source, function))
+    for function, code in zip(functions, codes, strict=True):
         if code is None:
             continue
         use = source.use(Protection.LAMBDA, function["FunctionArn"])

@@ -29,9 +29,9 @@ consumer account has facts of its own, cached under its own account ID.
 
 from __future__ import annotations
 
-import functools
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
@@ -39,16 +39,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ecr_sweeper.aws.in_use.apprunner import scan_app_runner
 from ecr_sweeper.aws.in_use.batch import scan_batch
 from ecr_sweeper.aws.in_use.cache import InUseCacheStore, caller_account
-from ecr_sweeper.aws.in_use.calls import NotOffered, Source, assume_fix, offered
+from ecr_sweeper.aws.in_use.calls import NotOffered, ScanRun, Source, assume_fix, offered
 from ecr_sweeper.aws.in_use.consumers import consumer_accounts
 from ecr_sweeper.aws.in_use.ecs import scan_ecs
 from ecr_sweeper.aws.in_use.eks import scan_eks
+from ecr_sweeper.aws.in_use.fanout import Stopped, at_once
 from ecr_sweeper.aws.in_use.functions import scan_lambda
 from ecr_sweeper.aws.in_use.inspector import scan_inspector
 from ecr_sweeper.aws.in_use.sagemaker import scan_sagemaker
-from ecr_sweeper.aws.in_use.values import Account, ImmutableFacts, InUse, InUseScanFailed, ScanOptions
+from ecr_sweeper.aws.in_use.values import Account, Calls, ImmutableFacts, InUse, InUseScanFailed, ScanOptions
 from ecr_sweeper.core.deadline import Deadline
 from ecr_sweeper.core.errors import describe_error
+from ecr_sweeper.core.pacing import Pacer
+
+T = TypeVar("T")
 
 # Service (boto3 name) -> reader, in the order of the reasons.
 SOURCES: tuple[tuple[str, Callable[[Source[Any]], None]], ...] = (
@@ -62,6 +66,13 @@ SOURCES: tuple[tuple[str, Callable[[Source[Any]], None]], ...] = (
 )
 
 
+# Accounts read at once (the function's own and its consumer accounts). ECS and Lambda throttle per
+# account, so each account has buckets of its own and the accounts do not slow each other down; the
+# bound is the function's threads and memory (each account holds its own clients while it is read):
+# 100 consumer accounts fit in the peak memory `make bench` measures (docs/scale/performance.md).
+ACCOUNTS_AT_ONCE = 16
+
+
 def scan(
     connect: Callable[..., Any],
     options: ScanOptions = ScanOptions(),
@@ -70,10 +81,15 @@ def scan(
     facts: ImmutableFacts | None = None,
     consumer_facts: Callable[[str], ImmutableFacts] | None = None,
     deadline: Deadline | None = None,
+    pacer: Pacer | None = None,
+    serial: bool = False,
 ) -> InUse:
-    """Read every source of the region that `connect(service)` builds clients for; then, for each
+    """Read every source of the region that `connect(service)` builds clients for, and, for each
     consumer account of `options.consumers`, every source of the same region through the client
-    factory that `assume(role_arn)` returns for the role assumed in that account.
+    factory that `assume(role_arn)` returns for the role assumed in that account. The accounts, their
+    sources and each source's describe calls are read at once, each call paced by its account's
+    bucket (`pacer`, core/pacing.py); what each part found is merged in a fixed order (the
+    function's own account, then the consumer accounts in order; in each, the sources' order).
 
     `facts`: what earlier runs learned that never changes about this account (the in-use cache);
     the scan describes only what it does not answer, and adds what it learns. `consumer_facts(account)`:
@@ -81,45 +97,83 @@ def scan(
     consumer account is described in full). Every one of them is marked complete only when the
     whole scan is. `deadline`: the scan fails closed (ScanOutOfTime) rather than run past the
     invocation's end."""
+    run = ScanRun(options, Calls(), pacer if pacer is not None else Pacer(), threading.Event(), deadline, serial)
     in_use = InUse()
     facts = facts if facts is not None else ImmutableFacts()
     # This account's facts, then each consumer account's, in the order they were read.
-    every = [facts]
+    every: dict[str, ImmutableFacts] = {"": facts}
     # One botocore session reads the SDK's endpoint data for the whole scan (a session per source
     # read endpoints.json again each time, about 0.05 s of CPU), and none is kept after it: a session
     # holds that data and every service model it read, about 10 MB.
-    endpoint_data = functools.cache(botocore.session.get_session)
+    endpoint_data = _once(botocore.session.get_session)
+    consumers = options.consumers
+    # Every run warns about each ignored account, a consumer or not.
+    in_use.ignored_accounts = list(consumers.ignored)
     try:
-        _read_account(connect, in_use, options, None, facts, deadline, endpoint_data)
-        consumers = options.consumers
-        # Every run warns about each ignored account, a consumer or not.
-        in_use.ignored_accounts = list(consumers.ignored)
+        readers: list[Account | None] = [None]
         if consumers.enabled:
             if assume is None:
                 raise ValueError("consumer accounts are configured, but the scan was given no way to assume their role")
             sts = connect("sts")
-            for account in consumer_accounts(sts, connect, in_use, consumers):
-                # The partition of the region the clients call (aws, aws-cn, aws-us-gov), as botocore knows it.
-                reader = Account(account, consumers.role_arn(sts.meta.partition, account))
-                # sts:AssumeRole is one of the scan's calls (InUseScanCalls), as the listing calls are.
-                in_use.api_calls += 1
-                try:
-                    theirs = assume(reader.role_arn)
-                except (ClientError, BotoCoreError, OSError) as error:
-                    raise InUseScanFailed(
-                        f"account {account} sts AssumeRole", describe_error(error), assume_fix(reader, error)
-                    ) from error
-                every.append(consumer_facts(account) if consumer_facts is not None else ImmutableFacts())
-                _read_account(theirs, in_use, options, reader, every[-1], deadline, endpoint_data)
-                in_use.consumer_accounts.append(account)
+            # The partition of the region the clients call (aws, aws-cn, aws-us-gov), as botocore knows it.
+            readers += [
+                Account(account, consumers.role_arn(sts.meta.partition, account))
+                for account in consumer_accounts(Source("sts", sts, in_use, connect, run), connect, consumers)
+            ]
+
+        def read(reader: Account | None) -> InUse:
+            if reader is None:
+                return _read_account(connect, run, None, facts, endpoint_data)
+            theirs = _assume(reader, assume, run)
+            mine = every[reader.id] = consumer_facts(reader.id) if consumer_facts is not None else ImmutableFacts()
+            return _read_account(theirs, run, reader, mine, endpoint_data)
+
+        for part in at_once(readers, read, 1 if serial else ACCOUNTS_AT_ONCE, run.stop, "account"):
+            in_use.merge(part)
+        in_use.consumer_accounts = [reader.id for reader in readers if reader is not None]
+    except Stopped as stopped:
+        raise InUseScanFailed(
+            "in-use scan", "a part of the scan stopped without a failure", "report this as a bug"
+        ) from stopped
     except InUseScanFailed as failed:
-        failed.calls = in_use.api_calls
+        failed.calls = run.calls.count
         raise
     finally:
-        in_use.from_cache = sum(known.hits for known in every)
-    for known in every:
+        in_use.api_calls = run.calls.count
+        in_use.from_cache = sum(known.hits for known in every.values())
+    for known in every.values():
         known.complete = True
     return in_use
+
+
+def _assume(reader: Account, assume: Callable[[str], Callable[..., Any]] | None, run: ScanRun) -> Callable[..., Any]:
+    """The client factory of a consumer account, through its reader role. sts:AssumeRole is one of
+    the scan's calls (InUseScanCalls), as the listing calls are, and is paced as STS's."""
+    assert assume is not None
+    if run.stop.is_set():
+        raise Stopped
+    run.pacer.take("", "sts", "AssumeRole")
+    run.calls.add()
+    try:
+        return assume(reader.role_arn)
+    except (ClientError, BotoCoreError, OSError) as error:
+        raise InUseScanFailed(
+            f"account {reader.id} sts AssumeRole", describe_error(error), assume_fix(reader, error)
+        ) from error
+
+
+def _once(make: Callable[[], T]) -> Callable[[], T]:
+    """`make()` once, whichever thread asks first; the others wait for it."""
+    lock = threading.Lock()
+    made: list[T] = []
+
+    def get() -> T:
+        with lock:
+            if not made:
+                made.append(make())
+            return made[0]
+
+    return get
 
 
 def scan_with_cache(
@@ -171,26 +225,33 @@ def scan_with_cache(
 
 def _read_account(
     connect: Callable[..., Any],
-    in_use: InUse,
-    options: ScanOptions,
+    run: ScanRun,
     account: Account | None,
     facts: ImmutableFacts,
-    deadline: Deadline | None,
     endpoint_data: Callable[[], botocore.session.Session],
-) -> None:
-    """Every source of the region, in one account: the function's own (None) or a consumer's."""
-    for service, read in SOURCES:
+) -> InUse:
+    """Every source of the region, in one account (the function's own: None, or a consumer's), read
+    at once, each into a part of its own; merged in the sources' order."""
+
+    def read(source_of: tuple[str, Callable[[Source[Any]], None]]) -> InUse:
+        service, reader = source_of
+        found = InUse()
         client = connect(service)
         if not offered(client, endpoint_data):
             # Not in the SDK's endpoint data: one quick attempt tells a new region from a missing service.
             client = connect(service, attempts=1)
-        source = Source(service, client, in_use, connect, options, account, facts, deadline)
+        source = Source(service, client, found, connect, run, account, facts)
         try:
-            read(source)
+            reader(source)
         except NotOffered as missing:
-            if missing.service not in in_use.skipped:
-                in_use.skipped.append(missing.service)
-        except InUseScanFailed:
+            found.skipped.append(missing.service)
+        except (InUseScanFailed, Stopped):
             raise
         except Exception as error:  # any gap in the picture makes deletion unsafe
             raise InUseScanFailed(source.named(service), describe_error(error), "report this as a bug") from error
+        return found
+
+    account_part = InUse()
+    for part in at_once(list(SOURCES), read, 1 if run.serial else len(SOURCES), run.stop, "source"):
+        account_part.merge(part)
+    return account_part

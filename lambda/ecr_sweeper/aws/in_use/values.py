@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,26 @@ class ScanOutOfTime(InUseScanFailed):
         RuntimeError.__init__(self, f"{self.cause}. Fix: {self.fix}")
 
 
+class Calls:
+    """The API calls a scan made, counted from every thread it runs (each page of a listing is one)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def add_many(self, count: int) -> None:
+        with self._lock:
+            self._count += count
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+
 class InUse:
     """Every digest found in use, and who uses it; read-only once the scan is done."""
 
@@ -71,6 +92,24 @@ class InUse:
     def add(self, digest: str | None, use: Use) -> None:
         if digest is not None and is_digest(digest):
             self._uses[digest].setdefault(use)
+
+    def merge(self, part: InUse) -> None:
+        """Take in what one source (or one account) found, after what is already here: the scan
+        reads its sources at once, each into its own part, and merges the parts in a fixed order
+        (accounts, then the sources' order), so that a digest's first user is the same every run."""
+        for digest, uses in part._uses.items():
+            mine = self._uses[digest]
+            for use in uses:
+                mine.setdefault(use)
+        for digest, sighting in part.inspector.items():
+            self.sighted(digest, sighting)
+        self.skipped += [service for service in part.skipped if service not in self.skipped]
+        self.ignored_clusters += part.ignored_clusters
+        if part.inspector_unavailable:
+            known = self.inspector_unavailable
+            self.inspector_unavailable = (
+                f"{known}; {part.inspector_unavailable}" if known else part.inspector_unavailable
+            )
 
     def sighted(self, digest: str, sighting: Sighting) -> None:
         """Keep the strongest of several sightings of a digest (one per repository that holds it)."""
@@ -144,6 +183,8 @@ class ImmutableFacts:
         # Set when the scan read every source: only then is "not used this run" the same as "gone".
         self.complete = False
         self.hits = 0
+        # The scan reads its sources at once: the facts of one account are shared by its threads.
+        self._lock = threading.Lock()
 
     @property
     def known_task_definitions(self) -> Mapping[str, tuple[str, ...]]:
@@ -156,29 +197,33 @@ class ImmutableFacts:
 
     def images_of(self, task_definition: str) -> tuple[str, ...] | None:
         """The images the revision names, if known; None: describe it."""
-        if task_definition in self.task_definitions:
-            return self.task_definitions[task_definition]
-        known = self._known_task_definitions.get(task_definition)
-        if known is not None:
-            self.hits += 1
-            self.task_definitions[task_definition] = known
-        return known
+        with self._lock:
+            if task_definition in self.task_definitions:
+                return self.task_definitions[task_definition]
+            known = self._known_task_definitions.get(task_definition)
+            if known is not None:
+                self.hits += 1
+                self.task_definitions[task_definition] = known
+            return known
 
     def learn_images(self, task_definition: str, images: tuple[str, ...]) -> None:
-        self.task_definitions[task_definition] = images
+        with self._lock:
+            self.task_definitions[task_definition] = images
 
     def code_of(self, version: str, fingerprint: str) -> FunctionCode | None:
         """The code of the published version `name:N` listed with `fingerprint`, if known."""
-        known = self.function_versions.get(version) or self._known_function_versions.get(version)
-        if known is None or known.fingerprint != fingerprint:
-            return None
-        if version not in self.function_versions:
-            self.hits += 1
-            self.function_versions[version] = known
-        return known
+        with self._lock:
+            known = self.function_versions.get(version) or self._known_function_versions.get(version)
+            if known is None or known.fingerprint != fingerprint:
+                return None
+            if version not in self.function_versions:
+                self.hits += 1
+                self.function_versions[version] = known
+            return known
 
     def learn_code(self, version: str, code: FunctionCode) -> None:
-        self.function_versions[version] = code
+        with self._lock:
+            self.function_versions[version] = code
 
     def to_keep(self) -> ImmutableFacts:
         """What to write back, as the known facts of the next run: what this run used or learned;
