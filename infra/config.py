@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "engine": "lambda",
     "mapConcurrency": 4,
     "repositoriesPerInvocation": 500,
+    # stepfunctions only: a batch that starts longer than this after the execution's in-use scan
+    # scans again (the window one Lambda invocation has between its scan and its last delete).
+    "inUseMaxAgeMinutes": c.DEFAULT_IN_USE_MAX_AGE_MINUTES,
     "alarmEmail": "",
     "regions": [],
     # The first week after the first run is a preview: scheduled runs are dry runs (docs, "Your first week").
@@ -91,6 +94,7 @@ class SweeperConfig:
     engine: str
     map_concurrency: int
     repositories_per_invocation: int
+    in_use_max_age_minutes: int
     # Subscribed to the alarm topic when set; the subscription must be confirmed from the mail.
     alarm_email: str | None
     # Swept in turn by one invocation; empty: the stack's own region.
@@ -158,6 +162,13 @@ class SweeperConfig:
             map_concurrency=v.whole(name("mapConcurrency"), value["mapConcurrency"], 1, MAX_MAP_CONCURRENCY),
             repositories_per_invocation=v.whole(
                 name("repositoriesPerInvocation"), value["repositoriesPerInvocation"], 1
+            ),
+            in_use_max_age_minutes=v.whole(
+                name("inUseMaxAgeMinutes"),
+                value["inUseMaxAgeMinutes"],
+                1,
+                c.MAX_IN_USE_MAX_AGE_MINUTES,
+                what="a whole number of minutes",
             ),
             alarm_email=str(value["alarmEmail"]).strip() or None,
             regions=v.regions(name("regions"), value["regions"]),

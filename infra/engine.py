@@ -1,8 +1,10 @@
 """The Step Functions engine: one scheduled execution spreads the sweep over many invocations.
 
-List (one invocation) -> Map over batches of repositories (bounded concurrency; a distributed
-Map reading the batches from S3 when they would not fit in the 256 KiB state) -> Collect, which
-fails the execution if any repository failed. Every step runs the same code as the function.
+List (one invocation) -> ScanInUse (the execution's one in-use scan, invoked again until complete,
+written to the work bucket as its picture) -> Map over batches of repositories (bounded concurrency;
+a distributed Map reading the batches from S3 when they would not fit in the 256 KiB state), each
+batch reading the picture -> Collect, which fails the execution if any repository failed. Every step
+runs the same code as the function.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from ecr_sweeper.core.constants import REPOSITORIES_PER_INVOCATION_ENV, WORK_BUCKET_ENV
+from ecr_sweeper.core.constants import IN_USE_MAX_AGE_MINUTES_ENV, REPOSITORIES_PER_INVOCATION_ENV, WORK_BUCKET_ENV
 
 STEPS_HANDLER = "ecr_sweeper.stepfunctions.handler"
 WORK_RETENTION = Duration.days(7)
@@ -33,6 +35,7 @@ class StepFunctionsEngine(Construct):
         log_retention: logs.RetentionDays,
         map_concurrency: int,
         repositories_per_invocation: int,
+        in_use_max_age_minutes: int = 15,
         removal: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -81,6 +84,7 @@ class StepFunctionsEngine(Construct):
                 **environment,
                 WORK_BUCKET_ENV: self.bucket.bucket_name,
                 REPOSITORIES_PER_INVOCATION_ENV: str(repositories_per_invocation),
+                IN_USE_MAX_AGE_MINUTES_ENV: str(in_use_max_age_minutes),
             },
             **props,  # type: ignore[arg-type]
         )
@@ -144,8 +148,11 @@ class StepFunctionsEngine(Construct):
             *[Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason) for finding, reason in findings.items()]
         )
 
-    def _invoke(self, label: str, payload: dict[str, object] | None = None) -> tasks.LambdaInvoke:
-        """Invoke the steps function with `payload`, or (None) with the state's whole input."""
+    def _invoke(
+        self, label: str, payload: dict[str, object] | None = None, result_path: str | None = None
+    ) -> tasks.LambdaInvoke:
+        """Invoke the steps function with `payload`, or (None) with the state's whole input; its
+        answer replaces the state, or (`result_path`) goes there in it."""
         return tasks.LambdaInvoke(
             self,
             label,
@@ -153,10 +160,23 @@ class StepFunctionsEngine(Construct):
             payload=sfn.TaskInput.from_object(payload) if payload else None,
             payload_response_only=True,
             retry_on_service_exceptions=True,
+            result_path=result_path,
         )
 
     def _definition(self, map_concurrency: int) -> sfn.IChainable:
         listing = self._invoke("List", {"step": "list", "input": sfn.JsonPath.object_at("$")})
+        # The execution's one in-use scan, before any batch: invoked again, each time going on from
+        # the in-use cache, until it is complete (a cold scan of a large account takes several
+        # invocations); the batches then read its picture instead of scanning again.
+        scan = self._invoke(
+            "ScanInUse",
+            {
+                "step": "scan",
+                "execution": sfn.JsonPath.string_at("$$.Execution.Name"),
+                "invocations": sfn.JsonPath.number_at("$.scan.invocations"),
+            },
+            result_path="$.scan",
+        )
         item = {
             "step": "sweep",
             "repositories": sfn.JsonPath.list_at("$$.Map.Item.Value.repositories"),
@@ -167,6 +187,7 @@ class StepFunctionsEngine(Construct):
             # whole region (rotate); a batch of named repositories moves no cursor.
             "batch": sfn.JsonPath.number_at("$$.Map.Item.Index"),
             "rotate": sfn.JsonPath.string_at("$.rotate"),
+            "picture": sfn.JsonPath.string_at("$.scan.picture"),
         }
         inline = sfn.Map(
             self,
@@ -188,10 +209,15 @@ class StepFunctionsEngine(Construct):
         collect_written = self._invoke(
             "CollectFromS3", {"step": "collect", "resultWriter": sfn.JsonPath.object_at("$.ResultWriterDetails")}
         )
-        return listing.next(
+        batches = (
             sfn.Choice(self, "FitsInState")
             .when(sfn.Condition.is_present("$.itemsKey"), distributed.next(collect_written))
             .otherwise(inline.next(collect_inline))
+        )
+        return listing.next(scan).next(
+            sfn.Choice(self, "ScanComplete")
+            .when(sfn.Condition.boolean_equals("$.scan.complete", True), batches)
+            .otherwise(scan)
         )
 
 

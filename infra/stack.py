@@ -159,6 +159,7 @@ class EcrSweeperStack(Stack):
                 log_retention=_RETENTION[config.log_retention_days],
                 map_concurrency=config.map_concurrency,
                 repositories_per_invocation=config.repositories_per_invocation,
+                in_use_max_age_minutes=config.in_use_max_age_minutes,
                 removal=removal,
             )
             self.engine.function.node.add_dependency(self.pull_time_exclusion)

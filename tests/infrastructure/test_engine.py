@@ -38,10 +38,21 @@ def test_list_then_inline_or_distributed_map_then_collect(template: Template) ->
     # Given the Step Functions engine's state machine definition
     states = definition(template)["States"]
 
-    # Then it starts at List, and a choice goes to the distributed map when the list was written to S3, else to the
-    # inline map
+    # Then it starts at List, then the execution's one in-use scan, invoked again until it is complete
     assert definition(template)["StartAt"] == "List"
-    assert states["List"]["Next"] == "FitsInState"
+    assert states["List"]["Next"] == "ScanInUse"
+    scan = states["ScanInUse"]
+    assert scan["Parameters"] == {
+        "step": "scan",
+        "execution.$": "$$.Execution.Name",
+        "invocations.$": "$.scan.invocations",
+    }
+    assert scan["ResultPath"] == "$.scan" and scan["Next"] == "ScanComplete"
+    [complete] = states["ScanComplete"]["Choices"]
+    assert complete == {"Variable": "$.scan.complete", "BooleanEquals": True, "Next": "FitsInState"}
+    assert states["ScanComplete"]["Default"] == "ScanInUse"
+
+    # And only then a choice goes to the distributed map when the list was written to S3, else to the inline map
     [choice] = states["FitsInState"]["Choices"]
     assert choice == {"Variable": "$.itemsKey", "IsPresent": True, "Next": "SweepBatchesFromS3"}
     assert states["FitsInState"]["Default"] == "SweepBatches"
@@ -74,6 +85,8 @@ def test_list_then_inline_or_distributed_map_then_collect(template: Template) ->
             # Each batch keeps its own rotation cursor, by its number, when the whole region was listed.
             "batch.$": "$$.Map.Item.Index",
             "rotate.$": "$.rotate",
+            # Each batch reads the execution's in-use picture instead of scanning again.
+            "picture.$": "$.scan.picture",
         }
     # And each collect step is given the results and ends the execution
     assert states["Collect"]["Parameters"] == {"step": "collect", "results.$": "$"}

@@ -195,9 +195,8 @@ def _run(definition: str, execution_input: dict[str, Any]) -> dict[str, Any]:
     raise AssertionError("the execution did not finish")
 
 
-@pytest.fixture
-def machine(ecr: Any, work: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setitem(default_user_config["stepfunctions"], "execute_state_machine", True)
+def machine_definition() -> str:
+    """The synthesized state machine, its steps function created in the emulator (invoked in process)."""
     role = boto3.client("iam", **OWN).create_role(RoleName="steps", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
@@ -210,6 +209,12 @@ def machine(ecr: Any, work: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         Code={"ZipFile": archive.getvalue()},
     )["FunctionArn"]
     return _definition(function)
+
+
+@pytest.fixture
+def machine(ecr: Any, work: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setitem(default_user_config["stepfunctions"], "execute_state_machine", True)
+    return machine_definition()
 
 
 def test_the_state_machine_sweeps_every_batch_inline(ecr: Any, machine: str, capsys: Any) -> None:

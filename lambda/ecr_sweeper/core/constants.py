@@ -50,6 +50,12 @@ IN_USE_CACHE_PREFIX = "in-use-cache"
 WORK_BUCKET_ENV = "WORK_BUCKET"
 REPOSITORIES_PER_INVOCATION_ENV = "REPOSITORIES_PER_INVOCATION"
 DEFAULT_REPOSITORIES_PER_INVOCATION = 500
+# The Step Functions engine's batches read the execution's in-use picture; one that starts longer
+# after the scan than this scans again. 15 minutes: the window one Lambda invocation has between
+# its own scan and its last delete.
+IN_USE_MAX_AGE_MINUTES_ENV = "IN_USE_MAX_AGE_MINUTES"
+DEFAULT_IN_USE_MAX_AGE_MINUTES = 15
+MAX_IN_USE_MAX_AGE_MINUTES = 1440
 
 DEFAULT_RETENTION_TAG_KEY = "ecr-sweeper:retention-days"
 DEFAULT_RETENTION_DAYS = "7"

@@ -190,6 +190,9 @@ class InUseReport:
     # The scan's API calls, and the describe calls the in-use cache spared.
     api_calls: int = 0
     from_cache: int = 0
+    # When the scan finished; with the Step Functions engine, the execution's picture it was read from.
+    scanned_at: datetime | None = None
+    picture: str | None = None
 
 
 class Listener(Protocol):
@@ -212,6 +215,9 @@ class Listener(Protocol):
 
     def in_use_cache_error(self, action: str, error: BaseException) -> None:
         """The in-use cache could not be read (the scan describes everything) or written."""
+
+    def in_use_picture_unusable(self, why: str) -> None:
+        """The execution's in-use picture could not be used (missing, damaged, too old): the batch scans."""
 
     def starved(self, repositories: list[str]) -> None: ...
 

@@ -88,6 +88,8 @@ class Settings:
     # The Step Functions engine only: its work bucket, and how many repositories one batch holds.
     work_bucket: str | None = None
     repositories_per_invocation: int = c.DEFAULT_REPOSITORIES_PER_INVOCATION
+    # The Step Functions engine: a batch that starts later than this after the execution's scan scans again.
+    in_use_max_age_minutes: int = c.DEFAULT_IN_USE_MAX_AGE_MINUTES
     # Where earlier versions kept the cursor and the first run: read while the above do not exist.
     legacy_cursor_parameter: str | None = None
     legacy_first_run_parameter: str | None = None
@@ -139,6 +141,13 @@ class Settings:
                 c.REPOSITORIES_PER_INVOCATION_ENV,
                 env.get(c.REPOSITORIES_PER_INVOCATION_ENV, str(c.DEFAULT_REPOSITORIES_PER_INVOCATION)),
                 1,
+            ),
+            in_use_max_age_minutes=v.whole(
+                c.IN_USE_MAX_AGE_MINUTES_ENV,
+                env.get(c.IN_USE_MAX_AGE_MINUTES_ENV, str(c.DEFAULT_IN_USE_MAX_AGE_MINUTES)),
+                1,
+                c.MAX_IN_USE_MAX_AGE_MINUTES,
+                what="a whole number of minutes",
             ),
             service_name=v.non_empty(c.SERVICE_NAME_ENV, env.get(c.SERVICE_NAME_ENV, c.DEFAULT_SERVICE_NAME)),
             metrics_namespace=v.non_empty(

@@ -8,10 +8,14 @@ repositories, asOf), and is validated by the first step.
 - {"step": "list", "input": <execution input>}: the repositories in batches, inline when they fit
   in the state (256 KiB), else written to S3 for a distributed Map. `rotate` says whether the
   batches are the whole region (each keeps its own rotation) or repositories a person named.
+- {"step": "scan", "execution": <execution name>, "invocations": n}: the execution's one in-use
+  scan, one invocation of it (run/scanning.py): `complete` with the picture written to the work
+  bucket, or not yet; the state machine invokes it again until it is complete, and only then
+  starts the batches.
 - {"step": "sweep", "repositories": [...], "dryRun": bool, "asOf": str | null, "batch": n,
-  "rotate": bool}: sweep one batch (the same sweep as lambda_handler, with its in-use scan,
-  deadline and metrics); returns the batch's totals and its failed and starved repositories,
-  without raising for them.
+  "rotate": bool, "picture": key}: sweep one batch (the same sweep as lambda_handler, with the
+  execution's in-use picture instead of a scan of its own, its deadline and metrics); returns the
+  batch's totals and its failed and starved repositories, without raising for them.
 - {"step": "collect", "results": [...]} or {"step": "collect", "resultWriter": {...}}: add the
   batches up, report repositories starved two runs in a row, and fail the execution if any
   repository failed.
@@ -32,6 +36,7 @@ from ecr_sweeper.core.preview import Preview
 from ecr_sweeper.core.settings import ConfigError, RunOptions, Settings
 from ecr_sweeper.run import runner
 from ecr_sweeper.run.observability import logger, metrics, reporter
+from ecr_sweeper.run.scanning import scan_for_execution
 
 # Below Step Functions' 256 KiB payload limit, with room for the rest of the state.
 INLINE_LIMIT_BYTES = 200 * 1024
@@ -52,11 +57,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     step = event.get("step") if isinstance(event, dict) else None
     if step == "list":
         return list_step(settings, event.get("input"), context)
+    if step == "scan":
+        return scan_step(settings, event, context)
     if step == "sweep":
         return sweep_step(settings, event, context)
     if step == "collect":
         return collect_step(settings, event)
-    raise ConfigError(f"step={step!r} is invalid: expected list, sweep or collect")
+    raise ConfigError(f"step={step!r} is invalid: expected list, scan, sweep or collect")
 
 
 def list_step(settings: Settings, execution_input: Any, context: Any) -> dict[str, Any]:
@@ -72,6 +79,8 @@ def list_step(settings: Settings, execution_input: Any, context: Any) -> dict[st
         "rotate": options.repositories is None,
         "repositoryCount": count,
         "batchCount": len(batches),
+        # The execution's in-use scan has not run yet: the scan step comes next.
+        "scan": {"complete": False, "invocations": 0},
     }
     if len(json.dumps(batches)) <= INLINE_LIMIT_BYTES:
         logger.info(f"listed {count} repositories in {len(batches)} inline batch(es)", extra=state)
@@ -81,6 +90,35 @@ def list_step(settings: Settings, execution_input: Any, context: Any) -> dict[st
     bucket.put_json(key, batches)
     logger.info(f"listed {count} repositories in {len(batches)} batches, s3://{bucket.bucket}/{key}", extra=state)
     return {**state, "itemsBucket": bucket.bucket, "itemsKey": key}
+
+
+def scan_step(settings: Settings, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The execution's one in-use scan, one invocation of it: complete, with the picture written, or
+    not yet (the state machine invokes this step again, which goes on from the in-use cache)."""
+    invocations = int(event.get("invocations") or 0)
+    execution = str(event.get("execution") or uuid.uuid4().hex)
+    done = scan_for_execution(
+        settings,
+        key=f"in-use/{execution}/picture.json",
+        invocations=invocations,
+        deadline=Deadline.of(context),
+        listener=partial(reporter, RunOptions(dry_run=settings.dry_run)),
+    )
+    metrics.add_metric(name="InUseScanCalls", unit="Count", value=done.calls)
+    state = {
+        "complete": done.complete,
+        "invocations": invocations + 1,
+        "picture": done.picture,
+        "scannedAt": done.scanned_at.isoformat() if done.scanned_at else None,
+        "inUseScanCalls": done.calls,
+    }
+    if not done.complete:
+        logger.warning(
+            f"the in-use scan did not finish in this invocation ({done.why}); the next invocation of the scan step "
+            "goes on from the in-use cache, and no batch starts before the scan is complete",
+            extra={"record_type": "in_use_scan_continues", **state},
+        )
+    return state
 
 
 def sweep_step(settings: Settings, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -96,6 +134,8 @@ def sweep_step(settings: Settings, event: dict[str, Any], context: Any) -> dict[
         deadline=Deadline.of(context),
         metrics=metrics,
         batch=batch if isinstance(batch, int) else None,
+        # The execution's in-use picture (its scan step wrote it); absent: the batch scans for itself.
+        picture=event.get("picture") if isinstance(event.get("picture"), str) else None,
     )
     if summary.in_use_failed:
         # Without the in-use picture this batch deleted nothing; the execution must fail.

@@ -211,11 +211,14 @@ def in_use_records(report: InUseReport) -> list[Record]:
     absent = f"; not offered in this region: {', '.join(report.not_offered)}" if report.not_offered else ""
     consumers = f"; {len(report.consumer_accounts)} consumer account(s) read" if report.consumer_accounts else ""
     cached = f"; {report.from_cache} describe call(s) answered by the in-use cache" if report.from_cache else ""
+    scanned = report.scanned_at.isoformat() if report.scanned_at else None
+    # With the Step Functions engine a batch reads the execution's picture: its scan's time, not now.
+    source = f"; from the execution's scan at {scanned} ({report.picture})" if report.picture else ""
     records = [
         Record(
             logging.INFO,
             f"in-use scan: {report.digests} digest(s) that workloads run or will pull are protected "
-            f"({families}){absent}{consumers}; {report.api_calls} API call(s){cached}",
+            f"({families}){absent}{consumers}; {report.api_calls} API call(s){cached}{source}",
             {
                 "record_type": "in_use_scan",
                 "digests_in_use": report.digests,
@@ -225,6 +228,8 @@ def in_use_records(report: InUseReport) -> list[Record]:
                 "consumer_accounts": list(report.consumer_accounts),
                 "api_calls": report.api_calls,
                 "answered_from_cache": report.from_cache,
+                "scanned_at": scanned,
+                "picture": report.picture,
             },
         )
     ]

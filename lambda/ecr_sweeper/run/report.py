@@ -89,6 +89,15 @@ class Reporter:
             )
         )
 
+    def in_use_picture_unusable(self, why: str) -> None:
+        self.write(
+            Record(
+                logging.WARNING,
+                f"the execution's in-use picture cannot be used ({why}): this batch scans for itself",
+                {"record_type": "in_use_picture_unusable", "reason": why},
+            )
+        )
+
     def starved(self, repositories: list[str]) -> None:
         shown = ", ".join(repositories[:20]) + (f" and {len(repositories) - 20} more" if len(repositories) > 20 else "")
         self.write(

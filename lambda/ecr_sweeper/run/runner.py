@@ -15,11 +15,9 @@ from typing import Any, TypeVar
 
 from ecr_sweeper.aws import clients as aws_clients
 from ecr_sweeper.aws.clients import Clients, ecr_regions, require_models
-from ecr_sweeper.aws.in_use.scan import scan_with_cache
-from ecr_sweeper.aws.in_use.values import InUse, ScanOptions
 from ecr_sweeper.aws.registry import EcrRegistry
 from ecr_sweeper.aws.state import SsmCursor, SsmFirstRun, WorkBucket
-from ecr_sweeper.core.constants import CONSUMER_SESSION_NAME, LOG_LEVEL_ENV, WORK_BUCKET_ENV
+from ecr_sweeper.core.constants import LOG_LEVEL_ENV, WORK_BUCKET_ENV
 from ecr_sweeper.core.deadline import Deadline
 from ecr_sweeper.core.errors import describe_error
 from ecr_sweeper.core.manifest_reads import ManifestReads
@@ -31,6 +29,7 @@ from ecr_sweeper.core.rotation import CursorStore, NoCursor
 from ecr_sweeper.core.settings import ConfigError, RunOptions, Settings
 from ecr_sweeper.run import observability
 from ecr_sweeper.run.repository_sweep import Judgement
+from ecr_sweeper.run.scanning import in_use_scan
 from ecr_sweeper.run.sweep import Selection, Sweep
 
 T = TypeVar("T")
@@ -126,11 +125,13 @@ def sweep(
     deadline: Deadline | None = None,
     metrics: Any = None,
     batch: int | None = None,
+    picture: str | None = None,
 ) -> SweepSummary:
     """Sweep each region in turn (default: the settings' regions, else the clients' own); a region
     that fails does not stop the others. `listener(region)` receives what happens in a region.
     `batch` names a Step Functions batch: the repositories were listed by the sweeper, and the
-    batch keeps its own rotation. With `metrics`, each region's totals are added to them."""
+    batch keeps its own rotation; `picture`, the key of its execution's in-use picture in the work
+    bucket (run/scanning.py). With `metrics`, each region's totals are added to them."""
     clients = target.clients()
     tune_garbage_collection()
     summaries = [
@@ -143,6 +144,7 @@ def sweep(
             deadline=deadline or Deadline(),
             metrics=metrics,
             batch=batch,
+            picture=picture,
         )
         for region in (regions or settings.regions or (None,))
     ]
@@ -170,6 +172,7 @@ def _sweep_region(
     deadline: Deadline,
     metrics: Any,
     batch: int | None,
+    picture: str | None,
 ) -> SweepSummary:
     here = clients.in_region(region)
     name = here.region_name
@@ -199,7 +202,9 @@ def _sweep_region(
             ),
             listener=report,
             selection=selection,
-            scan_in_use=_in_use_scan(settings, clients, here, deadline, report) if settings.protect_in_use else None,
+            scan_in_use=in_use_scan(settings, clients, here, deadline, report, picture)
+            if settings.protect_in_use
+            else None,
             workers=settings.max_workers,
             deadline=deadline,
             cursor=_cursor(settings, options, clients, region, batch),
@@ -213,28 +218,6 @@ def _sweep_region(
             emit_metrics(metrics, summary)
     summary.region = name
     return summary
-
-
-def _in_use_scan(
-    settings: Settings, clients: Clients, here: Clients, deadline: Deadline, report: Listener
-) -> Callable[[], InUse]:
-    """The region's in-use scan: `here` reads the region (and assumes each consumer account's role
-    there); `clients`, the function's home region, holds the in-use cache."""
-    options = ScanOptions(settings.eks_clusters_ignored, settings.inspector_in_use, settings.consumers)
-
-    def assume(role_arn: str) -> Clients:
-        # A consumer account is read with clients of the role assumed there, in the same region.
-        return here.assumed(role_arn, CONSUMER_SESSION_NAME)
-
-    return lambda: scan_with_cache(
-        here,
-        options,
-        assume,
-        cache=(clients, settings.in_use_cache_bucket) if settings.in_use_cache_bucket else None,
-        region=here.region_name or "",
-        deadline=deadline,
-        on_cache_error=report.in_use_cache_error,
-    )
 
 
 def _cursor(

@@ -86,20 +86,7 @@ class Sweep:
             return None
         summary.consumer_accounts_scanned = len(found.consumer_accounts)
         summary.in_use_calls = found.api_calls
-        self.listener.in_use(
-            InUseReport(
-                InUseState.OK,
-                digests=found.count,
-                by_family=found.by_family(),
-                not_offered=tuple(found.skipped),
-                ignored_clusters=tuple(found.ignored_clusters),
-                inspector_unavailable=found.inspector_unavailable,
-                consumer_accounts=tuple(found.consumer_accounts),
-                ignored_accounts=tuple(found.ignored_accounts),
-                api_calls=found.api_calls,
-                from_cache=found.from_cache,
-            )
-        )
+        self.listener.in_use(report_of(found))
         return replace(self.judgement, in_use=found.digests, inspector=found.inspector)
 
     def _sweep_all(self, queue: list[Repository], judgement: Judgement, summary: SweepSummary) -> list[Repository]:
@@ -185,3 +172,21 @@ class Sweep:
             self.cursor.save(position)  # type: ignore[union-attr]
         except Exception as error:  # noqa: BLE001 - as above
             self.listener.cursor_error("write", error)
+
+
+def report_of(found: InUse) -> InUseReport:
+    """What a scan (or an execution's picture of one) found, as the listener is told it."""
+    return InUseReport(
+        InUseState.OK,
+        digests=found.count,
+        by_family=found.by_family(),
+        not_offered=tuple(found.skipped),
+        ignored_clusters=tuple(found.ignored_clusters),
+        inspector_unavailable=found.inspector_unavailable,
+        consumer_accounts=tuple(found.consumer_accounts),
+        ignored_accounts=tuple(found.ignored_accounts),
+        api_calls=found.api_calls,
+        from_cache=found.from_cache,
+        scanned_at=found.scanned_at,
+        picture=found.picture,
+    )

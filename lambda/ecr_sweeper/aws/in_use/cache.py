@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ecr_sweeper.aws.in_use.shapes import listed, mapping, optional_text, text
 from ecr_sweeper.aws.in_use.values import FunctionCode, ImmutableFacts
 from ecr_sweeper.core.constants import IN_USE_CACHE_PREFIX
 from ecr_sweeper.core.errors import describe_error, error_code
@@ -110,37 +111,15 @@ def decode(data: Any, account: str, region: str) -> ImmutableFacts:
     if (data.get("account"), data.get("region")) != (account, region):
         raise ValueError(f"written for {data.get('account')}/{data.get('region')}, not {account}/{region}")
     task_definitions = {
-        _text(arn): tuple(_text(image) for image in _list(images))
-        for arn, images in _mapping(data["taskDefinitions"]).items()
+        text(arn): tuple(text(image) for image in listed(images))
+        for arn, images in mapping(data["taskDefinitions"]).items()
     }
     function_versions = {
-        _text(version): FunctionCode(
-            _text(_mapping(code)["fingerprint"]),
-            _optional_text(code.get("imageUri")),
-            _optional_text(code.get("resolvedImageUri")),
+        text(version): FunctionCode(
+            text(mapping(code)["fingerprint"]),
+            optional_text(code.get("imageUri")),
+            optional_text(code.get("resolvedImageUri")),
         )
-        for version, code in _mapping(data["functionVersions"]).items()
+        for version, code in mapping(data["functionVersions"]).items()
     }
     return ImmutableFacts(task_definitions, function_versions)
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise TypeError(f"expected an object, found {type(value).__name__}")
-    return value
-
-
-def _list(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list, found {type(value).__name__}")
-    return value
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, found {type(value).__name__}")
-    return value
-
-
-def _optional_text(value: Any) -> str | None:
-    return None if value is None else _text(value)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import botocore.session
@@ -131,6 +132,7 @@ def scan(
         for part in at_once(readers, read, 1 if serial else ACCOUNTS_AT_ONCE, run.stop, "account"):
             in_use.merge(part)
         in_use.consumer_accounts = [reader.id for reader in readers if reader is not None]
+        in_use.scanned_at = datetime.now(timezone.utc)
     except Stopped as stopped:
         raise InUseScanFailed(
             "in-use scan", "a part of the scan stopped without a failure", "report this as a bug"
@@ -185,13 +187,16 @@ def scan_with_cache(
     region: str,
     deadline: Deadline | None,
     on_cache_error: Callable[[str, BaseException], None],
+    write_back: bool = True,
 ) -> InUse:
     """The scan, with the in-use cache when there is one (`cache`: the client factory of the
     function's home region and the bucket): read what earlier runs learned that never changes about
     each account the scan reads (the function's own, then each consumer account as the scan reaches
     it), scan, and write back what this run used or learned, also when the scan failed (what it
     read is still true). A cache that cannot be read means a full scan; one that cannot be written,
-    a full scan again next time; `on_cache_error(action, error)` says so, and neither stops the run."""
+    a full scan again next time; `on_cache_error(action, error)` says so, and neither stops the run.
+    `write_back=False`: read the cache, never write it (a Step Functions batch that scans again: only
+    the execution's scan step writes the cache)."""
     if cache is None:
         return scan(connect, options, assume, deadline=deadline)
     home, bucket = cache
@@ -216,7 +221,7 @@ def scan_with_cache(
     try:
         return scan(connect, options, assume, facts=own, consumer_facts=facts_of, deadline=deadline)
     finally:
-        for account, facts in opened.items():
+        for account, facts in opened.items() if write_back else ():
             try:
                 store.save(account, region, facts)
             except Exception as error:  # noqa: BLE001 - the next run scans in full, nothing worse

@@ -10,6 +10,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ecr_sweeper.core.model import Sighting, Use
 from ecr_sweeper.core.references import is_digest, parse_image
@@ -88,6 +89,10 @@ class InUse:
         self.inspector_unavailable: str | None = None
         # Digest -> what Amazon Inspector saw: (images in use now, last time in use).
         self.inspector: dict[str, Sighting] = {}
+        # When the scan that found this finished, and, when it was read from a Step Functions
+        # execution's picture rather than scanned now, where (aws/in_use/picture.py).
+        self.scanned_at: datetime | None = None
+        self.picture: str | None = None
 
     def add(self, digest: str | None, use: Use) -> None:
         if digest is not None and is_digest(digest):
