@@ -146,3 +146,44 @@ def test_a_digest_that_several_workloads_use_is_reported_with_the_same_first_use
 
     # Then the reason names the first source of the function's own account, Lambda, every time
     assert len(reasons) == 1 and next(iter(reasons)).startswith("in use by lambda arn:aws:lambda:")
+
+
+def test_a_clusters_tasks_are_read_without_waiting_for_its_services(
+    ecr: Any, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a cluster with a service, and clients whose DescribeServices waits (up to 5 s) until
+    # ListTasks of the same scan has been called: read one after the other, ListTasks would only
+    # come after the service's whole chain of calls (list, describe, revisions)
+    import threading
+
+    from ecr_sweeper.aws import clients
+
+    create_repository(ecr, "app", "1")
+    image = f"{REGISTRY}/app@{push(ecr, 'app', 'x', tag='v1')}"
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    ecs.create_cluster(clusterName="web")
+    ecs.create_service(cluster="web", serviceName="site", taskDefinition=register("site", image), desiredCount=0)
+    tasks_listed = threading.Event()
+    waited: list[bool] = []
+    make = clients.client
+
+    def hooked(service: str, *args: Any, **kwargs: Any) -> Any:
+        client = make(service, *args, **kwargs)
+
+        def before(model: Any, **_: Any) -> None:
+            if model.name == "ListTasks":
+                tasks_listed.set()
+            elif model.name == "DescribeServices":
+                waited.append(tasks_listed.wait(5))
+
+        client.meta.events.register("before-call", before)
+        return client
+
+    monkeypatch.setattr(clients, "client", hooked)
+
+    # When the sweeper runs
+    run = invoke()
+
+    # Then the cluster's tasks were listed while its services were still being read
+    assert run.error is None
+    assert waited == [True]

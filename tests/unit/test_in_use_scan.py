@@ -395,20 +395,19 @@ def test_every_ignored_account_is_reported_even_without_consumer_accounts(stubs:
 
 
 def test_the_endpoint_data_is_read_once_per_scan(stubs: Stubs, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given no service's regions known yet, and botocore sessions counted (each reads endpoints.json)
-    import botocore.session
-
+    # Given no service's regions known yet, and the sessions that read the endpoint data counted
+    from ecr_sweeper.aws import clients
     from ecr_sweeper.aws.in_use import calls
 
     monkeypatch.setattr(calls, "_REGIONS", {})
     sessions: list[object] = []
-    get_session = botocore.session.get_session
+    endpoint_data = clients.endpoint_data
 
     def counting() -> Any:
         sessions.append(object())
-        return get_session()
+        return endpoint_data()
 
-    monkeypatch.setattr(botocore.session, "get_session", counting)
+    monkeypatch.setattr(clients, "endpoint_data", counting)
     stubs.empty(*(service for service, _ in SOURCES))
 
     # When every source is scanned

@@ -48,8 +48,12 @@ def test_the_published_rates() -> None:
     assert RATES[ECS_SERVICE_REVISIONS] == Rate(20, 50)
     assert RATES[LAMBDA_GET_FUNCTION].per_second == 100
     assert RATES[LAMBDA_CONTROL_PLANE].per_second == 15
-    # and a service that publishes none gets the assumed rate, said to be assumed
+    # and a service that publishes none gets the assumed rate, said to be assumed: no faster than
+    # the slowest read rate ECS publishes (task definition reads, 20/s with a burst of 50), and no
+    # larger a burst than EC2's non-mutating bucket ("Request throttling for the Amazon EC2 API":
+    # a bucket of 100 tokens refilled at 20 per second)
     assert rate("batch") == ASSUMED and ASSUMED.published is False
+    assert (ASSUMED.per_second, ASSUMED.burst) == (20, 50)
 
 
 @pytest.mark.parametrize(

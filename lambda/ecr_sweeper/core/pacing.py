@@ -15,9 +15,11 @@ Published rates (sustained per second, burst):
   control-plane call, ListFunctions included, 15 per second combined. No burst is published: the
   bucket holds one second's worth.
 Assumed, where AWS publishes no rate (AWS Batch, App Runner, SageMaker, EKS, Amazon Inspector, STS,
-Organizations): 10 per second with a burst of 10, per service, account and region. That is below
-the rates other AWS services publish for their read APIs, and the scan makes few calls to these
-(pages of listings, one describe per App Runner service, SageMaker model or EKS cluster).
+Organizations): 20 per second with a burst of 50, per service, account and region: the lowest read
+rate ECS publishes (task definition reads), and below the one EC2 publishes for its non-mutating
+actions ("Request throttling for the Amazon EC2 API": a bucket of 100, refilled at 20 per second).
+The scan makes few calls to these (pages of listings, one describe per App Runner service,
+SageMaker model or EKS cluster), and botocore's retries stay the backstop if one throttles lower.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ ECS_SERVICE_REVISIONS = "ecs service revisions and deployments"
 ECS_CLUSTER_READS = "ecs cluster reads"
 LAMBDA_GET_FUNCTION = "lambda GetFunction"
 LAMBDA_CONTROL_PLANE = "lambda control plane"
-ASSUMED = Rate(10, 10, published=False)
+ASSUMED = Rate(20, 50, published=False)
 
 RATES: dict[str, Rate] = {
     ECS_TASK_DEFINITION_READS: Rate(20, 50),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
+from ecr_sweeper.aws import clients as aws_clients
 from ecr_sweeper.aws.in_use.fanout import DESCRIBES_AT_ONCE, Stopped, at_once
 from ecr_sweeper.aws.in_use.values import (
     Account,
@@ -169,15 +170,13 @@ class NotOffered(Exception):
 _REGIONS: dict[tuple[str, str], frozenset[str]] = {}
 
 
-def offered(
-    client: BaseClient, endpoint_data: Callable[[], botocore.session.Session] = botocore.session.get_session
-) -> bool:
+def offered(client: BaseClient, endpoint_data: Callable[[], botocore.session.Session] | None = None) -> bool:
     """Whether the SDK's endpoint data lists the service in the client's region. Used only to tell
     a service that does not exist in a region from one that cannot be reached."""
     meta = client.meta
     key = (meta.service_model.service_name, meta.partition)
     if key not in _REGIONS:
-        _REGIONS[key] = frozenset(endpoint_data().get_available_regions(*key))
+        _REGIONS[key] = frozenset((endpoint_data or aws_clients.endpoint_data)().get_available_regions(*key))
     return meta.region_name in _REGIONS[key]
 
 

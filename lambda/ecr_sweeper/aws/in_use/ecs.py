@@ -28,9 +28,9 @@ LIVE_DEPLOYMENTS = ("PRIMARY", "ACTIVE")
 
 
 def scan_ecs(source: Source[ECSClient]) -> None:
-    """Every cluster's services and tasks, and the ACTIVE task definitions, read at once; each in a
-    part of its own, merged in that order (services before tasks, so that the most lasting need
-    comes first in a reason)."""
+    """Every cluster's services, its tasks, and the ACTIVE task definitions, read at once; each in a
+    part of its own, merged in that order (a cluster's services before its tasks, so that the most
+    lasting need comes first in a reason)."""
     once: Once[str, tuple[str, ...]] = Once()
 
     def images_of(task_definition: str) -> tuple[str, ...]:
@@ -41,17 +41,22 @@ def scan_ecs(source: Source[ECSClient]) -> None:
             return known
         return once.get(task_definition, lambda: _describe_task_definition(source, task_definition))
 
-    def part(cluster: str | None) -> InUse:
+    def part(of: tuple[str, str | None]) -> InUse:
+        kind, cluster = of
         found = InUse()
         if cluster is None:
             scan_ecs_task_definitions(source, found, images_of)
-        else:
+        elif kind == "services":
             scan_ecs_services(source, found, cluster, images_of)
+        else:
             scan_ecs_tasks(source, found, cluster)
         return found
 
-    clusters: list[str | None] = list(source.pages("list_clusters", "clusterArns"))
-    for found in source.each([*clusters, None], part):
+    clusters = list(source.pages("list_clusters", "clusterArns"))
+    # A cluster's services and its tasks are read at once: neither waits for the other's chain of
+    # calls (list, describe, revisions).
+    parts = [(kind, cluster) for cluster in clusters for kind in ("services", "tasks")]
+    for found in source.each([*parts, ("task definitions", None)], part):
         source.in_use.merge(found)
 
 

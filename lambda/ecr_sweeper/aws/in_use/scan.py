@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ecr_sweeper.aws import clients as aws_clients
 from ecr_sweeper.aws.in_use.apprunner import scan_app_runner
 from ecr_sweeper.aws.in_use.batch import scan_batch
 from ecr_sweeper.aws.in_use.cache import InUseCacheStore, caller_account
@@ -104,9 +105,8 @@ def scan(
     # This account's facts, then each consumer account's, in the order they were read.
     every: dict[str, ImmutableFacts] = {"": facts}
     # One botocore session reads the SDK's endpoint data for the whole scan (a session per source
-    # read endpoints.json again each time, about 0.05 s of CPU), and none is kept after it: a session
-    # holds that data and every service model it read, about 10 MB.
-    endpoint_data = _once(botocore.session.get_session)
+    # would build its handlers again each time), through the clients' loader, and none is kept after it.
+    endpoint_data = _once(aws_clients.endpoint_data)
     consumers = options.consumers
     # Every run warns about each ignored account, a consumer or not.
     in_use.ignored_accounts = list(consumers.ignored)
